@@ -1,0 +1,3 @@
+"""PowerMon: per-machine power and load from metered PDUs and Ganglia."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from powermond.cli import main
+
+raise SystemExit(main())

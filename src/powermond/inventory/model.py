@@ -1,0 +1,125 @@
+"""The validated inventory: PDUs, their SNMP settings, and machines with their outlets.
+
+Built by :mod:`powermond.inventory.load` from ``pdus.toml`` and ``machines.toml``.
+Every object is immutable; a reload builds a new :class:`Inventory` and swaps it whole.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+SnmpVersion = Literal["1", "2c", "3"]
+AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
+PrivProtocol = Literal["DES", "AES128", "AES192", "AES256"]
+Quantity = Literal["power", "current"]
+
+#: Outlet labels as printed on the PDU: ``N``, ``U.N`` (unit U of a daisy chain), or a
+#: ServerTech-style ID such as ``AB3`` (tower A, infeed B, outlet 3).
+OUTLET_LABEL = re.compile(r"^(?:\d+|\d+\.\d+|[A-Z]{2}\d+)$")
+
+
+def normalize_outlet_label(label: str) -> str:
+    """``"1.5"`` and ``"5"`` name the same outlet (unit 1 is the standalone unit)."""
+    label = label.strip().upper()
+    if not OUTLET_LABEL.match(label):
+        raise ValueError(f"outlet {label!r} is not N, U.N or a vendor ID like AB3")
+    if "." in label:
+        unit, number = label.split(".")
+        return str(int(number)) if int(unit) == 1 else f"{int(unit)}.{int(number)}"
+    return label if not label.isdigit() else str(int(label))
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class PduConfig(_Frozen):
+    """One ``[pdu.NAME]`` table."""
+
+    name: str
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 161
+    profile: str | None = None
+    version: SnmpVersion = "2c"
+    community: SecretStr = SecretStr("public")
+    user: str | None = None
+    auth_protocol: AuthProtocol | None = None
+    auth_key: SecretStr | None = None
+    priv_protocol: PrivProtocol | None = None
+    priv_key: SecretStr | None = None
+    context: str = ""
+    timeout: Annotated[float, Field(gt=0, le=60)] | None = None
+    retries: Annotated[int, Field(ge=0, le=10)] | None = None
+    bulk: bool = True
+    max_repetitions: Annotated[int, Field(ge=1, le=1000)] | None = None
+    # The custom ``oid`` form: one column walked as per-outlet power or current.
+    oid: str | None = None
+    quantity: Quantity = "power"
+    scale: float = 1.0
+    voltage: Annotated[float, Field(gt=0, le=1000)] | None = None
+    power_factor: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PduConfig:
+        if self.oid is None and self.profile is None:
+            raise ValueError("needs `profile` (a vendor profile) or `oid` (a custom column)")
+        if self.oid is not None and self.profile not in (None, "oid"):
+            raise ValueError("`oid` and `profile` exclude each other")
+        if self.oid is not None and not re.fullmatch(r"\.?\d+(\.\d+)+", self.oid):
+            raise ValueError(f"`oid` {self.oid!r} is not a dotted numeric OID")
+        if self.version == "3":
+            if not self.user:
+                raise ValueError("SNMPv3 needs `user`")
+            if (self.auth_protocol is None) != (self.auth_key is None):
+                raise ValueError("`auth_protocol` and `auth_key` go together")
+            if (self.priv_protocol is None) != (self.priv_key is None):
+                raise ValueError("`priv_protocol` and `priv_key` go together")
+            if self.priv_protocol is not None and self.auth_protocol is None:
+                raise ValueError("privacy (`priv_*`) needs authentication (`auth_*`)")
+        elif any(v is not None for v in (self.user, self.auth_key, self.priv_key)):
+            raise ValueError(f"`user`/`auth_*`/`priv_*` need version = \"3\", not {self.version!r}")
+        return self
+
+    @property
+    def profile_name(self) -> str:
+        return "oid" if self.oid is not None else str(self.profile)
+
+
+class OutletRef(_Frozen):
+    """An outlet of a configured PDU: ``pdu:label``."""
+
+    pdu: str
+    label: str
+
+    def __str__(self) -> str:
+        return f"{self.pdu}:{self.label}"
+
+
+class MachineConfig(_Frozen):
+    """One ``[machine."NAME"]`` table."""
+
+    name: str
+    outlets: tuple[OutletRef, ...]
+    rrd: str | None = None
+
+
+class Inventory(_Frozen):
+    """Everything configured: PDUs by name and machines by name."""
+
+    pdus: dict[str, PduConfig]
+    machines: dict[str, MachineConfig]
+
+    def machine_of(self, pdu: str, label: str) -> str | None:
+        """The machine fed by outlet ``label`` of ``pdu``, if any."""
+        for machine in self.machines.values():
+            for ref in machine.outlets:
+                if ref.pdu == pdu and ref.label == label:
+                    return machine.name
+        return None
+
+    def outlet_map(self) -> dict[tuple[str, str], str]:
+        """(pdu, outlet label) -> machine name, for resolving readings at write time."""
+        return {(r.pdu, r.label): m.name for m in self.machines.values() for r in m.outlets}

@@ -1,0 +1,58 @@
+"""``powermon.toml`` -> frozen :class:`Settings`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+DEFAULT_CONFIG_DIR = Path("/etc/powermon")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:////var/lib/powermon/powermon.db"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class DatabaseSettings(_Section):
+    # A SecretStr because URLs carry passwords; use ``render_url`` for a printable form.
+    url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+
+
+class CollectorSettings(_Section):
+    interval: Annotated[float, Field(ge=1, le=86400)] = 300
+    timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 1
+    concurrency: Annotated[int, Field(ge=1, le=100000)] = 256
+    max_repetitions: Annotated[int, Field(ge=1, le=1000)] = 64
+
+
+class RrdSettings(_Section):
+    root: Path = Path("/var/lib/ganglia/rrds")
+    interval: Annotated[float, Field(ge=1, le=86400 * 7)] = 3600
+    resolution: Annotated[int, Field(ge=15, le=86400)] = 300
+    backfill_days: Annotated[float, Field(gt=0, le=3660)] = 7
+    rrdcached: str | None = None
+
+
+class DaemonSettings(_Section):
+    state_dir: Path = Path("/var/lib/powermon")
+    shutdown_grace: Annotated[float, Field(gt=0, le=600)] = 10
+    spool_max_cycles: Annotated[int, Field(ge=1)] = 10000
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    collector: CollectorSettings = CollectorSettings()
+    rrd: RrdSettings = RrdSettings()
+    daemon: DaemonSettings = DaemonSettings()
+
+
+def config_dir_from(cli_value: str | None) -> Path:
+    """``--config-dir``, else ``$POWERMON_CONFIG_DIR``, else ``/etc/powermon``."""
+    if cli_value:
+        return Path(cli_value)
+    env = os.environ.get("POWERMON_CONFIG_DIR")
+    return Path(env) if env else DEFAULT_CONFIG_DIR

@@ -1,0 +1,1 @@
+"""SNMP access to PDUs: the client (pysnmp) and the vendor profiles."""

@@ -1,0 +1,104 @@
+"""Shared fixtures: real databases (each test gets its own), the recordings folder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+REPO = Path(__file__).resolve().parent.parent
+SNMPREC_DIR = Path(os.environ.get("POWERMON_SNMPREC_DIR", REPO.parent / "shared" / "snmprec"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+MARIADB = ("127.0.0.1", 3306)
+POSTGRES = ("127.0.0.1", 5432)
+
+
+def _reachable(addr: tuple[str, int]) -> bool:
+    try:
+        with socket.create_connection(addr, timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def require_server(name: str, addr: tuple[str, int]) -> None:
+    """Skip when the server is absent, but fail under CI=true, where it must run."""
+    if _reachable(addr):
+        return
+    message = f"{name} is not listening on {addr[0]}:{addr[1]}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: server-backed tests must run)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def snmprec_dir() -> Path:
+    if not SNMPREC_DIR.is_dir():
+        pytest.skip(f"recordings folder {SNMPREC_DIR} is absent")
+    return SNMPREC_DIR
+
+
+async def _sqlite_url(tmp_path: Path) -> AsyncIterator[str]:
+    yield f"sqlite+aiosqlite:///{tmp_path / 'powermon.db'}"
+
+
+async def _mariadb_url() -> AsyncIterator[str]:
+    require_server("MariaDB", MARIADB)
+    name = f"pm_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine("mysql+asyncmy://root@127.0.0.1:3306/test")
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(text(f"CREATE DATABASE {name}"))
+        yield f"mysql+asyncmy://root@127.0.0.1:3306/{name}"
+        async with admin.begin() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    finally:
+        await admin.dispose()
+
+
+async def _postgres_url() -> AsyncIterator[str]:
+    require_server("PostgreSQL", POSTGRES)
+    name = f"pm_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+    )
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f"CREATE DATABASE {name}"))
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A URL to a fresh, empty database of each kind; dropped after the test."""
+    makers = {
+        "sqlite": lambda: _sqlite_url(tmp_path),
+        "mariadb": _mariadb_url,
+        "postgres": _postgres_url,
+    }
+    async for url in makers[request.param]():
+        yield url
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh SQLite database only, for tests where the dialect does not matter."""
+    async for url in _sqlite_url(tmp_path):
+        yield url
