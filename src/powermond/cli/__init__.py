@@ -1,0 +1,125 @@
+"""The ``powermon`` command line: global options and dispatch.
+
+Each command group lives in its own module with ``register(subparsers)``; a command sets
+``func`` (``Callable[[argparse.Namespace], int]``) on its parser. Commands stay thin: they
+parse, call the same functions the daemon uses, and print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from powermond import __version__
+from powermond.errors import EXIT_USAGE, ConfigError, PowermonError
+from powermond.output import FORMATS
+
+log = logging.getLogger("powermond")
+
+#: Command-group modules under powermond.cli, in --help order.
+COMMAND_MODULES = (
+    "daemon_cmd",
+    "db_cmds",
+    "config_cmds",
+    "snmp_cmds",
+    "load_cmds",
+    "report_cmds",
+    "demo_cmd",
+)
+
+#: Options whose values may start with "-" (relative times such as -24h).
+_DASH_VALUE_OPTIONS = ("--since", "--until")
+
+
+def _join_dash_values(argv: Sequence[str]) -> list[str]:
+    """Turn ``--since -24h`` into ``--since=-24h`` so argparse does not read -24h as an option."""
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item in _DASH_VALUE_OPTIONS and i + 1 < len(items) and items[i + 1].startswith("-"):
+            out.append(f"{item}={items[i + 1]}")
+            i += 2
+            continue
+        out.append(item)
+        i += 1
+    return out
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a value given after the command overrides the global one, absent leaves it.
+    common.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="configuration directory (default: $POWERMON_CONFIG_DIR or /etc/powermon)",
+    )
+    return common
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+) -> argparse.ArgumentParser:
+    """A sub-command parser that also accepts ``--config-dir`` after the command name."""
+    return subparsers.add_parser(name, help=help, description=help, parents=[_common_options()])
+
+
+def add_format_option(parser: argparse.ArgumentParser, default: str = "table") -> None:
+    parser.add_argument("--format", choices=FORMATS, default=default, help="output format")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="powermon", description="PowerMon: per-machine power and load from metered PDUs."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="configuration directory (default: $POWERMON_CONFIG_DIR or /etc/powermon)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = import_module(f"powermond.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"powermond.cli.{name}":
+                raise
+            continue  # command group not built yet
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from powermond.logsetup import setup_logging
+
+    parser = build_parser()
+    args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
+    setup_logging(debug=args.verbose)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        result: int = func(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"powermon: {problem}", file=sys.stderr)
+        return exc.exit_code
+    except PowermonError as exc:
+        print(f"powermon: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def daemon_main() -> int:
+    """The ``powermond`` entry point: the same as ``powermon run``."""
+    return main(["run", *sys.argv[1:]])

@@ -1,0 +1,295 @@
+"""Reading ``powermon.toml``, ``pdus.toml`` and ``machines.toml`` into validated objects.
+
+Everything is parsed and validated before anything is used, and every problem is reported
+at once as ``file:line:col: message`` (TOML syntax) or ``file: [table] key: message``.
+The daemon's reload and ``powermon config check`` run exactly this code.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from powermond.errors import ConfigError
+from powermond.inventory.model import (
+    Inventory,
+    MachineConfig,
+    OutletRef,
+    PduConfig,
+    normalize_outlet_label,
+)
+from powermond.settings import Settings
+
+SETTINGS_FILE = "powermon.toml"
+PDUS_FILE = "pdus.toml"
+MACHINES_FILE = "machines.toml"
+CONFIG_FILES = (SETTINGS_FILE, PDUS_FILE, MACHINES_FILE)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
+    """The parsed file, or ``{}`` when absent; syntax errors become ``file:line:col`` problems."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        problems.append(f"{path}: cannot read: {exc.strerror}")
+        return {}
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        problems.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(_syntax_problem(path, exc))
+    return {}
+
+
+def _syntax_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    # tomllib puts the position in the message: "Invalid value (at line 3, column 7)".
+    message = str(exc)
+    if " (at line " in message:
+        text, _, where = message.rpartition(" (at line ")
+        line, _, column = where.rstrip(")").partition(", column ")
+        return f"{path}:{line}:{column}: TOML syntax error: {text}"
+    if " (at end of document)" in message:
+        text = message.replace(" (at end of document)", "")
+        return f"{path}: TOML syntax error at end of file: {text}"
+    return f"{path}: TOML syntax error: {message}"
+
+
+def _validate(
+    model: type[M], data: Mapping[str, Any], path: Path, table: str, problems: list[str]
+) -> M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            problems.append(_validation_problem(path, table, error))
+        return None
+
+
+def _validation_problem(path: Path, table: str, error: Mapping[str, Any]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    where = f"[{table}]" if table else ""
+    if error["type"] == "extra_forbidden":
+        key_path = ".".join(loc)
+        return f"{path}: {where} {key_path}: unknown key".replace(":  ", ": ")
+    if error["type"] == "missing":
+        return f"{path}: {where} {'.'.join(loc)}: required key is missing".replace(":  ", ": ")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    shown = "input" in error and not isinstance(error["input"], dict | SecretStr)
+    if shown and loc and loc[-1] not in _SECRET_KEYS:
+        message += f" (got {error['input']!r})"
+    if not loc:
+        return f"{path}: {where}: {message}"
+    return f"{path}: {where} {'.'.join(loc)}: {message}".replace(":  ", ": ")
+
+
+def _check_top_level(
+    data: Mapping[str, Any], allowed: Iterable[str], path: Path, problems: list[str]
+) -> None:
+    for key in data:
+        if key not in allowed:
+            problems.append(f"{path}: {key}: unknown key (expected {', '.join(allowed)})")
+
+
+def _tables(data: Mapping[str, Any], key: str, path: Path, problems: list[str]) -> dict[str, Any]:
+    section = data.get(key, {})
+    if not isinstance(section, dict):
+        problems.append(f"{path}: {key}: must be a table of [{key}.NAME] tables")
+        return {}
+    good: dict[str, Any] = {}
+    for name, body in section.items():
+        if isinstance(body, dict):
+            good[name] = body
+        else:
+            problems.append(f"{path}: [{key}] {name}: must be a table [{key}.{name}]")
+    return good
+
+
+# --- powermon.toml ------------------------------------------------------------------------
+
+
+def _parse_settings(config_dir: Path, problems: list[str]) -> Settings | None:
+    path = config_dir / SETTINGS_FILE
+    data = _read_toml(path, problems)
+    override = os.environ.get("POWERMON_DATABASE_URL")
+    if override:
+        data.setdefault("database", {})
+        if isinstance(data["database"], dict):
+            data["database"]["url"] = override
+    if isinstance(data.get("database"), dict) and isinstance(data["database"].get("url"), str):
+        data["database"]["url"] = SecretStr(data["database"]["url"])
+    _coerce_paths(data)
+    return _validate(Settings, data, path, "", problems)
+
+
+def _coerce_paths(data: dict[str, Any]) -> None:
+    # Strict models take Path objects; TOML gives strings.
+    for section, key in (("rrd", "root"), ("daemon", "state_dir")):
+        table = data.get(section)
+        if isinstance(table, dict) and isinstance(table.get(key), str):
+            table[key] = Path(table[key])
+
+
+# --- pdus.toml ----------------------------------------------------------------------------
+
+_SECRET_KEYS = ("community", "auth_key", "priv_key")
+
+
+def _parse_pdus(config_dir: Path, problems: list[str]) -> tuple[dict[str, PduConfig], set[str]]:
+    """The valid PDUs, and the names of all declared ones (valid or not)."""
+    path = config_dir / PDUS_FILE
+    data = _read_toml(path, problems)
+    _check_top_level(data, ("pdu",), path, problems)
+    known = _profile_names()
+    pdus: dict[str, PduConfig] = {}
+    tables = _tables(data, "pdu", path, problems)
+    for name, body in tables.items():
+        table = f"pdu.{name}"
+        if ":" in name:
+            problems.append(f"{path}: [{table}]: a PDU name cannot contain ':'")
+            continue
+        fields = {
+            k: SecretStr(v) if k in _SECRET_KEYS and isinstance(v, str) else v
+            for k, v in body.items()
+        }
+        if "name" in fields:
+            problems.append(f"{path}: [{table}] name: unknown key (the table name is the name)")
+            continue
+        pdu = _validate(PduConfig, {**fields, "name": name}, path, table, problems)
+        if pdu is None:
+            continue
+        if known is not None and pdu.oid is None and pdu.profile not in known:
+            problems.append(
+                f"{path}: [{table}] profile: unknown profile {pdu.profile!r} "
+                f"(known: {', '.join(sorted(known))})"
+            )
+            continue
+        pdus[name] = pdu
+    return pdus, set(tables)
+
+
+def _profile_names() -> set[str] | None:
+    try:
+        from powermond.snmp.profiles import profile_names
+    except ImportError:  # profiles not installed in this build: skip the name check
+        return None
+    names: Callable[[], Iterable[str]] = profile_names
+    return set(names())
+
+
+# --- machines.toml ------------------------------------------------------------------------
+
+
+def _parse_machines(
+    config_dir: Path, declared_pdus: set[str], problems: list[str]
+) -> dict[str, MachineConfig]:
+    path = config_dir / MACHINES_FILE
+    data = _read_toml(path, problems)
+    _check_top_level(data, ("machine",), path, problems)
+    machines: dict[str, MachineConfig] = {}
+    owner: dict[tuple[str, str], str] = {}
+    for name, body in _tables(data, "machine", path, problems).items():
+        table = f'machine."{name}"'
+        outlets = body.get("outlets")
+        refs = _parse_outlets(outlets, path, table, declared_pdus, problems)
+        rrd = body.get("rrd")
+        if isinstance(rrd, str) and (rrd.startswith("/") or ".." in rrd.split("/")):
+            problems.append(f"{path}: [{table}] rrd: must be <cluster>/<host> under [rrd].root")
+            continue
+        for ref in refs:
+            key = (ref.pdu, ref.label)
+            if key in owner:
+                problems.append(
+                    f"{path}: [{table}] outlets: {ref} is already used by machine {owner[key]!r}"
+                )
+            else:
+                owner[key] = name
+        fields = {**body, "name": name, "outlets": tuple(refs)}
+        machine = _validate(MachineConfig, fields, path, table, problems)
+        if machine is not None:
+            machines[name] = machine
+    return machines
+
+
+def _parse_outlets(
+    outlets: Any, path: Path, table: str, declared_pdus: set[str], problems: list[str]
+) -> list[OutletRef]:
+    """The valid outlet references; a problem for each invalid one."""
+    if outlets is None:
+        problems.append(f"{path}: [{table}] outlets: required key is missing")
+        return []
+    if not isinstance(outlets, list) or not all(isinstance(o, str) for o in outlets):
+        problems.append(f'{path}: [{table}] outlets: must be a list of "PDU:N" strings')
+        return []
+    refs: list[OutletRef] = []
+    for text in outlets:
+        pdu, sep, label = text.rpartition(":")
+        if not sep or not pdu:
+            problems.append(f'{path}: [{table}] outlets: {text!r} is not "PDU:N" or "PDU:U.N"')
+            continue
+        try:
+            label = normalize_outlet_label(label)
+        except ValueError as exc:
+            problems.append(f"{path}: [{table}] outlets: {text!r}: {exc}")
+            continue
+        if pdu not in declared_pdus:
+            problems.append(f"{path}: [{table}] outlets: {text!r} names no PDU in {PDUS_FILE}")
+            continue
+        ref = OutletRef(pdu=pdu, label=label)
+        if ref in refs:
+            problems.append(f"{path}: [{table}] outlets: {text!r} is listed twice")
+            continue
+        refs.append(ref)
+    return refs
+
+
+# --- entry points -------------------------------------------------------------------------
+
+
+def _require_dir(config_dir: Path) -> None:
+    if not config_dir.is_dir():
+        raise ConfigError([f"{config_dir}: configuration directory does not exist"])
+
+
+def load_settings(config_dir: Path) -> Settings:
+    """``powermon.toml`` (all defaults when absent); ``POWERMON_DATABASE_URL`` overrides."""
+    problems: list[str] = []
+    settings = _parse_settings(config_dir, problems)
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings
+
+
+def load_inventory(config_dir: Path) -> Inventory:
+    """``pdus.toml`` then ``machines.toml``, cross-checked; all problems at once."""
+    _require_dir(config_dir)
+    problems: list[str] = []
+    pdus, declared = _parse_pdus(config_dir, problems)
+    machines = _parse_machines(config_dir, declared, problems)
+    if problems:
+        raise ConfigError(problems)
+    return Inventory(pdus=pdus, machines=machines)
+
+
+def load_all(config_dir: Path) -> tuple[Settings, Inventory]:
+    """All three files; problems of every file reported together."""
+    _require_dir(config_dir)
+    problems: list[str] = []
+    settings = _parse_settings(config_dir, problems)
+    try:
+        inventory = load_inventory(config_dir)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        raise ConfigError(problems) from None
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings, inventory
