@@ -80,7 +80,7 @@ class PduConfig(_Frozen):
             if self.priv_protocol is not None and self.auth_protocol is None:
                 raise ValueError("privacy (`priv_*`) needs authentication (`auth_*`)")
         elif any(v is not None for v in (self.user, self.auth_key, self.priv_key)):
-            raise ValueError(f"`user`/`auth_*`/`priv_*` need version = \"3\", not {self.version!r}")
+            raise ValueError(f'`user`/`auth_*`/`priv_*` need version = "3", not {self.version!r}')
         return self
 
     @property
