@@ -64,7 +64,7 @@ class PduConfig(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> PduConfig:
-        if self.oid is None and self.profile is None:
+        if self.oid is None and self.profile in (None, "oid"):
             raise ValueError("needs `profile` (a vendor profile) or `oid` (a custom column)")
         if self.oid is not None and self.profile not in (None, "oid"):
             raise ValueError("`oid` and `profile` exclude each other")

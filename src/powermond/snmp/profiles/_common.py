@@ -1,0 +1,217 @@
+"""The parts every vendor profile shares: value checks, outlet labels, the column decoder.
+
+Most vendors keep power, current and energy in sibling columns of one outlet table that
+share an index; :class:`ColumnProfile` decodes that shape, and each vendor module only says
+which columns, which scaling and how an index becomes an outlet label.
+
+Bad device data never raises out of ``decode``: the value becomes ``None`` and a warning
+names the outlet and the column. Only ``-1``, the MIBs' "not supported", is dropped quietly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from powermond.readings import OutletReading
+from powermond.snmp.profiles.base import Decoded, Rows, Table
+
+Index = tuple[int, ...]
+
+#: Given the walked table, a function from a row index to its outlet label. The function
+#: returns ``None`` for a row to skip quietly (a placeholder) and raises ``ValueError`` for
+#: a row it cannot label (reported as a warning).
+Labeler = Callable[[Table], Callable[[Index], str | None]]
+
+# Beyond these a per-outlet value is garbage, not a reading: no outlet carries 100 kW, and
+# a counter of 10^8 kWh is a millennium of a 10 kW load.
+MAX_WATTS = 100_000.0
+MAX_AMPS = 1_000.0
+MAX_KWH = 1e8
+
+NOT_SUPPORTED = -1
+_EMPTY: Rows = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A column holding one quantity: ``raw / divisor`` is W, A or kWh."""
+
+    oid: str
+    divisor: float
+
+
+def to_si(
+    raw: object, divisor: float, limit: float, outlet: str, column: str, warnings: list[str]
+) -> float | None:
+    """``raw / divisor``, or ``None`` (with a warning unless the device said "unsupported")."""
+    # Division, not multiplication by 0.1: 9 / 10 is exactly the float 0.9, 9 * 0.1 is not.
+    if isinstance(raw, int):
+        if raw >= 0:
+            value = raw / divisor
+            if value <= limit:
+                return value
+            warnings.append(f"outlet {outlet}: {column} = {raw} is beyond {limit:g}; ignored")
+        elif raw != NOT_SUPPORTED:
+            warnings.append(f"outlet {outlet}: {column} = {raw} is negative; ignored")
+        return None
+    if raw is not None:
+        warnings.append(f"outlet {outlet}: {column} = {raw!r} is not a number; ignored")
+    return None
+
+
+def positive_int(value: object, what: str) -> int:
+    """An index part or a number column's value that must be a whole number >= 1."""
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} {value!r} is not a number >= 1")
+    return value
+
+
+def unit_label(unit: int, outlet: int) -> str:
+    """``"N"`` for unit 1 (a standalone PDU), ``"U.N"`` for unit U of a daisy chain."""
+    if unit < 1 or outlet < 1:
+        raise ValueError(f"unit {unit} outlet {outlet} is out of range")
+    return str(outlet) if unit == 1 else f"{unit}.{outlet}"
+
+
+def letters_label(first: int, second: int, outlet: int) -> str:
+    """ServerTech IDs: tower/unit and infeed/cord as letters A.., then the number (``AB3``)."""
+    if not (1 <= first <= 26 and 1 <= second <= 26 and outlet >= 1):
+        raise ValueError(f"index {first}.{second}.{outlet} has no letter ID")
+    return f"{chr(64 + first)}{chr(64 + second)}{outlet}"
+
+
+def by_outlet_index(_table: Table) -> Callable[[Index], str]:
+    """Index ``N``, the outlet number on a standalone PDU."""
+
+    def label(index: Index) -> str:
+        (outlet,) = index
+        return unit_label(1, outlet)
+
+    return label
+
+
+def by_unit_index(unit_offset: int = 0) -> Labeler:
+    """Index ``U.N``; ``unit_offset`` shifts vendors that count units from 0."""
+
+    def labeler(_table: Table) -> Callable[[Index], str]:
+        def label(index: Index) -> str:
+            unit, outlet = index
+            return unit_label(unit + unit_offset, outlet)
+
+        return label
+
+    return labeler
+
+
+def by_letters(_table: Table) -> Callable[[Index], str]:
+    """Index ``T.I.N`` (tower/unit, infeed/cord, outlet) -> ``AA1``-style vendor ID."""
+
+    def label(index: Index) -> str:
+        first, second, outlet = index
+        return letters_label(first, second, outlet)
+
+    return label
+
+
+def by_module_number(module_oid: str, number_oid: str) -> Labeler:
+    """Flat index; the Module and Number columns give unit and outlet (daisy chains).
+
+    A device that lacks both columns is a single unit whose index is the outlet number.
+    """
+
+    def labeler(table: Table) -> Callable[[Index], str]:
+        modules = table.get(module_oid)
+        numbers = table.get(number_oid)
+
+        def label(index: Index) -> str:
+            (flat,) = index
+            unit = positive_int(modules.get(index), "module") if modules else 1
+            outlet = positive_int(numbers.get(index), "outlet number") if numbers else flat
+            return unit_label(unit, outlet)
+
+        return label
+
+    return labeler
+
+
+def _index_text(index: Index) -> str:
+    return ".".join(map(str, index))
+
+
+def assign_labels(
+    indices: Iterable[Index], label_of: Callable[[Index], str | None], warnings: list[str]
+) -> dict[Index, str]:
+    """Each row index's outlet label; unlabelable or duplicate rows are warned and skipped."""
+    labels: dict[Index, str] = {}
+    seen: set[str] = set()
+    for index in indices:
+        try:
+            label = label_of(index)
+        except ValueError as exc:  # also catches a wrong index length on unpacking
+            warnings.append(f"row {_index_text(index)}: {exc}; skipped")
+            continue
+        if label is None:
+            continue
+        if label in seen:
+            warnings.append(f"row {_index_text(index)}: outlet {label} appears twice; skipped")
+            continue
+        seen.add(label)
+        labels[index] = label
+    return labels
+
+
+def no_rows(name: str, columns: tuple[str, ...]) -> Decoded:
+    return Decoded((), (f"{name}: no outlet rows in {', '.join(columns)}",))
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnProfile:
+    """Power, current and energy in sibling columns sharing one index (most vendors)."""
+
+    name: str
+    watts: Quantity | None
+    amps: Quantity | None
+    energy: Quantity | None
+    labels: Labeler
+    #: Columns the labeler reads (unit/outlet numbers, placeholder markers).
+    label_columns: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        present = (q.oid for q in (self.watts, self.amps, self.energy) if q is not None)
+        return (*present, *self.label_columns)
+
+    def decode(self, table: Table) -> Decoded:
+        watts = _rows(table, self.watts)
+        amps = _rows(table, self.amps)
+        energy = _rows(table, self.energy)
+        indices = sorted(set(watts).union(amps, energy))
+        if not indices:
+            return no_rows(self.name, self.columns)
+        warnings: list[str] = []
+        labels = assign_labels(indices, self.labels(table), warnings)
+        w_div, w_oid = _scaling("watts", self.watts)
+        a_div, a_oid = _scaling("amps", self.amps)
+        e_div, e_oid = _scaling("energy", self.energy)
+        readings = tuple(
+            OutletReading(
+                label,
+                to_si(watts.get(i), w_div, MAX_WATTS, label, w_oid, warnings),
+                to_si(amps.get(i), a_div, MAX_AMPS, label, a_oid, warnings),
+                to_si(energy.get(i), e_div, MAX_KWH, label, e_oid, warnings),
+            )
+            for i, label in labels.items()
+        )
+        return Decoded(readings, tuple(warnings))
+
+
+def _rows(table: Table, quantity: Quantity | None) -> Rows:
+    if quantity is None:
+        return _EMPTY
+    return table.get(quantity.oid) or _EMPTY
+
+
+def _scaling(kind: str, quantity: Quantity | None) -> tuple[float, str]:
+    """The divisor and the column's name in warnings (``watts 1.3.6.1...``)."""
+    return (1.0, "") if quantity is None else (quantity.divisor, f"{kind} {quantity.oid}")
