@@ -254,3 +254,18 @@ def test_secret_values_are_not_echoed_in_errors(tmp_path: Path) -> None:
     found = problems(tmp_path)
     assert "community" in found[0]
     assert "s3cret" not in "".join(found)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("nonsense", "not a database URL"),
+        ("mysql://pm:hunter2@db/pm", "use the mysql+asyncmy:// driver, not 'mysqldb'"),
+        ("oracle+oracledb://pm:hunter2@db/pm", "unsupported database 'oracle'"),
+    ],
+)
+def test_bad_database_url(tmp_path: Path, url: str, expected: str) -> None:
+    write(tmp_path, powermon=f'[database]\nurl = "{url}"\n')
+    found = problems(tmp_path)
+    assert f"powermon.toml: database.url: {expected}" in found[0]
+    assert "hunter2" not in found[0]

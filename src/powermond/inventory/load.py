@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from powermond.errors import ConfigError
 from powermond.inventory.model import (
@@ -128,7 +130,37 @@ def _parse_settings(config_dir: Path, problems: list[str]) -> Settings | None:
     if isinstance(data.get("database"), dict) and isinstance(data["database"].get("url"), str):
         data["database"]["url"] = SecretStr(data["database"]["url"])
     _coerce_paths(data)
-    return _validate(Settings, data, path, "", problems)
+    settings = _validate(Settings, data, path, "", problems)
+    if settings is not None:
+        source = "POWERMON_DATABASE_URL" if override else f"{path}: database.url"
+        problem = _database_url_problem(settings.database.url.get_secret_value())
+        if problem:
+            problems.append(f"{source}: {problem}")
+            return None
+    return settings
+
+
+_ASYNC_DRIVERS = {
+    "sqlite": "aiosqlite",
+    "mysql": "asyncmy",
+    "mariadb": "asyncmy",
+    "postgresql": "asyncpg",
+}
+
+
+def _database_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be used, without repeating it (it may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "not a database URL (e.g. sqlite+aiosqlite:////var/lib/powermon/powermon.db)"
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    wanted = _ASYNC_DRIVERS.get(backend)
+    if wanted is None:
+        return f"unsupported database {backend!r} (use sqlite, mysql/mariadb or postgresql)"
+    if driver != wanted:
+        return f"use the {backend}+{wanted}:// driver, not {driver!r}"
+    return None
 
 
 def _coerce_paths(data: dict[str, Any]) -> None:
@@ -255,6 +287,21 @@ def _parse_outlets(
 # --- entry points -------------------------------------------------------------------------
 
 
+def _register_secrets(settings: Settings | None, inventory: Inventory | None) -> None:
+    """Let the log filter redact secret values should one ever reach a message."""
+    from powermond.logsetup import register_secret
+
+    values: list[SecretStr | None] = []
+    if settings is not None:
+        password = make_url(settings.database.url.get_secret_value()).password
+        values.append(SecretStr(str(password)) if password else None)
+    for pdu in inventory.pdus.values() if inventory else ():
+        values.extend((pdu.community, pdu.auth_key, pdu.priv_key))
+    for value in values:
+        if value is not None:
+            register_secret(value.get_secret_value())
+
+
 def _require_dir(config_dir: Path) -> None:
     if not config_dir.is_dir():
         raise ConfigError([f"{config_dir}: configuration directory does not exist"])
@@ -266,6 +313,7 @@ def load_settings(config_dir: Path) -> Settings:
     settings = _parse_settings(config_dir, problems)
     if problems or settings is None:
         raise ConfigError(problems)
+    _register_secrets(settings, None)
     return settings
 
 
@@ -277,7 +325,9 @@ def load_inventory(config_dir: Path) -> Inventory:
     machines = _parse_machines(config_dir, declared, problems)
     if problems:
         raise ConfigError(problems)
-    return Inventory(pdus=pdus, machines=machines)
+    inventory = Inventory(pdus=pdus, machines=machines)
+    _register_secrets(None, inventory)
+    return inventory
 
 
 def load_all(config_dir: Path) -> tuple[Settings, Inventory]:
@@ -292,4 +342,5 @@ def load_all(config_dir: Path) -> tuple[Settings, Inventory]:
         raise ConfigError(problems) from None
     if problems or settings is None:
         raise ConfigError(problems)
+    _register_secrets(settings, None)
     return settings, inventory
