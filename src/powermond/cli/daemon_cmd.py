@@ -1,0 +1,24 @@
+"""``powermon run`` (also ``powermond``): the daemon in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+
+from powermond.cli import add_command
+from powermond.settings import config_dir_from
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = add_command(
+        subparsers,
+        "run",
+        "run the collector daemon in the foreground (what powermond.service starts); "
+        "SIGHUP reloads, SIGTERM stops; exit 78 on invalid configuration",
+    )
+    run.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from powermond.daemon import main
+
+    return main(config_dir_from(getattr(args, "config_dir", None)))

@@ -1,0 +1,94 @@
+"""The daemon's view of polling: one shared SNMP client, profiles per PDU, PDU health."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import datetime
+from types import TracebackType
+
+from powermond.collect.cycle import CycleResult, PduHealth, poll_cycle
+from powermond.inventory.model import Inventory, PduConfig
+from powermond.output import iso_z
+from powermond.settings import CollectorSettings
+from powermond.snmp.client import ClientDefaults, SnmpClient
+from powermond.snmp.profiles import make_profile
+from powermond.snmp.profiles.base import Profile
+
+log = logging.getLogger(__name__)
+
+
+class Poller:
+    """Polls an inventory's PDUs; ``async with Poller(settings) as poller``."""
+
+    def __init__(self, settings: CollectorSettings) -> None:
+        self._settings = settings
+        self._client = SnmpClient(
+            ClientDefaults(
+                timeout=settings.timeout,
+                retries=settings.retries,
+                max_repetitions=settings.max_repetitions,
+            )
+        )
+        self._health = PduHealth(log)
+        self._known: set[str] = set()
+
+    async def __aenter__(self) -> Poller:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._client.__aexit__(exc_type, exc, tb)
+
+    async def poll(self, inventory: Inventory, cycle: datetime) -> CycleOutcome:
+        pdus = list(inventory.pdus.values())
+        gone = self._known - set(inventory.pdus)
+        self._health.forget(sorted(gone))
+        self._known = set(inventory.pdus)
+        result = await poll_cycle(
+            self._client,
+            pdus,
+            cycle,
+            concurrency=self._settings.concurrency,
+            profile_for=_profile_for,
+        )
+        self._health.observe(result)
+        for pdu in result.results:
+            for warning in pdu.warnings:
+                log.debug("PDU %s: %s", pdu.pdu, warning)
+        return CycleOutcome(result)
+
+
+@functools.lru_cache(maxsize=4096)
+def _profile_for(pdu: PduConfig) -> Profile:
+    # PduConfig is frozen and hashable: a changed PDU gets a new profile on reload.
+    return make_profile(pdu)
+
+
+class CycleOutcome:
+    """A cycle's result as the daemon uses it: what to store and one status line."""
+
+    def __init__(self, result: CycleResult) -> None:
+        self.result = result
+        self.readings = result.readings_by_pdu()
+
+    @property
+    def pdus_ok(self) -> int:
+        return len(self.readings)
+
+    @property
+    def pdus_total(self) -> int:
+        return len(self.result.results)
+
+    def status_line(self, cycle: datetime, duration: float, added: int | None, spooled: int) -> str:
+        count = sum(len(r) for r in self.readings.values())
+        stored = f"{added} stored" if added is not None else f"spooled ({spooled} waiting)"
+        return (
+            f"cycle {iso_z(cycle)}: {self.pdus_ok}/{self.pdus_total} PDUs ok, "
+            f"{count} readings, {stored}, {duration:.1f} s"
+        )

@@ -1,0 +1,116 @@
+"""Writing a cycle's readings: one transaction per cycle, or the spool when the DB is away.
+
+A cycle is written whole or not at all (one transaction), so a crash never leaves half a
+cycle in the database. When the write fails, the cycle goes to the durable spool and is
+replayed, oldest first, before the next cycle is written; ``add_cycle`` skips rows already
+stored, so a replay after an ambiguous failure (commit sent, answer lost) adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from powermond.db.engine import Database
+from powermond.db.errors import DatabaseUnavailable
+from powermond.db.repositories import ReadingRepository
+from powermond.db.rollups import max_gap_for, update_rollups
+from powermond.errors import PowermonError
+from powermond.output import iso_z
+from powermond.readings import OutletReading
+from powermond.spool import RejectedCycle, Spool, SpooledCycle, drain
+
+log = logging.getLogger(__name__)
+
+ReadingsByPdu = Mapping[str, Sequence[OutletReading]]
+
+
+async def store_cycle(
+    db: Database, cycle: datetime, readings: ReadingsByPdu, *, interval: float
+) -> int:
+    """All PDUs' readings of one cycle in one transaction, with the hourly rollups they
+    change; returns the rows added. ``interval`` is the collector's, which decides the
+    longest gap energy integration bridges."""
+    max_gap = max_gap_for(interval)
+    added = 0
+    async with db.transaction() as session:
+        repository = ReadingRepository(session)
+        for pdu, rows in readings.items():
+            if rows:
+                added += await repository.add_cycle(cycle, pdu, rows)
+                await update_rollups(session, cycle, pdu, max_gap=max_gap)
+    return added
+
+
+class CycleWriter:
+    """Writes cycles to the database, spooling them while it is unavailable.
+
+    While anything waits in the spool, a new cycle joins the spool first and the spool is
+    drained oldest first, so cycles reach the database in order.
+    """
+
+    def __init__(self, db: Database, spool: Spool, *, interval: float) -> None:
+        self._db = db
+        self._interval = interval
+        self._spool = spool
+        self._db_down = False
+
+    @property
+    def spooled(self) -> int:
+        return len(self._spool)
+
+    async def write(self, cycle: datetime, readings: ReadingsByPdu) -> int | None:
+        """Rows added now, or ``None`` when the cycle waits in the spool."""
+        if len(self._spool) == 0:
+            try:
+                added = await store_cycle(self._db, cycle, readings, interval=self._interval)
+            except DatabaseUnavailable as exc:
+                self._went_down(exc)
+            except PowermonError as exc:  # refused: kept on disk (spool/bad/) for the operator
+                log.error("database refused cycle %s: %s", iso_z(cycle), exc)
+            else:
+                self._came_back()
+                return added
+        await asyncio.to_thread(self._spool.put, cycle, readings)
+        return await self._drain(cycle)
+
+    async def _drain(self, cycle: datetime) -> int | None:
+        added = 0
+        newest_written = False
+
+        async def write_one(entry: SpooledCycle) -> None:
+            nonlocal added, newest_written
+            try:
+                count = await store_cycle(
+                    self._db, entry.cycle, entry.readings_by_pdu, interval=self._interval
+                )
+            except DatabaseUnavailable:
+                raise
+            except PowermonError as exc:
+                raise RejectedCycle(str(exc)) from exc
+            added += count
+            newest_written = entry.cycle == cycle
+
+        result = await drain(self._spool, write_one)
+        if isinstance(result.error, DatabaseUnavailable):
+            self._went_down(result.error)
+            log.warning(
+                "cycle %s kept in the spool (%d cycles waiting)", iso_z(cycle), result.remaining
+            )
+            return None
+        if result.written:
+            self._came_back()
+            log.info("wrote %d spooled cycles to the database", result.written)
+        return added if newest_written else None
+
+    def _went_down(self, exc: Exception) -> None:
+        if not self._db_down:
+            log.error("database unavailable, spooling readings: %s", exc)
+            self._db_down = True
+
+    def _came_back(self) -> None:
+        if self._db_down:
+            log.warning("database is back")
+            self._db_down = False

@@ -1,0 +1,381 @@
+"""``powermond``: the long-running process.
+
+Lifecycle (STYLE.md): resources are entered into one AsyncExitStack and released in
+reverse order; signal handlers and the file watcher only set events; the scheduler starts
+cycles, the daemon tracks the one in flight itself (APScheduler 3 would cancel it at
+shutdown), and every cycle is stored in one transaction or spooled, never half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from powermond import systemd
+from powermond.collect.poll import CycleOutcome, Poller
+from powermond.collect.store import CycleWriter
+from powermond.db.engine import Database
+from powermond.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, ConfigError, PowermonError
+from powermond.inventory.load import load_all
+from powermond.inventory.model import Inventory
+from powermond.output import iso_z
+from powermond.settings import Settings
+
+log = logging.getLogger("powermond")
+
+
+@dataclass
+class DaemonResult:
+    exit_code: int
+    last_status: str = ""
+
+
+@dataclass
+class _State:
+    """What the running daemon holds; replaced piecewise on reload."""
+
+    settings: Settings
+    inventory: Inventory
+    cycles_done: int = 0
+    last_status: str = "starting"
+    inflight: asyncio.Task[None] | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    reload: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def cycle_time(now: datetime, interval: float) -> datetime:
+    """The scheduled time of the cycle running at ``now``: the last multiple of ``interval``."""
+    stamp = now.timestamp()
+    return datetime.fromtimestamp(stamp - stamp % interval, UTC)
+
+
+class Daemon:
+    """The collector: scheduled SNMP cycles and RRD imports over a swappable inventory."""
+
+    def __init__(
+        self,
+        config_dir: Path,
+        state: _State,
+        db: Database,
+        writer: CycleWriter,
+        poll: Callable[[Inventory, datetime], Awaitable[CycleOutcome]],
+        notifier: systemd.Notifier,
+        max_cycles: int | None,
+    ) -> None:
+        self.config_dir = config_dir
+        self.state = state
+        self.db = db
+        self.writer = writer
+        self._poll = poll
+        self.notifier = notifier
+        self.max_cycles = max_cycles
+        self._load_problems: dict[str, str] = {}  # machine -> last RRD problem, to log once
+
+    # --- SNMP cycles -------------------------------------------------------------------
+
+    async def cycle_job(self) -> None:
+        """The scheduler's job: run one cycle as a task of our own and wait for it."""
+        if self.state.stop.is_set():
+            return
+        scheduled = cycle_time(datetime.now(UTC), self.state.settings.collector.interval)
+        task = asyncio.create_task(self._cycle(scheduled), name=f"cycle {iso_z(scheduled)}")
+        self.state.inflight = task
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # APScheduler cancels running jobs at shutdown; the cycle task is ours to
+            # finish or abandon (finish_inflight), so the job just ends.
+            return
+        finally:
+            if task.done():
+                self.state.inflight = None
+
+    async def _cycle(self, scheduled: datetime) -> None:
+        inventory = self.state.inventory  # one inventory per cycle: a reload never tears it
+        started = time.monotonic()
+        outcome = await self._poll(inventory, scheduled)
+        added = await self.writer.write(scheduled, outcome.readings)
+        duration = time.monotonic() - started
+        self.state.cycles_done += 1
+        status = outcome.status_line(scheduled, duration, added, self.writer.spooled)
+        self.state.last_status = status
+        self.notifier.status(status)
+        log.info("%s", status)
+        interval = self.state.settings.collector.interval
+        if duration > interval:
+            log.warning(
+                "cycle %s overran: %.1f s > interval %.0f s; the next one is skipped",
+                iso_z(scheduled),
+                duration,
+                interval,
+            )
+        if self.max_cycles is not None and self.state.cycles_done >= self.max_cycles:
+            self.state.stop.set()
+
+    # --- reload ------------------------------------------------------------------------
+
+    async def reload_loop(self) -> None:
+        while not self.state.stop.is_set():
+            await _wait_any(self.state.reload, self.state.stop)
+            if self.state.stop.is_set():
+                return
+            self.state.reload.clear()
+            await self.reload()
+
+    async def reload(self) -> bool:
+        """Parse, validate and apply all three files; keep the old config on any failure."""
+        self.notifier.reloading()
+        try:
+            settings, inventory = load_all(self.config_dir)
+            await self._apply(inventory)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload rejected: %s", problem)
+            log.error("keeping the previous configuration")
+            return False
+        except PowermonError as exc:
+            log.error("reload failed, keeping the previous configuration: %s", exc)
+            return False
+        finally:
+            self.notifier.ready(self.state.last_status)
+        self._warn_restart_needed(settings)
+        self.state.inventory = inventory
+        self.state.settings = self.state.settings.model_copy(
+            update={"rrd": settings.rrd}  # [collector]/[database]/[daemon] need a restart
+        )
+        log.info(
+            "configuration reloaded: %d PDUs, %d machines",
+            len(inventory.pdus),
+            len(inventory.machines),
+        )
+        return True
+
+    def _warn_restart_needed(self, new: Settings) -> None:
+        old = self.state.settings
+        for section in ("database", "collector", "daemon"):
+            if getattr(old, section) != getattr(new, section):
+                log.warning(
+                    "[%s] changed in powermon.toml: it takes effect after a restart", section
+                )
+
+    async def _apply(self, inventory: Inventory) -> None:
+        from powermond.db.apply import apply_inventory
+
+        async with self.db.transaction() as session:
+            result = await apply_inventory(session, inventory)
+        for line in result.lines():
+            log.info("config: %s", line)
+
+    # --- RRD import ----------------------------------------------------------------------
+
+    async def import_job(self) -> None:
+        from powermond.collect.loadimport import import_load
+
+        machines = [(m.name, m.rrd) for m in self.state.inventory.machines.values()]
+        try:
+            await import_load(
+                self.db, self.state.settings.rrd, machines, remembered=self._load_problems
+            )
+        except PowermonError as exc:  # logged once per hour at most: the job is hourly
+            log.error("load import failed: %s", exc)
+
+    # --- watchdog ------------------------------------------------------------------------
+
+    async def watchdog_loop(self, interval: float) -> None:
+        while not self.state.stop.is_set():
+            self.notifier.watchdog()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.state.stop.wait(), interval)
+
+    # --- shutdown ------------------------------------------------------------------------
+
+    async def finish_inflight(self, grace: float) -> None:
+        task = self.state.inflight
+        if task is None or task.done():
+            return
+        log.info("waiting up to %.0f s for %s to finish", grace, task.get_name())
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            log.warning("abandoned %s: nothing of it was stored", task.get_name())
+
+
+async def _wait_any(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+# --- assembly ----------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def run_daemon(
+    config_dir: Path,
+    *,
+    max_cycles: int | None = None,
+    stop: asyncio.Event | None = None,
+    install_signals: bool = False,
+) -> DaemonResult:
+    """Run until ``stop`` is set, a signal arrives, or ``max_cycles`` cycles are done."""
+    notifier = systemd.Notifier.from_env()
+    try:
+        settings, inventory = load_all(config_dir)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            log.error("%s", problem)
+        log.error("invalid configuration: not starting")
+        return DaemonResult(EXIT_CONFIG, "invalid configuration")
+    state = _State(settings=settings, inventory=inventory)
+    if stop is not None:
+        state.stop = stop
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            daemon = await _assemble(stack, config_dir, state, notifier, max_cycles)
+            if install_signals:
+                _install_signals(state, stack)
+            await _serve(daemon, stack)
+    except PowermonError as exc:
+        log.error("%s", exc)
+        notifier.stopping()
+        return DaemonResult(EXIT_FAILURE, state.last_status)
+    log.info("stopped")
+    return DaemonResult(EXIT_OK, state.last_status)
+
+
+async def _assemble(
+    stack: contextlib.AsyncExitStack,
+    config_dir: Path,
+    state: _State,
+    notifier: systemd.Notifier,
+    max_cycles: int | None,
+) -> Daemon:
+    from powermond.spool import Spool
+
+    settings = state.settings
+    db = Database.from_url(settings.database.url.get_secret_value())
+    stack.push_async_callback(db.dispose)
+    log.info("database %s", db.safe_url)
+    spool = Spool(settings.daemon.state_dir / "spool", settings.daemon.spool_max_cycles)
+    poller = await stack.enter_async_context(Poller(settings.collector))
+    daemon = Daemon(
+        config_dir,
+        state,
+        db,
+        CycleWriter(db, spool, interval=settings.collector.interval),
+        poller.poll,
+        notifier,
+        max_cycles,
+    )
+    try:
+        await daemon._apply(state.inventory)
+    except PowermonError as exc:  # the database may come later; readings are spooled
+        log.error("could not apply the configuration to the database: %s", exc)
+    return daemon
+
+
+def _install_signals(state: _State, stack: contextlib.AsyncExitStack) -> None:
+    loop = asyncio.get_running_loop()
+
+    def terminate(signame: str) -> None:
+        if state.stop.is_set():
+            log.warning("second %s: exiting at once", signame)
+            os._exit(EXIT_FAILURE)
+        log.info("%s: shutting down", signame)
+        state.stop.set()
+
+    def hangup() -> None:
+        log.info("SIGHUP: reloading the configuration")
+        state.reload.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, terminate, sig.name)
+        stack.callback(loop.remove_signal_handler, sig)
+    loop.add_signal_handler(signal.SIGHUP, hangup)
+    stack.callback(loop.remove_signal_handler, signal.SIGHUP)
+
+
+def _scheduler(daemon: Daemon) -> AsyncIOScheduler:
+    settings = daemon.state.settings
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    interval = settings.collector.interval
+    # Starting at the epoch aligns fire times to wall-clock multiples (…:00, :05, :10).
+    scheduler.add_job(
+        daemon.cycle_job,
+        IntervalTrigger(seconds=interval, start_date=_EPOCH, timezone=UTC),
+        id="snmp-cycle",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=max(1, int(interval / 2)),
+    )
+    scheduler.add_job(
+        daemon.import_job,
+        IntervalTrigger(seconds=settings.rrd.interval, timezone=UTC),
+        id="load-import",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+    )
+    return scheduler
+
+
+async def _serve(daemon: Daemon, stack: contextlib.AsyncExitStack) -> None:
+    from powermond.inventory.watch import watch_config
+
+    state = daemon.state
+
+    async def on_change() -> None:
+        log.info("configuration files changed: reloading")
+        state.reload.set()
+
+    tasks = [
+        asyncio.create_task(daemon.reload_loop(), name="reload"),
+        asyncio.create_task(
+            watch_config(daemon.config_dir, on_change, stop_event=state.stop), name="watcher"
+        ),
+    ]
+    watchdog = daemon.notifier.watchdog_interval()
+    if watchdog is not None:
+        tasks.append(asyncio.create_task(daemon.watchdog_loop(watchdog / 2), name="watchdog"))
+    scheduler = _scheduler(daemon)
+    scheduler.start()
+    daemon.notifier.ready(f"collecting from {len(state.inventory.pdus)} PDUs")
+    log.info(
+        "started: %d PDUs, %d machines, cycle every %.0f s",
+        len(state.inventory.pdus),
+        len(state.inventory.machines),
+        state.settings.collector.interval,
+    )
+    await state.stop.wait()
+    daemon.notifier.stopping()
+    scheduler.shutdown(wait=False)  # no new cycles; the one in flight is ours to finish
+    await daemon.finish_inflight(state.settings.daemon.shutdown_grace)
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task, result in zip(tasks, results, strict=True):
+        if isinstance(result, Exception):
+            log.error("%s task failed: %s", task.get_name(), result)
+
+
+def main(config_dir: Path) -> int:
+    """Run the daemon in this process with signal handling; the exit code."""
+    result = asyncio.run(run_daemon(config_dir, install_signals=True))
+    return result.exit_code
