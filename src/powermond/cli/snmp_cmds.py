@@ -1,0 +1,263 @@
+"""``powermon probe HOST`` (what is this PDU?) and ``powermon poll`` (one cycle now)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+from pydantic import SecretStr, ValidationError
+
+from powermond.cli import add_command, add_format_option
+from powermond.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, NotFoundError, PowermonError
+from powermond.inventory.model import AuthProtocol, PduConfig, PrivProtocol
+from powermond.output import write_json, write_rows
+from powermond.readings import OutletReading
+from powermond.snmp.client import (
+    SYS_DESCR,
+    SYS_OBJECT_ID,
+    ClientDefaults,
+    PduTransport,
+    SnmpClient,
+    SnmpError,
+)
+
+OUTLET_COLUMNS = ("outlet", "watts", "amps", "energy_kwh")
+POLL_COLUMNS = ("pdu", "outlet", "machine", "watts", "amps", "energy_kwh")
+
+POLL_EPILOG = """\
+exit status: 0 when the cycle ran and at least one PDU answered (PDUs that failed are
+listed under "errors" in JSON, and on stderr otherwise); 1 when every PDU failed or the
+readings could not be stored; 78 for a configuration error."""
+
+PROBE_EPILOG = """\
+Secrets may come from the environment instead of the command line (which other users can
+see in the process list): POWERMON_COMMUNITY, POWERMON_AUTH_KEY, POWERMON_PRIV_KEY.
+exit status: 0 when a profile yields outlets, 1 otherwise."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    probe = add_command(subparsers, "probe", "detect a PDU's profile and print every outlet")
+    probe.epilog = PROBE_EPILOG
+    probe.formatter_class = argparse.RawDescriptionHelpFormatter
+    probe.add_argument("host", help="PDU host name or address")
+    probe.add_argument("--port", type=int, default=161)
+    probe.add_argument(
+        "--version", choices=("1", "2c", "3"), help="default: 3 with --user, else 2c"
+    )
+    probe.add_argument("--community", default=os.environ.get("POWERMON_COMMUNITY", "public"))
+    probe.add_argument("--user", help="SNMPv3 user")
+    probe.add_argument("--auth-protocol", choices=get_args(AuthProtocol))
+    probe.add_argument("--auth-key", default=os.environ.get("POWERMON_AUTH_KEY"))
+    probe.add_argument("--priv-protocol", choices=get_args(PrivProtocol))
+    probe.add_argument("--priv-key", default=os.environ.get("POWERMON_PRIV_KEY"))
+    probe.add_argument("--context", default="", help="SNMPv3 context name")
+    probe.add_argument("--profile", help="use this profile instead of detecting one")
+    probe.add_argument("--timeout", type=float, default=2.0, help="seconds per request")
+    probe.add_argument("--retries", type=int, default=1)
+    add_format_option(probe)
+    probe.set_defaults(func=_probe)
+
+    poll = add_command(subparsers, "poll", "run one SNMP cycle over the configured PDUs now")
+    poll.epilog = POLL_EPILOG
+    poll.formatter_class = argparse.RawDescriptionHelpFormatter
+    poll.add_argument("--pdu", action="append", metavar="NAME", help="only this PDU (repeatable)")
+    poll.add_argument("--no-store", action="store_true", help="print only, do not store")
+    add_format_option(poll)
+    poll.set_defaults(func=_poll)
+
+
+# --- probe ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ProbeResult:
+    host: str
+    sys_object_id: str
+    sys_descr: str
+    profile: str | None = None
+    reason: str = ""
+    readings: tuple[OutletReading, ...] = ()
+    warnings: tuple[str, ...] = ()
+    tried: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "sys_object_id": self.sys_object_id,
+            "sys_descr": self.sys_descr,
+            "profile": self.profile,
+            "reason": self.reason,
+            "outlets": [_outlet_row(r) for r in self.readings],
+            "warnings": list(self.warnings),
+            "tried": self.tried,
+        }
+
+
+def _outlet_row(reading: OutletReading) -> dict[str, Any]:
+    return {c: getattr(reading, c) for c in OUTLET_COLUMNS}
+
+
+def _probe_pdu(args: argparse.Namespace) -> PduConfig:
+    version = args.version or ("3" if args.user else "2c")
+    fields: dict[str, Any] = {
+        "name": args.host,
+        "host": args.host,
+        "port": args.port,
+        "profile": args.profile or "probe",
+        "version": version,
+        "timeout": args.timeout,
+        "retries": args.retries,
+    }
+    if version == "3":
+        fields |= {
+            "user": args.user,
+            "auth_protocol": args.auth_protocol or ("SHA" if args.auth_key else None),
+            "auth_key": SecretStr(args.auth_key) if args.auth_key else None,
+            "priv_protocol": args.priv_protocol or ("AES128" if args.priv_key else None),
+            "priv_key": SecretStr(args.priv_key) if args.priv_key else None,
+            "context": args.context,
+        }
+    else:
+        fields["community"] = SecretStr(args.community)
+    try:
+        return PduConfig(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise PowermonError(f"bad SNMP options: {problems}") from None
+
+
+async def probe(client: PduTransport, pdu: PduConfig, forced: str | None) -> ProbeResult:
+    """Read sysObjectID/sysDescr, then walk each candidate profile until one gives outlets."""
+    from powermond.snmp import profiles
+
+    system = await client.get(pdu, [SYS_OBJECT_ID, SYS_DESCR])
+    object_id = str(system.get(SYS_OBJECT_ID) or "")
+    raw_descr = system.get(SYS_DESCR)
+    descr = raw_descr.decode(errors="replace") if isinstance(raw_descr, bytes) else ""
+    result = ProbeResult(pdu.host, object_id, descr)
+    if forced:
+        choices = [(forced, "forced with --profile")]
+    else:
+        choices = profiles.candidates(object_id, descr)
+    for name, reason in choices:
+        try:
+            profile = profiles.get(name)
+        except ValueError as exc:
+            raise PowermonError(str(exc)) from None
+        decoded = profile.decode(await client.walk_columns(pdu, profile.columns))
+        outcome = f"{len(decoded.readings)} outlets" if decoded.readings else "no outlets"
+        result.tried.append({"profile": name, "reason": reason, "result": outcome})
+        if decoded.readings:
+            result.profile, result.reason = name, reason
+            result.readings, result.warnings = decoded.readings, decoded.warnings
+            break
+    return result
+
+
+def _probe(args: argparse.Namespace) -> int:
+    pdu = _probe_pdu(args)
+    defaults = ClientDefaults(timeout=args.timeout, retries=args.retries)
+
+    async def run() -> ProbeResult:
+        async with SnmpClient(defaults) as client:
+            return await probe(client, pdu, args.profile)
+
+    result = asyncio.run(run())
+    if args.format == "json":
+        write_json(result.to_json(), sys.stdout)
+    else:
+        _print_probe(result)
+    return EXIT_OK if result.profile else EXIT_FAILURE
+
+
+def _print_probe(result: ProbeResult) -> None:
+    print(f"host:        {result.host}")
+    print(f"sysObjectID: {result.sys_object_id}")
+    print(f"sysDescr:    {result.sys_descr}")
+    for attempt in result.tried:
+        print(f"tried {attempt['profile']} ({attempt['reason']}): {attempt['result']}")
+    if not result.profile:
+        print("no profile yields outlets from this device", file=sys.stderr)
+        return
+    print(f"profile:     {result.profile} ({result.reason})\n")
+    write_rows([_outlet_row(r) for r in result.readings], OUTLET_COLUMNS, "table", sys.stdout)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+# --- poll -----------------------------------------------------------------------------------
+
+
+def floor_to_interval(now: datetime, interval: float) -> datetime:
+    """The scheduled cycle time: ``now`` rounded down to a wall-clock multiple of interval."""
+    seconds = math.floor(now.timestamp() / interval) * interval
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _poll(args: argparse.Namespace) -> int:
+    from powermond.collect.cycle import poll_cycle
+    from powermond.inventory.load import load_all
+    from powermond.settings import config_dir_from
+
+    settings, inventory = load_all(config_dir_from(getattr(args, "config_dir", None)))
+    pdus = list(inventory.pdus.values())
+    if args.pdu:
+        unknown = [n for n in args.pdu if n not in inventory.pdus]
+        if unknown:
+            raise NotFoundError(f"no PDU named {', '.join(unknown)} in the configuration")
+        pdus = [inventory.pdus[n] for n in args.pdu]
+    if not pdus:
+        print("powermon: no PDUs configured", file=sys.stderr)
+        return EXIT_USAGE
+    collector = settings.collector
+    cycle = floor_to_interval(datetime.now(UTC), collector.interval)
+    defaults = ClientDefaults(collector.timeout, collector.retries, collector.max_repetitions)
+
+    async def run() -> Any:
+        async with SnmpClient(defaults) as client:
+            result = await poll_cycle(client, pdus, cycle, concurrency=collector.concurrency)
+        if not args.no_store and result.readings_by_pdu():
+            await _store(settings.database.url.get_secret_value(), result)
+        return result
+
+    result = asyncio.run(run())
+    _print_poll(result, inventory.outlet_map(), args.format)
+    return EXIT_FAILURE if len(result.errors) == len(result.results) else EXIT_OK
+
+
+async def _store(url: str, result: Any) -> None:
+    """The whole cycle in one transaction (a cycle is stored whole or not at all)."""
+    from powermond.db.engine import Database
+    from powermond.db.repositories import ReadingRepository
+
+    db = Database.from_url(url)
+    try:
+        async with db.transaction() as session:
+            repository = ReadingRepository(session)
+            for pdu, readings in result.readings_by_pdu().items():
+                await repository.add_cycle(result.cycle, pdu, readings)
+    except PowermonError as exc:  # the DB layer's errors name no password
+        raise PowermonError(f"polled, but storing the readings failed: {exc}") from None
+    finally:
+        await db.dispose()
+
+
+def _print_poll(result: Any, outlet_map: dict[tuple[str, str], str], fmt: str) -> None:
+    if fmt == "json":
+        write_json(result.to_json(outlet_map), sys.stdout)
+    else:
+        write_rows(result.reading_rows(outlet_map), POLL_COLUMNS, fmt, sys.stdout)
+    for r in result.results:
+        for warning in r.warnings:
+            print(f"powermon: PDU {r.pdu}: warning: {warning}", file=sys.stderr)
+        if r.error:
+            print(f"powermon: PDU {r.pdu}: {r.error}", file=sys.stderr)
+
+
+__all__ = ["SnmpError", "floor_to_interval", "probe", "register"]

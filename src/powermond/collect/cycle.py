@@ -1,0 +1,215 @@
+"""One poll cycle: every PDU walked concurrently, each within its own time bound.
+
+Pure with respect to storage: the caller stores ``CycleResult.readings_by_pdu()``. A PDU that
+times out, refuses us or answers nonsense yields an error string for that PDU only; the other
+PDUs are neither delayed nor affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from powermond.inventory.model import PduConfig
+from powermond.output import iso_z
+from powermond.readings import OutletReading
+from powermond.snmp.client import PduTransport, SnmpError
+from powermond.snmp.profiles.base import Profile, Table
+
+log = logging.getLogger(__name__)
+
+#: Requests one walk may take within its bound: v3 discovery, then the bulk request(s).
+ROUNDS_PER_WALK = 3
+#: Added to every bound for scheduling and decoding, so a healthy PDU is never cut off.
+SLACK_SECONDS = 0.5
+
+NO_TABLE = "no outlet table: the PDU has none of the profile's columns (wrong profile?)"
+
+ProfileFor = Callable[[PduConfig], Profile]
+
+
+@dataclass(frozen=True, slots=True)
+class PduResult:
+    """One PDU's part of a cycle: readings and warnings, or an error."""
+
+    pdu: str
+    readings: tuple[OutletReading, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    """Every PDU's result for the cycle scheduled at ``cycle`` (UTC)."""
+
+    cycle: datetime
+    results: tuple[PduResult, ...] = field(default=())
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[PduResult]:
+        return [r for r in self.results if not r.ok]
+
+    def readings_by_pdu(self) -> dict[str, tuple[OutletReading, ...]]:
+        """What to store: the readings of every PDU that answered."""
+        return {r.pdu: r.readings for r in self.results if r.ok}
+
+    def reading_rows(self, outlet_map: Mapping[tuple[str, str], str]) -> list[dict[str, Any]]:
+        return [
+            {
+                "pdu": r.pdu,
+                "outlet": reading.outlet,
+                "machine": outlet_map.get((r.pdu, reading.outlet)),
+                "watts": reading.watts,
+                "amps": reading.amps,
+                "energy_kwh": reading.energy_kwh,
+            }
+            for r in self.results
+            for reading in r.readings
+        ]
+
+    def to_json(self, outlet_map: Mapping[tuple[str, str], str]) -> dict[str, Any]:
+        """The DESIGN.md poll shape; ``outlet_map`` is ``Inventory.outlet_map()``."""
+        return {
+            "cycle": iso_z(self.cycle),
+            "readings": self.reading_rows(outlet_map),
+            "errors": [{"pdu": r.pdu, "error": r.error} for r in self.errors],
+        }
+
+
+def pdu_bound(client: PduTransport, pdu: PduConfig) -> float:
+    """Seconds one PDU's walk may take: each request timeout x (retries + 1), a few rounds."""
+    return client.request_budget(pdu) * ROUNDS_PER_WALK + SLACK_SECONDS
+
+
+def cycle_bound(client: PduTransport, pdus: Sequence[PduConfig], concurrency: int) -> float:
+    """The longest a cycle can take: waves of ``concurrency`` PDUs, each at its own bound."""
+    if not pdus:
+        return SLACK_SECONDS
+    waves = math.ceil(len(pdus) / max(1, concurrency))
+    return waves * max(pdu_bound(client, p) for p in pdus) + SLACK_SECONDS
+
+
+async def poll_cycle(
+    client: PduTransport,
+    pdus: Sequence[PduConfig],
+    cycle: datetime,
+    *,
+    concurrency: int,
+    profile_for: ProfileFor | None = None,
+    deadline: float | None = None,
+) -> CycleResult:
+    """Walk ``pdus`` (at most ``concurrency`` at a time) and decode their outlets.
+
+    ``cycle`` is the scheduled time every reading carries. Each PDU is cut off at
+    :func:`pdu_bound`; the whole cycle at ``deadline`` seconds (default :func:`cycle_bound`),
+    after which PDUs not yet done are reported as timed out.
+    """
+    started = time.monotonic()
+    profile_for = profile_for or _default_profiles()
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(pdu: PduConfig) -> PduResult:
+        async with limit:
+            return await poll_pdu(client, pdu, profile_for)
+
+    tasks = [asyncio.create_task(one(p), name=f"poll {p.name}") for p in pdus]
+    budget = deadline if deadline is not None else cycle_bound(client, pdus, concurrency)
+    done, pending = await asyncio.wait(tasks, timeout=budget) if tasks else (set(), set())
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    results = [
+        t.result() if t in done else PduResult(p.name, error=f"cycle deadline ({budget:g} s) hit")
+        for p, t in zip(pdus, tasks, strict=True)
+    ]
+    return CycleResult(cycle, tuple(results), time.monotonic() - started)
+
+
+async def poll_pdu(client: PduTransport, pdu: PduConfig, profile_for: ProfileFor) -> PduResult:
+    """One PDU: walk its profile's columns and decode them; every failure becomes an error."""
+    started = time.monotonic()
+
+    def result(**kw: Any) -> PduResult:
+        return PduResult(pdu.name, seconds=time.monotonic() - started, **kw)
+
+    bound = pdu_bound(client, pdu)
+    try:
+        profile = profile_for(pdu)
+        async with asyncio.timeout(bound):
+            table = await client.walk_columns(pdu, profile.columns)
+    except TimeoutError:
+        return result(error=f"timeout: walk not finished within {bound:g} s")
+    except SnmpError as exc:
+        return result(error=str(exc))
+    except ValueError as exc:  # unknown profile
+        return result(error=str(exc))
+    return _decoded(pdu, profile, table, result)
+
+
+def _decoded(
+    pdu: PduConfig, profile: Profile, table: Table, result: Callable[..., PduResult]
+) -> PduResult:
+    if not any(rows for rows in table.values()):
+        return result(error=NO_TABLE)
+    try:
+        decoded = profile.decode(table)
+    except Exception as exc:  # a decoder bug must not take the cycle down
+        log.exception("profile %s failed to decode PDU %s", profile.name, pdu.name)
+        return result(error=f"profile {profile.name} could not decode the answer: {exc}")
+    if not decoded.readings:
+        why = "; ".join(decoded.warnings[:3]) or "no rows decoded"
+        return result(error=f"no outlet readings ({why})", warnings=decoded.warnings)
+    return result(readings=decoded.readings, warnings=decoded.warnings)
+
+
+def _default_profiles() -> ProfileFor:
+    from powermond.snmp.profiles import make_profile
+
+    return make_profile
+
+
+class PduHealth:
+    """Remembers which PDUs are failing, to log a PDU going down once and coming back once."""
+
+    def __init__(self, logger: logging.Logger = log) -> None:
+        self._down: dict[str, str] = {}
+        self._log = logger
+
+    @property
+    def down(self) -> dict[str, str]:
+        """PDU name -> its current error."""
+        return dict(self._down)
+
+    def observe(self, result: CycleResult) -> list[str]:
+        """Log state changes in ``result``; returns the messages logged."""
+        messages: list[str] = []
+        for r in result.results:
+            previous = self._down.get(r.pdu)
+            if r.error is not None and r.error != previous:
+                verb = "still failing, now" if previous else "down"
+                messages.append(f"PDU {r.pdu} {verb}: {r.error}")
+                self._log.warning(messages[-1])
+                self._down[r.pdu] = r.error
+            elif r.error is None and previous is not None:
+                messages.append(f"PDU {r.pdu} is back ({len(r.readings)} outlets)")
+                self._log.info(messages[-1])
+                del self._down[r.pdu]
+        return messages
+
+    def forget(self, names: Sequence[str]) -> None:
+        """Drop PDUs that left the inventory."""
+        for name in names:
+            self._down.pop(name, None)
