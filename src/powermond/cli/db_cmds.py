@@ -1,0 +1,157 @@
+"""``powermon db upgrade``, ``pdus``, ``machines``, ``outlets PDU``: schema and stored items."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from powermond.cli import add_command, add_format_option
+from powermond.db.rows import MachineRow, OutletRow, PduRow
+from powermond.errors import EXIT_OK, NotFoundError
+from powermond.output import iso_z, write_rows
+from powermond.settings import config_dir_from
+
+T = TypeVar("T")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = add_command(subparsers, "db", "manage the database schema")
+    actions = db.add_subparsers(dest="db_action", metavar="ACTION", required=True)
+    upgrade = add_command(actions, "upgrade", "create or migrate the schema to the newest revision")
+    upgrade.set_defaults(func=_upgrade)
+
+    pdus = add_command(subparsers, "pdus", "list the PDUs in the database (retired ones marked)")
+    add_format_option(pdus)
+    pdus.set_defaults(func=_pdus)
+    machines = add_command(
+        subparsers, "machines", "list the machines and their outlets (retired ones marked)"
+    )
+    add_format_option(machines)
+    machines.set_defaults(func=_machines)
+    outlets = add_command(
+        subparsers, "outlets", "list a PDU's outlets, their machines and latest readings"
+    )
+    outlets.add_argument("pdu", metavar="PDU", help="PDU name as in pdus.toml")
+    add_format_option(outlets)
+    outlets.set_defaults(func=_outlets)
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    from powermond.inventory.load import load_settings  # the CLI imports only what it runs
+
+    settings = load_settings(config_dir_from(getattr(args, "config_dir", None)))
+    return settings.database.url.get_secret_value()
+
+
+def _query(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one read transaction against the configured database."""
+    from powermond.db.engine import Database
+
+    async def run() -> T:
+        db = Database.from_url(_database_url(args))
+        try:
+            async with db.transaction() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from powermond.db.engine import safe_url
+    from powermond.db.migrate import migrate
+
+    url = _database_url(args)
+    before, after = asyncio.run(migrate(url))
+    if before == after:
+        print(f"{safe_url(url)}: already at revision {after}")
+    else:
+        print(f"{safe_url(url)}: upgraded from {before or 'empty'} to revision {after}")
+    return EXIT_OK
+
+
+def _status(retired_at: datetime | None) -> str:
+    return "active" if retired_at is None else f"retired {iso_z(retired_at)}"
+
+
+def _pdus(args: argparse.Namespace) -> int:
+    from powermond.db.repositories import PduRepository
+
+    pdus: list[PduRow] = _query(args, lambda s: PduRepository(s).list(include_retired=True))
+    rows = [
+        {
+            "name": p.name,
+            "host": p.host,
+            "port": p.port,
+            "profile": p.profile,
+            "version": p.snmp_version,
+            "status": _status(p.retired_at),
+            "retired": p.retired,
+            "created_at": p.created_at,
+            "retired_at": p.retired_at,
+        }
+        for p in pdus
+    ]
+    columns = ["name", "host", "port", "profile", "version", "status"]
+    _write(rows, columns, args.format)
+    return EXIT_OK
+
+
+def _machines(args: argparse.Namespace) -> int:
+    from powermond.db.repositories import MachineRepository
+
+    found: list[MachineRow] = _query(
+        args, lambda s: MachineRepository(s).list(include_retired=True)
+    )
+    rows = [
+        {
+            "name": m.name,
+            "outlets": list(m.outlets) if args.format == "json" else " ".join(m.outlets),
+            "rrd": m.rrd,
+            "status": _status(m.retired_at),
+            "retired": m.retired,
+            "created_at": m.created_at,
+            "retired_at": m.retired_at,
+        }
+        for m in found
+    ]
+    _write(rows, ["name", "outlets", "rrd", "status"], args.format)
+    return EXIT_OK
+
+
+def _outlets(args: argparse.Namespace) -> int:
+    from powermond.db.repositories import OutletRepository, PduRepository
+
+    async def work(session: AsyncSession) -> tuple[PduRow | None, list[OutletRow]]:
+        pdu = await PduRepository(session).get(args.pdu)
+        if pdu is None:
+            return None, []
+        return pdu, await OutletRepository(session).list_for_pdu(args.pdu)
+
+    pdu, outlets = _query(args, work)
+    if pdu is None:
+        raise NotFoundError(f"PDU {args.pdu!r} is not in the database (see `powermon pdus`)")
+    rows = [
+        {
+            "pdu": o.pdu,
+            "outlet": o.label,
+            "machine": o.machine,
+            "last_reading": o.last_time,
+            "watts": o.last_watts,
+        }
+        for o in outlets
+    ]
+    _write(rows, ["outlet", "machine", "last_reading", "watts"], args.format)
+    return EXIT_OK
+
+
+def _write(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
+    write_rows(rows, columns, fmt, sys.stdout)
+    sys.stdout.flush()

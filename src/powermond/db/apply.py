@@ -1,0 +1,176 @@
+"""Applying a validated inventory to the database: PDUs first, then machines, then outlets.
+
+Runs in the caller's one transaction, so a reload is applied whole or not at all. Nothing is
+deleted: what left the files is retired (its readings stay queryable) and restored when it
+comes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from powermond.db.errors import translate
+from powermond.db.rows import outlet_sort_key
+from powermond.db.tables import Base, Machine, Outlet, Pdu
+from powermond.db.types import utc_now
+from powermond.inventory.model import Inventory, PduConfig
+
+
+@dataclass(frozen=True, slots=True)
+class OutletRemap:
+    pdu: str
+    label: str
+    old: str | None  # machine fed before, None: none
+    new: str | None
+
+    def __str__(self) -> str:
+        return f"outlet {self.pdu}:{self.label}: {self.old or '(none)'} -> {self.new or '(none)'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What happened to PDUs or to machines, by name."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()
+    restored: tuple[str, ...] = ()
+
+    def lines(self, kind: str) -> list[str]:
+        verbs = ("added", "changed", "retired", "restored")
+        groups = (self.added, self.changed, self.retired, self.restored)
+        return [
+            f"{kind} {verb}: {name}"
+            for verb, names in zip(verbs, groups, strict=True)
+            for name in names
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.retired or self.restored)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    pdus: Changes = field(default_factory=Changes)
+    machines: Changes = field(default_factory=Changes)
+    outlets: tuple[OutletRemap, ...] = ()
+
+    def lines(self) -> list[str]:
+        """One human line per change; empty when the database already matched."""
+        return [
+            *self.pdus.lines("PDU"),
+            *self.machines.lines("machine"),
+            *(str(o) for o in self.outlets),
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self.pdus or self.machines or self.outlets)
+
+
+async def apply_inventory(session: AsyncSession, inventory: Inventory) -> ApplyResult:
+    """Make the stored PDUs, machines and outlet mapping match ``inventory``."""
+    try:
+        pdus = await _apply_pdus(session, inventory)
+        machines = await _apply_machines(session, inventory)
+        outlets = await _apply_outlets(session, inventory)
+        await session.flush()
+    except SQLAlchemyError as exc:
+        raise translate(exc) from exc
+    return ApplyResult(pdus, machines, outlets)
+
+
+def _pdu_fields(config: PduConfig) -> dict[str, Any]:
+    return {
+        "host": config.host,
+        "port": config.port,
+        "profile": config.profile_name,
+        "snmp_version": config.version,
+    }
+
+
+async def _apply_pdus(session: AsyncSession, inventory: Inventory) -> Changes:
+    stored = {p.name: p for p in await session.scalars(select(Pdu))}
+    wanted = {name: _pdu_fields(config) for name, config in inventory.pdus.items()}
+    return await _reconcile(session, Pdu, stored, wanted)
+
+
+async def _apply_machines(session: AsyncSession, inventory: Inventory) -> Changes:
+    stored = {m.name: m for m in await session.scalars(select(Machine))}
+    wanted = {name: {"rrd": config.rrd} for name, config in inventory.machines.items()}
+    return await _reconcile(session, Machine, stored, wanted)
+
+
+async def _reconcile(
+    session: AsyncSession,
+    model: type[Pdu] | type[Machine],
+    stored: dict[str, Any],
+    wanted: dict[str, dict[str, Any]],
+) -> Changes:
+    """Add, update, retire and restore rows of ``model`` so that ``stored`` matches ``wanted``."""
+    added, changed, retired, restored = [], [], [], []
+    now = utc_now()
+    new: list[dict[str, Any]] = []
+    for name, values in sorted(wanted.items()):
+        row = stored.get(name)
+        if row is None:
+            new.append({"name": name, "created_at": now, **values})
+            added.append(name)
+            continue
+        if row.retired_at is not None:
+            row.retired_at = None
+            restored.append(name)
+        if any(getattr(row, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            changed.append(name)
+    for name, row in sorted(stored.items()):
+        if name not in wanted and row.retired_at is None:
+            row.retired_at = now
+            retired.append(name)
+    await _insert(session, model, new)
+    return Changes(tuple(added), tuple(changed), tuple(retired), tuple(restored))
+
+
+async def _apply_outlets(session: AsyncSession, inventory: Inventory) -> tuple[OutletRemap, ...]:
+    """Create the outlets machines.toml names; map each to its machine, unmap the rest."""
+    await session.flush()  # the updates above, before reading the mapping back
+    pdu_ids = {name: pid for pid, name in await session.execute(select(Pdu.id, Pdu.name))}
+    machines = {name: mid for mid, name in await session.execute(select(Machine.id, Machine.name))}
+    machine_names = {mid: name for name, mid in machines.items()}
+    stored = {
+        (pdu, o.label): o for o, pdu in await session.execute(select(Outlet, Pdu.name).join(Pdu))
+    }
+    wanted = inventory.outlet_map()
+    remaps: list[OutletRemap] = []
+    new: list[dict[str, Any]] = []
+    for (pdu, label), machine in wanted.items():
+        outlet = stored.get((pdu, label))
+        if outlet is None:
+            new.append({"pdu_id": pdu_ids[pdu], "label": label, "machine_id": machines[machine]})
+            remaps.append(OutletRemap(pdu, label, None, machine))
+        elif outlet.machine_id != machines[machine]:
+            old = machine_names.get(outlet.machine_id) if outlet.machine_id else None
+            outlet.machine_id = machines[machine]
+            remaps.append(OutletRemap(pdu, label, old, machine))
+    for key, outlet in stored.items():
+        if key not in wanted and outlet.machine_id is not None:
+            remaps.append(OutletRemap(*key, machine_names[outlet.machine_id], None))
+            outlet.machine_id = None
+    await _insert(session, Outlet, new)
+    return tuple(sorted(remaps, key=_remap_order))
+
+
+async def _insert(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    # One Core executemany: ORM objects would be inserted one statement per row on SQLite
+    # (the ORM fetches each new id), tens of seconds for a thousand-PDU inventory.
+    if rows:
+        await session.execute(insert(model), rows)
+
+
+def _remap_order(remap: OutletRemap) -> tuple[str, tuple[int, str, int, int]]:
+    return (remap.pdu, outlet_sort_key(remap.label))

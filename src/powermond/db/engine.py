@@ -1,0 +1,104 @@
+"""The database handle: one async engine, and ``transaction()`` as the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from powermond.db.errors import DatabaseUnavailable, translate
+
+__all__ = ["Database", "DatabaseUnavailable", "is_sqlite", "safe_url"]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # the daemon writes while the CLI reads; wait, don't fail
+SERVER_POOL_RECYCLE_S = 3600  # below MariaDB's default wait_timeout of 8 h
+
+
+def is_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite"
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL as it may appear in logs and output: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Per connection: SQLite forgets foreign_keys and busy_timeout on every new connection.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the daemon's writes
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much cheaper commits
+    finally:
+        cursor.close()
+
+
+def create_engine(url: str | URL) -> AsyncEngine:
+    """An async engine tuned for the dialect (shared by :class:`Database` and migrations)."""
+    parsed = make_url(url)
+    if is_sqlite(parsed):
+        engine = create_async_engine(parsed)
+        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        return engine
+    # Servers drop idle connections; pre-ping finds out before a statement fails.
+    return create_async_engine(parsed, pool_pre_ping=True, pool_recycle=SERVER_POOL_RECYCLE_S)
+
+
+class Database:
+    """An engine and its session factory. Create once per process; ``await dispose()`` at exit."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        return cls(create_engine(url))
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits once when the block ends, rolls back if it raises.
+
+        Database failures leave as :class:`~powermond.db.errors.DatabaseUnavailable` (could
+        not reach it: retry later) or :class:`~powermond.db.errors.DatabaseError` (it refused).
+        """
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except Exception as exc:
+            translated = translate(exc)
+            if isinstance(translated, DatabaseUnavailable) and translated.url is None:
+                # Say which database: the daemon logs this when it starts spooling.
+                raise DatabaseUnavailable(translated.reason, self.safe_url) from exc
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    async def ping(self) -> None:
+        """Raise :class:`DatabaseUnavailable` unless the database answers."""
+        from sqlalchemy import text
+
+        async with self.transaction() as session:
+            await session.execute(text("SELECT 1"))

@@ -1,0 +1,314 @@
+"""Repositories: queries in the operator's words. Each takes a session and never commits.
+
+The unit of work (``Database.transaction()``) belongs to the job that calls them. Errors leave
+as :mod:`powermond.db.errors` types.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import Table, and_, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from powermond.db.bulk import insert_ignore
+from powermond.db.errors import UnknownMachine, UnknownPdu, translate
+from powermond.db.rows import MachineRow, OutletRow, PduRow, ReadingRow, outlet_sort_key
+from powermond.db.tables import Base, CpuLoad, Machine, Outlet, Pdu, PowerReading
+from powermond.db.types import UtcDateTime
+from powermond.readings import LoadSample, OutletReading
+
+__all__ = [
+    "LoadRepository",
+    "MachineRepository",
+    "MachineRow",
+    "OutletRepository",
+    "OutletRow",
+    "PduRepository",
+    "PduRow",
+    "ReadingRepository",
+    "ReadingRow",
+    "UnknownMachine",
+    "UnknownPdu",
+    "outlet_sort_key",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _translated(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (SQLAlchemyError, ConnectionError, TimeoutError) as exc:
+            raise translate(exc) from exc
+
+    return wrapper
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+class _Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+
+def _retired_filter(column: Any, include_retired: bool) -> Any:
+    return True if include_retired else column.is_(None)
+
+
+class PduRepository(_Repository):
+    @_translated
+    async def list(self, include_retired: bool = False) -> builtins.list[PduRow]:
+        stmt = select(Pdu).where(_retired_filter(Pdu.retired_at, include_retired))
+        rows = (await self.session.scalars(stmt.order_by(Pdu.name))).all()
+        return [_pdu_row(p) for p in rows]
+
+    @_translated
+    async def get(self, name: str) -> PduRow | None:
+        pdu = await self.session.scalar(select(Pdu).where(Pdu.name == name))
+        return None if pdu is None else _pdu_row(pdu)
+
+
+def _pdu_row(p: Pdu) -> PduRow:
+    return PduRow(p.name, p.host, p.port, p.profile, p.snmp_version, p.created_at, p.retired_at)
+
+
+class MachineRepository(_Repository):
+    @_translated
+    async def names(self, include_retired: bool = False) -> builtins.list[str]:
+        stmt = select(Machine.name).where(_retired_filter(Machine.retired_at, include_retired))
+        return builtins.list((await self.session.scalars(stmt.order_by(Machine.name))).all())
+
+    @_translated
+    async def list(self, include_retired: bool = False) -> builtins.list[MachineRow]:
+        stmt = select(Machine).where(_retired_filter(Machine.retired_at, include_retired))
+        machines = (await self.session.scalars(stmt.order_by(Machine.name))).all()
+        feeds = await self._feeds()
+        return [_machine_row(m, feeds.get(m.id, ())) for m in machines]
+
+    @_translated
+    async def get(self, name: str) -> MachineRow | None:
+        machine = await self.session.scalar(select(Machine).where(Machine.name == name))
+        if machine is None:
+            return None
+        feeds = await self._feeds(machine.id)
+        return _machine_row(machine, feeds.get(machine.id, ()))
+
+    @_translated
+    async def id_of(self, name: str) -> int | None:
+        found: int | None = await self.session.scalar(
+            select(Machine.id).where(Machine.name == name)
+        )
+        return found
+
+    async def _feeds(self, machine_id: int | None = None) -> dict[int, builtins.list[str]]:
+        """machine id -> its currently mapped outlets as ``pdu:label``, in PDU order."""
+        stmt = (
+            select(Outlet.machine_id, Pdu.name, Outlet.label)
+            .join(Pdu, Pdu.id == Outlet.pdu_id)
+            .where(Outlet.machine_id.is_not(None))
+        )
+        if machine_id is not None:
+            stmt = stmt.where(Outlet.machine_id == machine_id)
+        rows = sorted(
+            (await self.session.execute(stmt)).all(), key=lambda r: _by_outlet(r[1], r[2])
+        )
+        feeds: dict[int, builtins.list[str]] = {}
+        for owner, pdu, label in rows:
+            feeds.setdefault(owner, []).append(f"{pdu}:{label}")
+        return feeds
+
+
+def _by_outlet(pdu: str, label: str) -> tuple[str, tuple[int, str, int, int]]:
+    return (pdu, outlet_sort_key(label))
+
+
+def _machine_row(m: Machine, outlets: Sequence[str]) -> MachineRow:
+    return MachineRow(m.name, m.rrd, tuple(outlets), m.created_at, m.retired_at)
+
+
+class OutletRepository(_Repository):
+    @_translated
+    async def outlet_id(self, pdu: str, label: str) -> int | None:
+        stmt = select(Outlet.id).join(Pdu).where(Pdu.name == pdu, Outlet.label == label)
+        found: int | None = await self.session.scalar(stmt)
+        return found
+
+    @_translated
+    async def machine_on(self, pdu: str, label: str) -> str | None:
+        stmt = (
+            select(Machine.name)
+            .join(Outlet, Outlet.machine_id == Machine.id)
+            .join(Pdu, Pdu.id == Outlet.pdu_id)
+            .where(Pdu.name == pdu, Outlet.label == label)
+        )
+        found: str | None = await self.session.scalar(stmt)
+        return found
+
+    @_translated
+    async def machines_of_pdu(self, pdu: str) -> builtins.list[str]:
+        """The machines fed by this PDU now, by name."""
+        stmt = (
+            select(Machine.name)
+            .distinct()
+            .join(Outlet, Outlet.machine_id == Machine.id)
+            .join(Pdu, Pdu.id == Outlet.pdu_id)
+            .where(Pdu.name == pdu)
+            .order_by(Machine.name)
+        )
+        return builtins.list((await self.session.scalars(stmt)).all())
+
+    @_translated
+    async def list_for_pdu(self, pdu: str) -> builtins.list[OutletRow]:
+        """Every stored outlet of the PDU with its machine and latest reading."""
+        latest = (
+            select(PowerReading.outlet_id, func.max(PowerReading.cycle).label("cycle"))
+            .join(Outlet, Outlet.id == PowerReading.outlet_id)
+            .join(Pdu, Pdu.id == Outlet.pdu_id)
+            .where(Pdu.name == pdu)
+            .group_by(PowerReading.outlet_id)
+            .subquery()
+        )
+        stmt = (
+            select(Outlet.label, Machine.name, PowerReading.cycle, PowerReading.watts)
+            .join(Pdu, Pdu.id == Outlet.pdu_id)
+            .outerjoin(Machine, Machine.id == Outlet.machine_id)
+            .outerjoin(latest, latest.c.outlet_id == Outlet.id)
+            .outerjoin(
+                PowerReading,
+                and_(PowerReading.outlet_id == Outlet.id, PowerReading.cycle == latest.c.cycle),
+            )
+            .where(Pdu.name == pdu)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        found = [OutletRow(pdu, label, m, t, w) for label, m, t, w in rows]
+        return sorted(found, key=lambda o: outlet_sort_key(o.label))
+
+
+class ReadingRepository(_Repository):
+    @_translated
+    async def add_cycle(self, cycle: datetime, pdu: str, readings: Sequence[OutletReading]) -> int:
+        """Store one PDU's readings of one cycle; return how many were new.
+
+        Outlets the PDU reports but nobody configured are created unmapped. Each reading gets
+        the machine its outlet feeds *now*, so a later remap leaves history where it was.
+        A replayed cycle stores nothing twice. Raises :class:`UnknownPdu`.
+        """
+        pdu_id = await self.session.scalar(select(Pdu.id).where(Pdu.name == pdu))
+        if pdu_id is None:
+            raise UnknownPdu(pdu)
+        outlets = await self._outlets(pdu_id)
+        missing = {r.outlet for r in readings} - outlets.keys()
+        if missing:
+            new = [{"pdu_id": pdu_id, "label": label} for label in sorted(missing)]
+            await insert_ignore(self.session, _table(Outlet), new, ("pdu_id", "label"))
+            outlets = await self._outlets(pdu_id)
+        rows = [
+            {
+                "cycle": cycle,
+                "outlet_id": outlets[r.outlet][0],
+                "machine_id": outlets[r.outlet][1],
+                "watts": r.watts,
+                "amps": r.amps,
+                "energy_kwh": r.energy_kwh,
+            }
+            for r in _last_per_outlet(readings)
+        ]
+        return await insert_ignore(self.session, _table(PowerReading), rows, ("outlet_id", "cycle"))
+
+    async def _outlets(self, pdu_id: int) -> dict[str, tuple[int, int | None]]:
+        stmt = select(Outlet.label, Outlet.id, Outlet.machine_id).where(Outlet.pdu_id == pdu_id)
+        return {label: (oid, mid) for label, oid, mid in await self.session.execute(stmt)}
+
+    @_translated
+    async def between(
+        self, machine: str, since: datetime, until: datetime
+    ) -> builtins.list[ReadingRow]:
+        """The machine's readings with ``since <= time < until``, every feed, in time order.
+
+        Readings belong to the machine their outlet fed when they were written.
+        """
+        stmt = (
+            select(
+                PowerReading.cycle,
+                Pdu.name,
+                Outlet.label,
+                PowerReading.watts,
+                PowerReading.amps,
+                PowerReading.energy_kwh,
+            )
+            .join(Machine, Machine.id == PowerReading.machine_id)
+            .join(Outlet, Outlet.id == PowerReading.outlet_id)
+            .join(Pdu, Pdu.id == Outlet.pdu_id)
+            .where(Machine.name == machine, _in_range(PowerReading.cycle, since, until))
+            .order_by(PowerReading.cycle, Pdu.name)
+        )
+        found = [ReadingRow(*row) for row in await self.session.execute(stmt)]
+        return sorted(found, key=lambda r: (r.time, r.pdu, outlet_sort_key(r.outlet)))
+
+
+def _last_per_outlet(readings: Sequence[OutletReading]) -> builtins.list[OutletReading]:
+    # One executemany must not carry the same key twice (PostgreSQL's ON CONFLICT refuses it).
+    return builtins.list({r.outlet: r for r in readings}.values())
+
+
+def _in_range(column: Any, since: datetime, until: datetime) -> Any:
+    return and_(column >= since, column < until)  # binds take the column's UtcDateTime
+
+
+class LoadRepository(_Repository):
+    @_translated
+    async def add(self, machine: str, samples: Sequence[LoadSample]) -> int:
+        """Store load samples of a machine, skipping times already stored; count new rows.
+
+        Raises :class:`UnknownMachine`.
+        """
+        machine_id = await self.session.scalar(select(Machine.id).where(Machine.name == machine))
+        if machine_id is None:
+            raise UnknownMachine(machine)
+        by_time = {UtcDateTime().process_bind_param(s.time, _NO_DIALECT): s for s in samples}
+        rows = [
+            {
+                "machine_id": machine_id,
+                "time": s.time,
+                "load1": s.load1,
+                "load5": s.load5,
+                "load15": s.load15,
+            }
+            for s in by_time.values()
+        ]
+        return await insert_ignore(self.session, _table(CpuLoad), rows, ("machine_id", "time"))
+
+    @_translated
+    async def last_time(self, machine: str) -> datetime | None:
+        stmt = select(func.max(CpuLoad.time)).join(Machine).where(Machine.name == machine)
+        found: datetime | None = await self.session.scalar(stmt)
+        return found
+
+    @_translated
+    async def between(
+        self, machine: str, since: datetime, until: datetime
+    ) -> builtins.list[LoadSample]:
+        """The machine's samples with ``since <= time < until``, in time order."""
+        stmt = (
+            select(CpuLoad.time, CpuLoad.load1, CpuLoad.load5, CpuLoad.load15)
+            .join(Machine)
+            .where(Machine.name == machine, _in_range(CpuLoad.time, since, until))
+            .order_by(CpuLoad.time)
+        )
+        return [LoadSample(*row) for row in await self.session.execute(stmt)]
+
+
+_NO_DIALECT: Any = None  # UtcDateTime's bind conversion does not depend on the dialect

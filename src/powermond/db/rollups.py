@@ -1,0 +1,270 @@
+"""Hourly rollups of readings and load, maintained at write time, so reports and long plots
+read one row per outlet-hour instead of twelve.
+
+Each rollup row holds the additive :class:`~powermond.report.energy.Tally` of one outlet's
+readings in one hour (keyed by the machine the readings fed), so the report from rollups is
+the report from raw readings (tests check this). Intervals belong to their first reading's
+hour, so a reading closes the previous reading's interval, which may lie in the hour before.
+
+The write functions *recompute* the affected hours from the raw rows instead of adding
+deltas: a replayed cycle, a late (spooled) cycle or a remapped outlet then cannot make the
+rollups drift. The cost is reading the hour's readings of one PDU again (about a dozen rows
+per outlet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Double, ForeignKey, Index, Integer, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from powermond.db.tables import Base, CpuLoad, Machine, Outlet, Pdu, PowerReading
+from powermond.db.types import UtcDateTime
+from powermond.readings import LoadSample
+from powermond.report.energy import Sample, hour_of, tally_samples
+
+HOUR = timedelta(hours=1)
+DEFAULT_INTERVAL_S = 300.0
+
+
+def max_gap_for(interval_s: float) -> timedelta:
+    """The longest interval between two readings that energy bridges: two collector intervals."""
+    return timedelta(seconds=2 * interval_s)
+
+
+DEFAULT_MAX_GAP = max_gap_for(DEFAULT_INTERVAL_S)
+
+
+class PowerHourly(Base):
+    """One outlet's readings in one hour that fed one machine (NULL: no machine)."""
+
+    __tablename__ = "power_hourly"
+    # hour: reports over all machines; outlet_id: the write path; machine_id: long plots.
+    __table_args__ = (
+        Index(None, "hour"),
+        Index(None, "outlet_id", "hour"),
+        Index(None, "machine_id", "hour"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"))
+    machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"), nullable=True)
+    readings: Mapped[int] = mapped_column(Integer)
+    watts_count: Mapped[int] = mapped_column(Integer)
+    watts_sum: Mapped[float] = mapped_column(Double())
+    watts_peak: Mapped[float | None] = mapped_column(Double(), nullable=True)
+    counter_kwh: Mapped[float] = mapped_column(Double())
+    counter_intervals: Mapped[int] = mapped_column(Integer)
+    integrated_kwh: Mapped[float] = mapped_column(Double())
+    integrated_intervals: Mapped[int] = mapped_column(Integer)
+
+
+class MachinePeakHourly(Base):
+    """The highest per-cycle sum of a machine's feeds in one hour (not derivable per outlet)."""
+
+    __tablename__ = "machine_peak_hourly"
+    __table_args__ = (Index(None, "hour"),)
+
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    peak_watts: Mapped[float] = mapped_column(Double())
+
+
+class PduPeakHourly(Base):
+    """The highest per-cycle sum of a PDU's outlets in one hour."""
+
+    __tablename__ = "pdu_peak_hourly"
+    __table_args__ = (Index(None, "hour"),)
+
+    pdu_id: Mapped[int] = mapped_column(ForeignKey("pdu.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    peak_watts: Mapped[float] = mapped_column(Double())
+
+
+class LoadHourly(Base):
+    """Sums of a machine's load samples in one hour (means for reports and long plots)."""
+
+    __tablename__ = "load_hourly"
+    __table_args__ = (Index(None, "hour"),)
+
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    samples: Mapped[int] = mapped_column(Integer)
+    load1_sum: Mapped[float] = mapped_column(Double())
+    load5_count: Mapped[int] = mapped_column(Integer)
+    load5_sum: Mapped[float] = mapped_column(Double())
+    load15_count: Mapped[int] = mapped_column(Integer)
+    load15_sum: Mapped[float] = mapped_column(Double())
+
+
+ROLLUP_TABLES = (PowerHourly, MachinePeakHourly, PduPeakHourly, LoadHourly)
+
+
+async def samples_between(
+    session: AsyncSession, since: datetime, until: datetime, *, pdu_id: int | None = None
+) -> list[Sample]:
+    """Raw readings with ``since <= cycle < until``, sorted by (outlet, time)."""
+    stmt = (
+        select(
+            PowerReading.cycle,
+            PowerReading.watts,
+            PowerReading.energy_kwh,
+            PowerReading.outlet_id,
+            PowerReading.machine_id,
+            Outlet.pdu_id,
+        )
+        .join(Outlet, Outlet.id == PowerReading.outlet_id)
+        .where(PowerReading.cycle >= since, PowerReading.cycle < until)
+    )
+    if pdu_id is not None:
+        stmt = stmt.where(Outlet.pdu_id == pdu_id)
+    rows = await session.execute(stmt)
+    return sorted((Sample(*row) for row in rows), key=lambda s: (s.outlet, s.time))
+
+
+async def update_rollups(
+    session: AsyncSession, cycle: datetime, pdu: str, *, max_gap: timedelta = DEFAULT_MAX_GAP
+) -> None:
+    """Bring the rollups up to date after ``pdu``'s readings of ``cycle`` were stored.
+
+    Call it in the same transaction, right after ``ReadingRepository.add_cycle``; calling it
+    again for the same cycle changes nothing. ``max_gap`` must be the one reports use
+    (:func:`max_gap_for` of the collector interval).
+    """
+    pdu_id = await session.scalar(select(Pdu.id).where(Pdu.name == pdu))
+    if pdu_id is None:
+        return
+    # Hours whose intervals this cycle can close or open: its own, and the one of the reading
+    # before it (at most max_gap earlier).
+    first = hour_of(cycle - max_gap)
+    last = hour_of(cycle)
+    await _recompute_outlet_hours(session, pdu_id, first, last + HOUR, max_gap)
+    await _recompute_peaks(session, pdu_id, cycle)
+
+
+async def _recompute_outlet_hours(
+    session: AsyncSession, pdu_id: int, start: datetime, end: datetime, max_gap: timedelta
+) -> None:
+    samples = await samples_between(session, start, end + max_gap, pdu_id=pdu_id)
+    tallies = tally_samples(
+        samples, start, end, max_gap, lambda s: (s.outlet, s.machine, hour_of(s.time))
+    )
+    outlets = select(Outlet.id).where(Outlet.pdu_id == pdu_id).scalar_subquery()
+    await session.execute(
+        delete(PowerHourly).where(
+            PowerHourly.outlet_id.in_(outlets), PowerHourly.hour >= start, PowerHourly.hour < end
+        )
+    )
+    rows = [
+        {"outlet_id": o, "machine_id": m, "hour": h, **t.as_dict()}
+        for (o, m, h), t in tallies.items()
+    ]
+    if rows:
+        await session.execute(insert(PowerHourly), rows)
+
+
+async def _recompute_peaks(session: AsyncSession, pdu_id: int, cycle: datetime) -> None:
+    """Peaks of the cycle's hour for this PDU and the machines it fed in this cycle."""
+    hour = hour_of(cycle)
+    fed = (
+        select(PowerReading.machine_id)
+        .join(Outlet, Outlet.id == PowerReading.outlet_id)
+        .where(Outlet.pdu_id == pdu_id, PowerReading.cycle == cycle)
+        .where(PowerReading.machine_id.is_not(None))
+    )
+    machine_ids = [m for m in (await session.scalars(fed.distinct())).all() if m is not None]
+    if machine_ids:
+        sums = await _cycle_sums(session, hour, PowerReading.machine_id, machine_ids)
+        await _replace_peaks(session, MachinePeakHourly, "machine_id", hour, machine_ids, sums)
+    sums = await _cycle_sums(session, hour, Outlet.pdu_id, [pdu_id])
+    await _replace_peaks(session, PduPeakHourly, "pdu_id", hour, [pdu_id], sums)
+
+
+async def _cycle_sums(
+    session: AsyncSession, hour: datetime, key: object, ids: Sequence[int]
+) -> list[tuple[int, float]]:
+    stmt = (
+        select(key, PowerReading.cycle, PowerReading.watts)  # type: ignore[call-overload]
+        .join(Outlet, Outlet.id == PowerReading.outlet_id)
+        .where(key.in_(ids))  # type: ignore[attr-defined]
+        .where(PowerReading.cycle >= hour, PowerReading.cycle < hour + HOUR)
+        .where(PowerReading.watts.is_not(None))
+    )
+    sums: dict[tuple[int, datetime], float] = {}
+    for owner, cycle, watts in await session.execute(stmt):
+        sums[(owner, cycle)] = sums.get((owner, cycle), 0.0) + watts
+    return [(owner, value) for (owner, _), value in sums.items()]
+
+
+async def _replace_peaks(
+    session: AsyncSession,
+    table: type[MachinePeakHourly] | type[PduPeakHourly],
+    key: str,
+    hour: datetime,
+    ids: Sequence[int],
+    sums: Sequence[tuple[int, float]],
+) -> None:
+    peaks: dict[int, float] = {}
+    for owner, value in sums:
+        peaks[owner] = max(peaks.get(owner, value), value)
+    column = getattr(table, key)
+    await session.execute(delete(table).where(column.in_(ids), table.hour == hour))
+    if peaks:
+        rows = [{key: owner, "hour": hour, "peak_watts": p} for owner, p in peaks.items()]
+        await session.execute(insert(table), rows)
+
+
+async def update_load_rollups(
+    session: AsyncSession, machine: str, samples: Sequence[LoadSample]
+) -> None:
+    """Recompute the load rollups of the hours ``samples`` fall in, after ``LoadRepository.add``.
+
+    Recomputed from the stored samples, so re-imports and overlapping runs stay exact.
+    """
+    machine_id = await session.scalar(select(Machine.id).where(Machine.name == machine))
+    if machine_id is None or not samples:
+        return
+    hours = sorted({hour_of(s.time) for s in samples})
+    stmt = select(CpuLoad.time, CpuLoad.load1, CpuLoad.load5, CpuLoad.load15).where(
+        CpuLoad.machine_id == machine_id,
+        CpuLoad.time >= hours[0],
+        CpuLoad.time < hours[-1] + HOUR,
+    )
+    stored = [LoadSample(*row) for row in await session.execute(stmt)]
+    wanted = set(hours)
+    rows = [
+        {"machine_id": machine_id, "hour": hour, **sums}
+        for hour, sums in load_sums(stored).items()
+        if hour in wanted
+    ]
+    await session.execute(
+        delete(LoadHourly).where(LoadHourly.machine_id == machine_id, LoadHourly.hour.in_(hours))
+    )
+    if rows:
+        await session.execute(insert(LoadHourly), rows)
+
+
+def load_sums(samples: Sequence[LoadSample]) -> dict[datetime, dict[str, float | int]]:
+    """Per hour: samples with a load1 value and their sum, the same for load5 and load15."""
+    out: dict[datetime, dict[str, float | int]] = {}
+    for s in samples:
+        row = out.setdefault(
+            hour_of(s.time),
+            dict.fromkeys(
+                ("samples", "load1_sum", "load5_count", "load5_sum", "load15_count", "load15_sum"),
+                0,
+            ),
+        )
+        for value, count, total in (
+            (s.load1, "samples", "load1_sum"),
+            (s.load5, "load5_count", "load5_sum"),
+            (s.load15, "load15_count", "load15_sum"),
+        ):
+            if value is not None:
+                row[count] += 1
+                row[total] += value
+    return out

@@ -1,0 +1,69 @@
+"""What the repositories return: plain frozen values, detached from any session."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PduRow:
+    name: str
+    host: str
+    port: int
+    profile: str
+    snmp_version: str
+    created_at: datetime
+    retired_at: datetime | None
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class MachineRow:
+    name: str
+    rrd: str | None
+    outlets: tuple[str, ...]  # "pdu:label", every feed currently mapped to the machine
+    created_at: datetime
+    retired_at: datetime | None
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class OutletRow:
+    pdu: str
+    label: str
+    machine: str | None  # the machine the outlet feeds now
+    last_time: datetime | None  # the outlet's latest reading, if any
+    last_watts: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    time: datetime  # the cycle's scheduled time (UTC)
+    pdu: str
+    outlet: str
+    watts: float | None
+    amps: float | None
+    energy_kwh: float | None
+
+
+_UNIT_OUTLET = re.compile(r"(\d+)\.(\d+)")
+_PREFIXED = re.compile(r"([A-Z]*)(\d+)")
+
+
+def outlet_sort_key(label: str) -> tuple[int, str, int, int]:
+    """Outlets in the order printed on the PDU: 1, 2, …, 10, then unit 2 (2.1 …), then AB3 …"""
+    if label.isdigit():
+        return (0, "", 1, int(label))
+    if match := _UNIT_OUTLET.fullmatch(label):
+        return (0, "", int(match[1]), int(match[2]))
+    if match := _PREFIXED.fullmatch(label):
+        return (1, match[1], 0, int(match[2]))
+    return (2, label, 0, 0)

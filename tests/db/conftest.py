@@ -1,0 +1,50 @@
+"""A migrated database of each kind, and inventories built from the pydantic models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from powermond.db.engine import Database
+from powermond.db.migrate import upgrade
+from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A fresh database of each kind, migrated to head."""
+    await upgrade(db_url)
+    database = Database.from_url(db_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+MakeInventory = Callable[..., Inventory]
+
+
+@pytest.fixture
+def make_inventory() -> MakeInventory:
+    return _inventory
+
+
+def _inventory(
+    pdus: dict[str, str], machines: dict[str, list[str]], rrd: dict[str, str] | None = None
+) -> Inventory:
+    """``pdus``: name -> host; ``machines``: name -> ["pdu:label", ...]."""
+    return Inventory(
+        pdus={
+            name: PduConfig(name=name, host=host, profile="apc-rpdu2")
+            for name, host in pdus.items()
+        },
+        machines={
+            name: MachineConfig(
+                name=name,
+                outlets=tuple(OutletRef(pdu=o.split(":")[0], label=o.split(":")[1]) for o in outs),
+                rrd=(rrd or {}).get(name),
+            )
+            for name, outs in machines.items()
+        },
+    )

@@ -1,0 +1,113 @@
+"""The engine: the unit of work, SQLite settings, failures as DatabaseUnavailable, no passwords."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from powermond.db.engine import Database, safe_url
+from powermond.db.errors import DatabaseError, DatabaseUnavailable
+from powermond.db.migrate import upgrade
+from powermond.db.repositories import PduRepository
+from powermond.db.tables import Pdu
+from powermond.errors import PowermonError
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pdu(name: str) -> Pdu:
+    return Pdu(name=name, host="192.0.2.1", port=161, profile="apc-rpdu2", snmp_version="2c")
+
+
+async def _add_then_fail(db: Database) -> None:
+    async with db.transaction() as session:
+        session.add(_pdu("lost"))
+        await session.flush()  # sent to the database, not yet committed
+        raise ValueError("later failure")
+
+
+async def test_transaction_commits_once_or_not_at_all(db: Database) -> None:
+    async with db.transaction() as session:
+        session.add(_pdu("kept"))
+    with pytest.raises(ValueError, match="later failure"):
+        await _add_then_fail(db)
+    async with db.transaction() as session:
+        assert [p.name for p in await PduRepository(session).list()] == ["kept"]
+
+
+async def test_constraint_violation_is_a_database_error(db: Database) -> None:
+    async with db.transaction() as session:
+        session.add(_pdu("twice"))
+    with pytest.raises(DatabaseError) as caught:
+        async with db.transaction() as session:
+            session.add(_pdu("twice"))
+    assert not isinstance(caught.value, DatabaseUnavailable)
+
+
+async def test_sqlite_connections_enforce_foreign_keys_and_use_wal(sqlite_url: str) -> None:
+    await upgrade(sqlite_url)
+    db = Database.from_url(sqlite_url)
+    try:
+        async with db.transaction() as session:
+            assert await session.scalar(text("PRAGMA foreign_keys")) == 1
+            assert await session.scalar(text("PRAGMA journal_mode")) == "wal"
+            assert await session.scalar(text("PRAGMA busy_timeout")) == 10_000
+        with pytest.raises(DatabaseError, match="FOREIGN KEY"):
+            async with db.transaction() as session:
+                await session.execute(text("INSERT INTO outlet (pdu_id, label) VALUES (999, '1')"))
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql+asyncmy://root:s3cret@127.0.0.1:{port}/powermon",
+        "postgresql+asyncpg://powermon:s3cret@127.0.0.1:{port}/powermon",
+    ],
+)
+async def test_unreachable_server_is_unavailable_without_password(url: str) -> None:
+    db = Database.from_url(url.format(port=_closed_port()))
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught:
+            await db.ping()
+    finally:
+        await db.dispose()
+    assert isinstance(caught.value, PowermonError)
+    assert "s3cret" not in str(caught.value)
+    assert "***" in str(caught.value)
+    assert "s3cret" not in db.safe_url
+
+
+async def test_unopenable_sqlite_file_is_unavailable(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "powermon.db"
+    db = Database.from_url(f"sqlite+aiosqlite:///{missing}")
+    try:
+        with pytest.raises(DatabaseUnavailable, match="unable to open"):
+            await db.ping()
+    finally:
+        await db.dispose()
+
+
+async def test_missing_schema_says_to_upgrade(sqlite_url: str) -> None:
+    db = Database.from_url(sqlite_url)
+    try:
+        with pytest.raises(DatabaseError, match="powermon db upgrade") as caught:
+            async with db.transaction() as session:
+                await PduRepository(session).list()
+    finally:
+        await db.dispose()
+    assert not isinstance(caught.value, DatabaseUnavailable)
+
+
+def test_safe_url_masks_the_password() -> None:
+    masked = safe_url("postgresql+asyncpg://pm:p%40ss@db.example.org/powermon")
+    assert masked == "postgresql+asyncpg://pm:***@db.example.org/powermon"
