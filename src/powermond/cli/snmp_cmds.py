@@ -223,7 +223,7 @@ def _poll(args: argparse.Namespace) -> int:
         async with SnmpClient(defaults) as client:
             result = await poll_cycle(client, pdus, cycle, concurrency=collector.concurrency)
         if not args.no_store and result.readings_by_pdu():
-            await _store(settings.database.url.get_secret_value(), result)
+            await _store(settings.database.url.get_secret_value(), result, collector.interval)
         return result
 
     result = asyncio.run(run())
@@ -231,17 +231,14 @@ def _poll(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if len(result.errors) == len(result.results) else EXIT_OK
 
 
-async def _store(url: str, result: Any) -> None:
-    """The whole cycle in one transaction (a cycle is stored whole or not at all)."""
+async def _store(url: str, result: Any, interval: float) -> None:
+    """The whole cycle in one transaction, rollups included: the daemon's own store step."""
+    from powermond.collect.store import store_cycle
     from powermond.db.engine import Database
-    from powermond.db.repositories import ReadingRepository
 
     db = Database.from_url(url)
     try:
-        async with db.transaction() as session:
-            repository = ReadingRepository(session)
-            for pdu, readings in result.readings_by_pdu().items():
-                await repository.add_cycle(result.cycle, pdu, readings)
+        await store_cycle(db, result.cycle, result.readings_by_pdu(), interval=interval)
     except PowermonError as exc:  # the DB layer's errors name no password
         raise PowermonError(f"polled, but storing the readings failed: {exc}") from None
     finally:
