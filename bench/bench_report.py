@@ -1,0 +1,165 @@
+"""Speed of ``plot`` over a year and ``report`` over a month of 1,000 machines, on SQLite.
+
+Builds once (cached in tmp/bench/report.db, a few minutes): wn-year with two feeds and a year
+of 5-minute readings and load; wn0000..wn0999 with one feed each and a month of readings.
+Rollups are computed with the same functions the write path uses and bulk-inserted.
+Targets: plot <= 1 s, report <= 2 s.  Run: .venv/bin/python bench/bench_report.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sqlite3
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from powermond.db.engine import Database
+from powermond.db.migrate import upgrade
+from powermond.db.rollups import DEFAULT_MAX_GAP, load_sums
+from powermond.readings import LoadSample
+from powermond.report.energy import Sample, hour_of, tally_samples
+from powermond.report.plot import build_figure, save
+from powermond.report.plotdata import plot_data
+from powermond.report.queries import report_rows
+
+CACHE = Path(__file__).resolve().parent.parent / "tmp" / "bench"
+DB = CACHE / "report.db"
+STEP = timedelta(minutes=5)
+YEAR0 = datetime(2025, 11, 1, tzinfo=UTC)
+MONTH0 = datetime(2026, 10, 1, tzinfo=UTC)
+MONTH1 = datetime(2026, 11, 1, tzinfo=UTC)
+MACHINES = 1000
+OUTLETS_PER_PDU = 40
+
+
+def naive(t: datetime) -> str:
+    # The text SQLAlchemy writes for SQLite DATETIME: comparisons are on these strings.
+    return t.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def watts_at(i: int, seed: int) -> float:
+    return 200.0 + 150.0 * math.sin(i / 288 * 2 * math.pi + seed) + (i * 7919 + seed) % 40
+
+
+def _insert_outlet(conn: sqlite3.Connection, outlet: int, machine: int, pdu: int,
+                   cycles: list[datetime], seed: int, counter: bool) -> None:  # fmt: skip
+    energy = 1000.0 if counter else None
+    samples = []
+    for i, t in enumerate(cycles):
+        w = watts_at(i, seed)
+        if energy is not None:
+            energy += w * 5 / 60 / 1000
+        samples.append(Sample(t, w, energy, outlet, machine, pdu))
+    conn.executemany(
+        "INSERT INTO power_reading (cycle, outlet_id, machine_id, watts, amps, energy_kwh)"
+        " VALUES (?, ?, ?, ?, NULL, ?)",
+        [(naive(s.time), outlet, machine, s.watts, s.energy_kwh) for s in samples],
+    )
+    tallies = tally_samples(
+        samples, cycles[0], cycles[-1] + STEP, DEFAULT_MAX_GAP, lambda s: hour_of(s.time)
+    )
+    conn.executemany(
+        "INSERT INTO power_hourly (hour, outlet_id, machine_id, readings, watts_count, watts_sum,"
+        " watts_peak, counter_kwh, counter_intervals, integrated_kwh, integrated_intervals)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(naive(h), outlet, machine, *t.as_dict().values()) for h, t in tallies.items()],
+    )
+
+
+def _peaks_and_load(conn: sqlite3.Connection, machine: int, cycles: list[datetime],
+                    seeds: list[int], raw_load: bool) -> None:  # fmt: skip
+    peaks: dict[datetime, float] = {}
+    for i, t in enumerate(cycles):
+        total = sum(watts_at(i, s) for s in seeds)
+        peaks[hour_of(t)] = max(peaks.get(hour_of(t), total), total)
+    conn.executemany(
+        "INSERT INTO machine_peak_hourly (machine_id, hour, peak_watts) VALUES (?, ?, ?)",
+        [(machine, naive(h), p) for h, p in peaks.items()],
+    )
+    samples = [LoadSample(t, 4 + 3 * math.sin(i / 288), 4.0, 4.0) for i, t in enumerate(cycles)]
+    if raw_load:
+        conn.executemany(
+            "INSERT INTO cpu_load (machine_id, time, load1, load5, load15) VALUES (?, ?, ?, ?, ?)",
+            [(machine, naive(s.time), s.load1, s.load5, s.load15) for s in samples],
+        )
+    conn.executemany(
+        "INSERT INTO load_hourly (machine_id, hour, samples, load1_sum, load5_count, load5_sum,"
+        " load15_count, load15_sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(machine, naive(h), *v.values()) for h, v in load_sums(samples).items()],
+    )
+
+
+def build() -> None:
+    now = naive(datetime.now(UTC))
+    conn = sqlite3.connect(DB)
+    pdus = MACHINES // OUTLETS_PER_PDU + 2
+    conn.executemany(
+        "INSERT INTO pdu (id, name, host, port, profile, snmp_version, created_at)"
+        " VALUES (?, ?, '192.0.2.1', 161, 'apc-rpdu2', '2c', ?)",
+        [(p, f"pdu-{p:03d}", now) for p in range(1, pdus + 1)],
+    )
+    year = [YEAR0 + i * STEP for i in range(int(timedelta(days=365) / STEP))]
+    conn.execute("INSERT INTO machine (id, name, created_at) VALUES (1, 'wn-year', ?)", (now,))
+    for outlet, pdu in ((1, pdus - 1), (2, pdus)):  # A and B feed on the last two PDUs
+        conn.execute("INSERT INTO outlet VALUES (?, ?, '1', 1)", (outlet, pdu))
+        _insert_outlet(conn, outlet, 1, pdu, year, outlet, counter=outlet == 1)
+    _peaks_and_load(conn, 1, year, [1, 2], raw_load=True)
+    month = [MONTH0 + i * STEP for i in range(int((MONTH1 - MONTH0) / STEP))]
+    for m in range(MACHINES):
+        machine, outlet, pdu = m + 2, m + 3, m // OUTLETS_PER_PDU + 1
+        conn.execute("INSERT INTO machine (id, name, created_at) VALUES (?, ?, ?)",
+                     (machine, f"wn{m:04d}", now))  # fmt: skip
+        conn.execute("INSERT INTO outlet VALUES (?, ?, ?, ?)",
+                     (outlet, pdu, str(m % OUTLETS_PER_PDU + 1), machine))  # fmt: skip
+        _insert_outlet(conn, outlet, machine, pdu, month, m, counter=m % 2 == 0)
+        _peaks_and_load(conn, machine, month, [m], raw_load=False)
+        if m % 100 == 99:
+            conn.commit()
+            print(f"  {m + 1} machines", file=sys.stderr)
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+async def measure() -> None:
+    url = f"sqlite+aiosqlite:///{DB}"
+    db = Database.from_url(url)
+    try:
+        start = time.perf_counter()
+        async with db.transaction() as session:
+            data = await plot_data(session, "wn-year", YEAR0, YEAR0 + timedelta(days=365))
+        queried = time.perf_counter()
+        save(build_figure([data]), CACHE / "year.png")
+        done = time.perf_counter()
+        points = len(data.total.times)
+        print(f"plot, 1 machine x 1 year ({points} hourly points per line): "
+              f"{done - start:.2f} s (query {queried - start:.2f} s, draw {done - queried:.2f} s)"
+              " target <= 1 s")  # fmt: skip
+        start = time.perf_counter()
+        async with db.transaction() as session:
+            rows = await report_rows(session, MONTH0, MONTH1)
+        elapsed = time.perf_counter() - start
+        print(f"report, {len(rows)} machines x 1 month: {elapsed:.2f} s, target <= 2 s")
+        start = time.perf_counter()
+        async with db.transaction() as session:
+            rows = await report_rows(session, MONTH0 + timedelta(minutes=7), MONTH1 - STEP)
+        elapsed = time.perf_counter() - start
+        print(f"report, same with partial-hour edges (raw rows): {elapsed:.2f} s")
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if not DB.exists():
+        print(f"building {DB} (once) ...", file=sys.stderr)
+        asyncio.run(upgrade(f"sqlite+aiosqlite:///{DB}"))
+        build()
+    asyncio.run(measure())
+
+
+if __name__ == "__main__":
+    main()

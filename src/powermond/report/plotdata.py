@@ -1,0 +1,199 @@
+"""What a plot draws: per-feed and total power, load 1/5/15, mean and peak.
+
+Up to ``max_points`` cycles (default about ten weeks of 5-minute cycles) a plot draws every
+cycle. Longer periods draw hourly means from the rollups, plus the hourly peak of the
+machine, and the period is widened to whole hours: a year is 8,760 points per line instead
+of 105,120, far more than a page has pixels, and the peaks still show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+from statistics import median
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from powermond.db.rollups import DEFAULT_MAX_GAP, HOUR, LoadHourly, MachinePeakHourly, PowerHourly
+from powermond.db.tables import Outlet, Pdu
+from powermond.report.energy import hour_of
+from powermond.report.power import FeedReading, gaps_as_nan, peak_of_sums
+from powermond.report.queries import load_points, machine, power_points
+
+DEFAULT_MAX_POINTS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One line: NaN values break it where data is missing."""
+
+    label: str
+    times: list[datetime]
+    values: list[float]
+
+
+@dataclass(frozen=True, slots=True)
+class MachinePlot:
+    machine: str
+    since: datetime
+    until: datetime
+    resolution: str  # "cycle" or "hour"
+    feeds: list[Series]  # one per feed; empty when the machine has a single feed
+    total: Series
+    peak: Series | None  # hourly peaks (hour resolution only)
+    load: list[Series]  # load1, load5, load15
+    mean_watts: float | None
+    peak_watts: float | None
+
+    @property
+    def empty(self) -> bool:
+        return not self.total.times and not any(s.times for s in self.load)
+
+
+async def plot_data(
+    session: AsyncSession,
+    name: str,
+    since: datetime,
+    until: datetime,
+    *,
+    max_gap: timedelta = DEFAULT_MAX_GAP,
+    max_points: int = DEFAULT_MAX_POINTS,
+) -> MachinePlot:
+    """The lines of one machine's plot; raises ``UnknownMachine``."""
+    cycles = (until - since) / (max_gap / 2)
+    if cycles > max_points:
+        return await _hourly(session, name, hour_of(since), _ceil_hour(until), max_gap)
+    return await _per_cycle(session, name, since, until, max_gap)
+
+
+def _ceil_hour(time: datetime) -> datetime:
+    return time if time == hour_of(time) else hour_of(time) + HOUR
+
+
+async def _per_cycle(
+    session: AsyncSession, name: str, since: datetime, until: datetime, max_gap: timedelta
+) -> MachinePlot:
+    power = await power_points(session, name, since, until)
+    feeds: dict[str, list[tuple[datetime, float | None]]] = {}
+    for r in power.readings:
+        feeds.setdefault(f"{r.pdu}:{r.outlet}", []).append((r.time, r.watts))
+    feed_lines = [_line(label, points, max_gap) for label, points in sorted(feeds.items())]
+    # A partial cycle is not drawn in the total: it would look like a dip in the machine.
+    total = [(p.time, None if p.partial else p.watts) for p in power.points]
+    means = [_mean(v for _, v in points) for points in feeds.values()]
+    peak = peak_of_sums(FeedReading(r.time, r.outlet, r.watts) for r in power.readings)
+    samples = await load_points(session, name, since, until)
+    spacing = [(b.time - a.time).total_seconds() for a, b in pairwise(samples)]
+    load_gap = timedelta(seconds=2 * median(spacing)) if spacing else max_gap
+    load = [
+        _line(
+            f"load {minutes} min",
+            [(s.time, getattr(s, f"load{minutes}")) for s in samples],
+            load_gap,
+        )
+        for minutes in (1, 5, 15)
+    ]
+    return MachinePlot(
+        machine=name,
+        since=since,
+        until=until,
+        resolution="cycle",
+        feeds=feed_lines if len(feed_lines) > 1 else [],
+        total=_line("total", total, max_gap),
+        peak=None,
+        load=load,
+        mean_watts=_sum_or_none(means),
+        peak_watts=peak,
+    )
+
+
+async def _hourly(
+    session: AsyncSession, name: str, since: datetime, until: datetime, max_gap: timedelta
+) -> MachinePlot:
+    row = await machine(session, name)
+    machine_id = await _machine_id(session, name)
+    h = PowerHourly
+    stmt = (
+        select(h.hour, Pdu.name, Outlet.label, h.watts_sum, h.watts_count)
+        .join(Outlet, Outlet.id == h.outlet_id)
+        .join(Pdu, Pdu.id == Outlet.pdu_id)
+        .where(h.machine_id == machine_id, h.hour >= since, h.hour < until)
+        .order_by(h.hour)
+    )
+    per_feed: dict[str, list[tuple[datetime, float | None]]] = {}
+    sums: dict[str, list[float]] = {}
+    by_hour: dict[datetime, dict[str, float]] = {}
+    for hour, pdu, label, watts_sum, count in await session.execute(stmt):
+        feed = f"{pdu}:{label}"
+        mean = watts_sum / count if count else None
+        per_feed.setdefault(feed, []).append((hour, mean))
+        total_sum, total_count = sums.setdefault(feed, [0.0, 0.0])
+        sums[feed] = [total_sum + watts_sum, total_count + count]
+        if mean is not None:
+            by_hour.setdefault(hour, {})[feed] = mean
+    feeds = max(len(row.outlets), len(per_feed))
+    total = [(t, sum(v.values()) if len(v) >= feeds else None) for t, v in sorted(by_hour.items())]
+    peaks = await session.execute(
+        select(MachinePeakHourly.hour, MachinePeakHourly.peak_watts)
+        .where(MachinePeakHourly.machine_id == machine_id)
+        .where(MachinePeakHourly.hour >= since, MachinePeakHourly.hour < until)
+        .order_by(MachinePeakHourly.hour)
+    )
+    peak_points: list[tuple[datetime, float | None]] = [(t, p) for t, p in peaks]
+    hour_gap = HOUR + max_gap
+    means = [s / c for s, c in sums.values() if c]
+    return MachinePlot(
+        machine=name,
+        since=since,
+        until=until,
+        resolution="hour",
+        feeds=[_line(f, p, hour_gap) for f, p in sorted(per_feed.items())] if feeds > 1 else [],
+        total=_line("total (hourly mean)", total, hour_gap),
+        peak=_line("hourly peak", peak_points, hour_gap),
+        load=await _hourly_load(session, machine_id, since, until, hour_gap),
+        mean_watts=_sum_or_none(means),
+        peak_watts=max((p for _, p in peak_points if p is not None), default=None),
+    )
+
+
+async def _hourly_load(
+    session: AsyncSession, machine_id: int, since: datetime, until: datetime, gap: timedelta
+) -> list[Series]:
+    h = LoadHourly
+    stmt = (
+        select(h.hour, h.samples, h.load1_sum, h.load5_count, h.load5_sum)
+        .add_columns(h.load15_count, h.load15_sum)
+        .where(h.machine_id == machine_id, h.hour >= since, h.hour < until)
+        .order_by(h.hour)
+    )
+    rows = list(await session.execute(stmt))
+    return [
+        _line(label, [(r[0], r[i + 1] / r[i] if r[i] else None) for r in rows], gap)
+        for label, i in (("load 1 min", 1), ("load 5 min", 3), ("load 15 min", 5))
+    ]
+
+
+async def _machine_id(session: AsyncSession, name: str) -> int:
+    from powermond.db.tables import Machine
+
+    found = await session.scalar(select(Machine.id).where(Machine.name == name))
+    assert found is not None  # machine() above raised otherwise
+    return found
+
+
+def _line(label: str, points: list[tuple[datetime, float | None]], gap: timedelta) -> Series:
+    times, values = gaps_as_nan([t for t, _ in points], [v for _, v in points], gap)
+    return Series(label, times, values)
+
+
+def _mean(values: object) -> float | None:
+    present = [v for v in values if v is not None]  # type: ignore[attr-defined]
+    return sum(present) / len(present) if present else None
+
+
+def _sum_or_none(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None

@@ -1,0 +1,134 @@
+"""Machine power per cycle and report rows: pure functions, no database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from powermond.report.energy import Method, Tally, max_or_none, merge_all
+
+
+@dataclass(frozen=True, slots=True)
+class FeedReading:
+    """One feed's watts at one cycle; ``feed`` is ``"pdu:outlet"``."""
+
+    time: datetime
+    feed: str
+    watts: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PowerPoint:
+    """A machine's power at one cycle: the sum of the feeds that gave watts.
+
+    ``partial`` is true when fewer feeds than the machine has gave watts at that cycle, so a
+    missing B feed shows as a flagged point instead of silently halving the machine.
+    """
+
+    time: datetime
+    watts: float | None
+    partial: bool
+    feeds: int
+
+
+def machine_power(readings: Iterable[FeedReading], feeds: int) -> list[PowerPoint]:
+    """Per-cycle sums of ``readings`` (sorted by time) of a machine with ``feeds`` outlets."""
+    points: list[PowerPoint] = []
+    for time, group in groupby(readings, key=lambda r: r.time):
+        present = {r.feed: r.watts for r in group if r.watts is not None}
+        watts = sum(present.values()) if present else None
+        points.append(PowerPoint(time, watts, len(present) < feeds, len(present)))
+    return points
+
+
+def peak_of_sums(readings: Iterable[FeedReading]) -> float | None:
+    """The highest per-cycle sum (partial cycles included: they can only be lower)."""
+    peak: float | None = None
+    for _, group in groupby(readings, key=lambda r: r.time):
+        values = [r.watts for r in group if r.watts is not None]
+        if values:
+            peak = max_or_none(peak, sum(values))
+    return peak
+
+
+def gaps_as_nan(
+    times: Sequence[datetime], values: Sequence[float | None], max_gap: timedelta
+) -> tuple[list[datetime], list[float]]:
+    """Series with a NaN point inside every gap longer than ``max_gap``: plots break there."""
+    out_t: list[datetime] = []
+    out_v: list[float] = []
+    for i, (time, value) in enumerate(zip(times, values, strict=True)):
+        if i and time - times[i - 1] > max_gap:
+            out_t.append(times[i - 1] + (time - times[i - 1]) / 2)
+            out_v.append(float("nan"))
+        out_t.append(time)
+        out_v.append(float("nan") if value is None else value)
+    return out_t, out_v
+
+
+@dataclass(slots=True)
+class LoadTally:
+    """Additive figures of load samples (the load rollup row holds these)."""
+
+    samples: int = 0
+    load1_sum: float = 0.0
+
+    def merge(self, other: LoadTally) -> None:
+        self.samples += other.samples
+        self.load1_sum += other.load1_sum
+
+    @property
+    def mean(self) -> float | None:
+        return self.load1_sum / self.samples if self.samples else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One line of ``powermon report``: a machine or a PDU over the period."""
+
+    name: str
+    energy_kwh: float | None
+    mean_watts: float | None
+    peak_watts: float | None
+    mean_load: float | None
+    readings: int
+    load_samples: int
+    method: Method | None
+
+
+def report_row(
+    name: str, outlets: Sequence[Tally], peak_watts: float | None, load: LoadTally | None = None
+) -> ReportRow:
+    """Combine the tallies of the outlets that fed ``name`` in the period.
+
+    ``mean_watts`` is the sum of each outlet's mean: a missed reading of one feed then does not
+    drag the machine's mean down as a per-cycle sum would.
+    """
+    total = merge_all(outlets)
+    means = [t.mean_watts for t in outlets if t.mean_watts is not None]
+    load = load or LoadTally()
+    return ReportRow(
+        name=name,
+        energy_kwh=total.energy_kwh,
+        mean_watts=sum(means) if means else None,
+        peak_watts=peak_watts,
+        mean_load=load.mean,
+        readings=total.readings,
+        load_samples=load.samples,
+        method=total.method,
+    )
+
+
+def total_row(rows: Sequence[ReportRow]) -> dict[str, object]:
+    """The table's Total line: energy and mean watts add up; the peak of the sum is unknown."""
+    energies = [r.energy_kwh for r in rows if r.energy_kwh is not None]
+    means = [r.mean_watts for r in rows if r.mean_watts is not None]
+    return {
+        "name": "Total",
+        "energy_kwh": sum(energies) if energies else None,
+        "mean_watts": sum(means) if means else None,
+        "readings": sum(r.readings for r in rows),
+        "load_samples": sum(r.load_samples for r in rows),
+    }

@@ -1,0 +1,240 @@
+"""Queries behind ``power``, ``report`` and ``plot``: raw readings for short periods, hourly
+rollups (:mod:`powermond.db.rollups`) for the whole hours of long ones.
+
+Every period is ``[since, until)``. A report reads rollups for the whole hours inside the
+period and raw readings for the partial hours at its edges, so its figures are the same as
+from raw readings alone (``use_rollups=False``, kept for tests and checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from powermond.db.errors import UnknownMachine
+from powermond.db.repositories import LoadRepository, MachineRepository, ReadingRepository
+from powermond.db.rollups import (
+    DEFAULT_MAX_GAP,
+    HOUR,
+    LoadHourly,
+    MachinePeakHourly,
+    PduPeakHourly,
+    PowerHourly,
+    samples_between,
+)
+from powermond.db.rows import MachineRow, ReadingRow
+from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu
+from powermond.readings import LoadSample
+from powermond.report.energy import Sample, Tally, hour_of, tally_samples
+from powermond.report.power import (
+    FeedReading,
+    LoadTally,
+    PowerPoint,
+    ReportRow,
+    machine_power,
+    report_row,
+)
+
+ReportBy = Literal["machine", "pdu"]
+
+
+@dataclass(frozen=True, slots=True)
+class MachinePower:
+    """A machine's power per cycle, and the per-feed readings behind it."""
+
+    machine: str
+    feeds: tuple[str, ...]
+    points: list[PowerPoint]
+    readings: list[ReadingRow]
+
+
+async def machine(session: AsyncSession, name: str) -> MachineRow:
+    """The stored machine; :class:`UnknownMachine` (exit 1) when there is none."""
+    found = await MachineRepository(session).get(name)
+    if found is None:
+        raise UnknownMachine(name)
+    return found
+
+
+async def power_points(
+    session: AsyncSession, name: str, since: datetime, until: datetime
+) -> MachinePower:
+    """The machine's power summed over its feeds per cycle, partial cycles flagged."""
+    row = await machine(session, name)
+    readings = await ReadingRepository(session).between(name, since, until)
+    seen = {f"{r.pdu}:{r.outlet}" for r in readings}
+    # The feed count is the machine's current mapping; an unmapped machine counts its history.
+    feeds = row.outlets or tuple(sorted(seen))
+    per_feed = (FeedReading(r.time, f"{r.pdu}:{r.outlet}", r.watts) for r in readings)
+    return MachinePower(name, feeds, machine_power(per_feed, len(feeds)), readings)
+
+
+async def load_points(
+    session: AsyncSession, name: str, since: datetime, until: datetime
+) -> list[LoadSample]:
+    await machine(session, name)
+    return await LoadRepository(session).between(name, since, until)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Parts:
+    """Report figures of a stretch of time, merged from raw and rollup stretches."""
+
+    tallies: dict[tuple[int, int | None], Tally] = field(default_factory=dict)  # (outlet, machine)
+    machine_peaks: dict[int, float] = field(default_factory=dict)
+    pdu_peaks: dict[int, float] = field(default_factory=dict)
+    loads: dict[int, LoadTally] = field(default_factory=dict)
+
+    def merge(self, other: _Parts) -> None:
+        for key, tally in other.tallies.items():
+            self.tallies.setdefault(key, Tally()).merge(tally)
+        for mine, theirs in ((self.machine_peaks, other.machine_peaks),
+                             (self.pdu_peaks, other.pdu_peaks)):  # fmt: skip
+            for owner, peak in theirs.items():
+                mine[owner] = max(mine.get(owner, peak), peak)
+        for owner, load in other.loads.items():
+            self.loads.setdefault(owner, LoadTally()).merge(load)
+
+
+async def report_rows(
+    session: AsyncSession,
+    since: datetime,
+    until: datetime,
+    *,
+    by: ReportBy = "machine",
+    max_gap: timedelta = DEFAULT_MAX_GAP,
+    use_rollups: bool = True,
+) -> list[ReportRow]:
+    """One row per machine (or PDU) with readings or load in ``[since, until)``, by name."""
+    parts = _Parts()
+    first_hour = hour_of(since) if since == hour_of(since) else hour_of(since) + HOUR
+    last_hour = hour_of(until)
+    if use_rollups and first_hour < last_hour:
+        parts.merge(await _raw_parts(session, since, first_hour, max_gap))
+        parts.merge(await _rollup_parts(session, first_hour, last_hour))
+        parts.merge(await _raw_parts(session, last_hour, until, max_gap))
+    else:
+        parts.merge(await _raw_parts(session, since, until, max_gap))
+    if by == "pdu":
+        return await _rows_by_pdu(session, parts)
+    return await _rows_by_machine(session, parts)
+
+
+async def _raw_parts(
+    session: AsyncSession, since: datetime, until: datetime, max_gap: timedelta
+) -> _Parts:
+    parts = _Parts()
+    if since >= until:
+        return parts
+    samples = await samples_between(session, since, until + max_gap)
+    parts.tallies = tally_samples(samples, since, until, max_gap, lambda s: (s.outlet, s.machine))
+    inside = [s for s in samples if since <= s.time < until and s.watts is not None]
+    parts.machine_peaks = _peaks_of_sums(inside, lambda s: s.machine)
+    parts.pdu_peaks = _peaks_of_sums(inside, lambda s: s.pdu)
+    stmt = select(CpuLoad.machine_id, CpuLoad.load1).where(
+        CpuLoad.time >= since, CpuLoad.time < until, CpuLoad.load1.is_not(None)
+    )
+    for machine_id, load1 in await session.execute(stmt):
+        load = parts.loads.setdefault(machine_id, LoadTally())
+        load.merge(LoadTally(1, load1))
+    return parts
+
+
+def _peaks_of_sums(samples: Sequence[Sample], owner: object) -> dict[int, float]:
+    sums: dict[tuple[int, datetime], float] = {}
+    for s in samples:
+        key = owner(s)  # type: ignore[operator]
+        if key is not None:
+            sums[(key, s.time)] = sums.get((key, s.time), 0.0) + (s.watts or 0.0)
+    peaks: dict[int, float] = {}
+    for (key, _), value in sums.items():
+        peaks[key] = max(peaks.get(key, value), value)
+    return peaks
+
+
+async def _rollup_parts(session: AsyncSession, first: datetime, last: datetime) -> _Parts:
+    parts = _Parts()
+    h = PowerHourly
+    stmt = (
+        select(
+            h.outlet_id,
+            h.machine_id,
+            func.sum(h.readings),
+            func.sum(h.watts_count),
+            func.sum(h.watts_sum),
+            func.max(h.watts_peak),
+            func.sum(h.counter_kwh),
+            func.sum(h.counter_intervals),
+            func.sum(h.integrated_kwh),
+            func.sum(h.integrated_intervals),
+        )
+        .where(h.hour >= first, h.hour < last)
+        .group_by(h.outlet_id, h.machine_id)
+    )
+    for outlet_id, machine_id, *figures in await session.execute(stmt):
+        parts.tallies[(outlet_id, machine_id)] = Tally(
+            int(figures[0]), int(figures[1]), float(figures[2]), figures[3],
+            float(figures[4]), int(figures[5]), float(figures[6]), int(figures[7]),
+        )  # fmt: skip
+    for owner, table, target in (
+        (MachinePeakHourly.machine_id, MachinePeakHourly, parts.machine_peaks),
+        (PduPeakHourly.pdu_id, PduPeakHourly, parts.pdu_peaks),
+    ):
+        peaks = select(owner, func.max(table.peak_watts))
+        peaks = peaks.where(table.hour >= first, table.hour < last).group_by(owner)
+        target.update({k: float(v) for k, v in (await session.execute(peaks)).tuples()})
+    loads = (
+        select(LoadHourly.machine_id, func.sum(LoadHourly.samples), func.sum(LoadHourly.load1_sum))
+        .where(LoadHourly.hour >= first, LoadHourly.hour < last)
+        .group_by(LoadHourly.machine_id)
+    )
+    for machine_id, count, total in await session.execute(loads):
+        parts.loads[machine_id] = LoadTally(int(count), float(total))
+    return parts
+
+
+async def _names(session: AsyncSession, table: type[Machine] | type[Pdu]) -> dict[int, str]:
+    return dict((await session.execute(select(table.id, table.name))).tuples().all())
+
+
+async def _rows_by_machine(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
+    names = await _names(session, Machine)
+    outlets: dict[int, list[Tally]] = {}
+    for (_, machine_id), tally in parts.tallies.items():
+        if machine_id is not None:
+            outlets.setdefault(machine_id, []).append(tally)
+    rows = [
+        report_row(names[m], outlets.get(m, []), parts.machine_peaks.get(m), parts.loads.get(m))
+        for m in outlets.keys() | parts.loads.keys()
+    ]
+    return sorted(rows, key=lambda r: r.name)
+
+
+async def _rows_by_pdu(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
+    names = await _names(session, Pdu)
+    pdu_of = dict((await session.execute(select(Outlet.id, Outlet.pdu_id))).tuples().all())
+    per_outlet: dict[int, Tally] = {}
+    machines: dict[int, set[int]] = {}
+    for (outlet_id, machine_id), tally in parts.tallies.items():
+        per_outlet.setdefault(outlet_id, Tally()).merge(tally)
+        if machine_id is not None:
+            machines.setdefault(pdu_of[outlet_id], set()).add(machine_id)
+    outlets: dict[int, list[Tally]] = {}
+    for outlet_id, tally in per_outlet.items():
+        outlets.setdefault(pdu_of[outlet_id], []).append(tally)
+    rows = []
+    for pdu_id, tallies in outlets.items():
+        # A PDU's load: the load of the machines it fed in the period, sample-weighted.
+        load = LoadTally()
+        for machine_id in machines.get(pdu_id, ()):
+            load.merge(parts.loads.get(machine_id, LoadTally()))
+        rows.append(report_row(names[pdu_id], tallies, parts.pdu_peaks.get(pdu_id), load))
+    return sorted(rows, key=lambda r: r.name)
