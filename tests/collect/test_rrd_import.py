@@ -344,3 +344,25 @@ async def test_a_lasting_problem_is_warned_about_once(
     assert back.rows == 12
     assert "readable again" in caplog.text
     assert remembered == {}
+
+
+async def test_the_import_keeps_the_hourly_load_rollups_that_reports_read(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    from powermond.report.queries import report_rows
+
+    end = T0 + 4 * HOUR
+    make_host(tmp_path, "c", "wn001", T0, end, blocks, LAYOUTS["3.3+"])
+    settings = RrdSettings(root=tmp_path, backfill_days=1)
+    await import_load(sqlite_db, settings, [("wn001", None)], now=utc(end + SETTLE))
+    # Over whole hours the report reads only the rollups; raw samples give the truth.
+    # Buckets are labelled by their end, so the last one (at `end`) falls in the next hour.
+    expected = expected_blocks(end)
+    mean_load1 = sum(row[1] for row in expected) / len(expected)
+    async with sqlite_db.transaction() as session:
+        from_rollups = await report_rows(session, utc(T0), utc(end + HOUR))
+        from_raw = await report_rows(session, utc(T0), utc(end + HOUR), use_rollups=False)
+    assert [r.name for r in from_rollups] == ["wn001"]
+    assert from_rollups[0].load_samples == len(expected) == 42
+    assert from_rollups[0].mean_load == pytest.approx(mean_load1)
+    assert from_rollups == from_raw

@@ -16,9 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-
-from sqlalchemy import Table, func, select
+from typing import TYPE_CHECKING, Protocol
 
 from powermond.collect.rrd import (
     HostIndex,
@@ -29,10 +27,11 @@ from powermond.collect.rrd import (
     read_machines,
     rrdcached_problem,
 )
+from powermond.db.repositories import LoadRepository, MachineRepository
+from powermond.db.rollups import update_load_rollups_for
+from powermond.db.rows import LoadRow
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from powermond.db.engine import Database
     from powermond.settings import RrdSettings
 
@@ -184,9 +183,8 @@ async def _plan(
     until = now - SETTLE
     backfill = now - timedelta(days=settings.backfill_days)
     async with db.transaction() as session:
-        table = _LoadTable(session)
-        ids = await table.machine_ids()
-        last = await table.last_times() if since is None else {}
+        ids = await MachineRepository(session).ids()
+        last = await LoadRepository(session).last_times() if since is None else {}
     jobs: list[tuple[str, Path, Window]] = []
     for name, directory in located:
         if name not in ids:
@@ -218,8 +216,8 @@ async def _read_batches(
 async def _store(
     db: Database, results: Sequence[MachineLoad], ids: Mapping[str, int], run: _Run
 ) -> None:
-    """One bulk insert and one transaction per batch of machines."""
-    rows: list[dict[str, Any]] = []
+    """One bulk insert, and the hourly rollups it changes, in one transaction per batch."""
+    rows: list[LoadRow] = []
     times: dict[int, datetime] = {}  # machines of one run mostly share their bucket times
     for result in results:
         if result.error is not None:
@@ -228,47 +226,12 @@ async def _store(
         machine_id = ids[result.machine]
         for epoch, load1, load5, load15 in result.cells():
             when = times.get(epoch) or times.setdefault(epoch, datetime.fromtimestamp(epoch, UTC))
-            rows.append(
-                {"machine_id": machine_id, "time": when, "load1": load1, "load5": load5,
-                 "load15": load15}
-            )  # fmt: skip
+            rows.append(LoadRow(machine_id, when, load1, load5, load15))
         run.fine(result.machine)
-    if rows:
-        async with db.transaction() as session:
-            run.rows += await _LoadTable(session).add(rows)
-
-
-class _LoadTable:
-    """The ``cpu_load`` table for all machines at once.
-
-    ``LoadRepository`` works one machine per call, two statements each: ~2 ms a machine, so
-    10 s for 5,000. These belong in ``LoadRepository`` (``last_times()``, ``add_many()``);
-    they live here until it has them.
-    """
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def machine_ids(self) -> dict[str, int]:
-        from powermond.db.tables import Machine
-
-        found = await self.session.execute(select(Machine.name, Machine.id))
-        return dict(found.tuples().all())
-
-    async def last_times(self) -> dict[str, datetime]:
-        """Each machine's latest load time: one index seek per machine, one round trip
-        (a GROUP BY would scan the whole table, which grows by 1.4 M rows a day)."""
-        from powermond.db.tables import CpuLoad, Machine
-
-        latest = (
-            select(func.max(CpuLoad.time)).where(CpuLoad.machine_id == Machine.id).scalar_subquery()
+    if not rows:
+        return
+    async with db.transaction() as session:
+        run.rows += await LoadRepository(session).add_many(rows)
+        await update_load_rollups_for(
+            session, sorted({r.machine_id for r in rows}), min(times.values()), max(times.values())
         )
-        found = await self.session.execute(select(Machine.name, latest))
-        return {name: time for name, time in found if time is not None}
-
-    async def add(self, rows: Sequence[Mapping[str, Any]]) -> int:
-        from powermond.db.bulk import insert_ignore
-        from powermond.db.tables import CpuLoad
-
-        table: Table = CpuLoad.__table__  # type: ignore[assignment]
-        return await insert_ignore(self.session, table, rows, ("machine_id", "time"))

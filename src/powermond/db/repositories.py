@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.bulk import insert_ignore
 from powermond.db.errors import UnknownMachine, UnknownPdu, translate
-from powermond.db.rows import MachineRow, OutletRow, PduRow, ReadingRow, outlet_sort_key
+from powermond.db.rows import (
+    LoadRow,
+    MachineRow,
+    OutletRow,
+    PduRow,
+    ReadingRow,
+    outlet_sort_key,
+)
 from powermond.db.tables import Base, CpuLoad, Machine, Outlet, Pdu, PowerReading
 from powermond.db.types import UtcDateTime
 from powermond.readings import LoadSample, OutletReading
@@ -105,6 +112,12 @@ class MachineRepository(_Repository):
             return None
         feeds = await self._feeds(machine.id)
         return _machine_row(machine, feeds.get(machine.id, ()))
+
+    @_translated
+    async def ids(self) -> dict[str, int]:
+        """Every machine's id by name, retired ones included (bulk writers key rows by id)."""
+        found = await self.session.execute(select(Machine.name, Machine.id))
+        return dict(found.tuples().all())
 
     @_translated
     async def id_of(self, name: str) -> int | None:
@@ -290,6 +303,28 @@ class LoadRepository(_Repository):
             for s in by_time.values()
         ]
         return await insert_ignore(self.session, _table(CpuLoad), rows, ("machine_id", "time"))
+
+    @_translated
+    async def add_many(self, rows: Sequence[LoadRow]) -> int:
+        """Store samples of many machines (by id, from ``MachineRepository.ids``) at once,
+        skipping (machine, time) pairs already stored; count new rows."""
+        table = _table(CpuLoad)
+        return await insert_ignore(
+            self.session, table, [r._asdict() for r in rows], ("machine_id", "time")
+        )
+
+    @_translated
+    async def last_times(self) -> dict[str, datetime]:
+        """Each machine's latest load time (machines without samples are absent).
+
+        One index seek per machine in one round trip; a GROUP BY would scan the whole table,
+        which grows by ~1.4 M rows a day at 5,000 machines.
+        """
+        latest = (
+            select(func.max(CpuLoad.time)).where(CpuLoad.machine_id == Machine.id).scalar_subquery()
+        )
+        found = await self.session.execute(select(Machine.name, latest))
+        return {name: time for name, time in found if time is not None}
 
     @_translated
     async def last_time(self, machine: str) -> datetime | None:

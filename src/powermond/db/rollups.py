@@ -228,21 +228,36 @@ async def update_load_rollups(
     machine_id = await session.scalar(select(Machine.id).where(Machine.name == machine))
     if machine_id is None or not samples:
         return
-    hours = sorted({hour_of(s.time) for s in samples})
-    stmt = select(CpuLoad.time, CpuLoad.load1, CpuLoad.load5, CpuLoad.load15).where(
-        CpuLoad.machine_id == machine_id,
-        CpuLoad.time >= hours[0],
-        CpuLoad.time < hours[-1] + HOUR,
-    )
-    stored = [LoadSample(*row) for row in await session.execute(stmt)]
-    wanted = set(hours)
+    times = [s.time for s in samples]
+    await update_load_rollups_for(session, [machine_id], min(times), max(times))
+
+
+async def update_load_rollups_for(
+    session: AsyncSession, machine_ids: Sequence[int], first: datetime, last: datetime
+) -> None:
+    """Recompute the load rollups of ``machine_ids`` for the hours from ``first`` to ``last``.
+
+    One read, one delete and one insert for any number of machines: the hourly import of
+    thousands of machines calls this once per batch.
+    """
+    if not machine_ids:
+        return
+    start, end = hour_of(first), hour_of(last) + HOUR
+    stmt = select(
+        CpuLoad.machine_id, CpuLoad.time, CpuLoad.load1, CpuLoad.load5, CpuLoad.load15
+    ).where(CpuLoad.machine_id.in_(machine_ids), CpuLoad.time >= start, CpuLoad.time < end)
+    by_machine: dict[int, list[LoadSample]] = {}
+    for machine_id, *values in await session.execute(stmt):
+        by_machine.setdefault(machine_id, []).append(LoadSample(*values))
     rows = [
         {"machine_id": machine_id, "hour": hour, **sums}
+        for machine_id, stored in by_machine.items()
         for hour, sums in load_sums(stored).items()
-        if hour in wanted
     ]
     await session.execute(
-        delete(LoadHourly).where(LoadHourly.machine_id == machine_id, LoadHourly.hour.in_(hours))
+        delete(LoadHourly).where(
+            LoadHourly.machine_id.in_(machine_ids), LoadHourly.hour >= start, LoadHourly.hour < end
+        )
     )
     if rows:
         await session.execute(insert(LoadHourly), rows)

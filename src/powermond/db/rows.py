@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +68,13 @@ def outlet_sort_key(label: str) -> tuple[int, str, int, int]:
     if match := _PREFIXED.fullmatch(label):
         return (1, match[1], 0, int(match[2]))
     return (2, label, 0, 0)
+
+
+class LoadRow(NamedTuple):
+    """One machine's load sample keyed by machine id, for bulk writes of many machines."""
+
+    machine_id: int
+    time: datetime
+    load1: float | None
+    load5: float | None
+    load15: float | None

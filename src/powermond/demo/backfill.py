@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from powermond.collect.loadimport import import_load
 from powermond.db.engine import Database
-from powermond.db.repositories import LoadRepository, ReadingRepository
-from powermond.db.rollups import max_gap_for, update_load_rollups, update_rollups
+from powermond.db.repositories import ReadingRepository
+from powermond.db.rollups import max_gap_for, update_rollups
 from powermond.demo.pattern import DAY
 from powermond.demo.snmprec import pdu_records, table_at
 from powermond.demo.world import World
@@ -71,10 +71,4 @@ async def backfill_load(
     machines = list(machines)
     since, until = _utc(now) - timedelta(days=1), _utc(now)
     summary = await import_load(db, settings, machines, since=since, now=until)
-    # TODO(loadimport): the importer does not maintain the hourly load rollups yet, which
-    # plots and reports read; recompute them here until it does (idempotent either way).
-    async with db.transaction() as session:
-        for machine in machines:
-            samples = await LoadRepository(session).between(machine.name, since, until)
-            await update_load_rollups(session, machine.name, samples)
     return summary.rows
