@@ -210,3 +210,21 @@ async def test_overlapping_load_imports_store_each_time_once(racked: Database) -
     # MariaDB's snapshot hides the other run's rows, so both count 4 (see bulk.py); the
     # others wait for the first run's commit and count only their 2 new rows.
     assert sorted(added) == ([4, 4] if racked.dialect == "mysql" else [2, 4])
+
+
+async def test_ranges_with_fractions_of_a_second_stay_half_open(racked: Database) -> None:
+    """Stored times are whole seconds; a bound like "now" has a fraction and must not drop
+    the cycle stored at the same second (until) nor take the one before it (since)."""
+    half = timedelta(milliseconds=400)
+    async with racked.transaction() as session:
+        repo = ReadingRepository(session)
+        for i in range(3):
+            await repo.add_cycle(T0 + i * STEP, "rack-a1", [_reading("3", 100.0 + i)])
+        until_now = await repo.between("wn001", T0, T0 + 2 * STEP + half)
+        from_after = await repo.between("wn001", T0 + half, T0 + 3 * STEP)
+        load = LoadRepository(session)
+        await load.add("wn001", [LoadSample(T0, 1.0, 1.0, 1.0)])
+        loads = await load.between("wn001", T0 - STEP, T0 + half)
+    assert [r.watts for r in until_now] == [100.0, 101.0, 102.0]
+    assert [r.watts for r in from_after] == [101.0, 102.0]
+    assert [s.time for s in loads] == [T0]

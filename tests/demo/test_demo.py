@@ -54,8 +54,8 @@ def test_demo_ends_well_and_stops_snmpsim(demo: tuple[DemoResult, Layout, float]
 async def test_database_has_history_and_the_live_cycles(
     demo: tuple[DemoResult, Layout, float],
 ) -> None:
-    _result, layout, started = demo
-    backfilled = cycle_times(started)
+    result, layout, _started = demo
+    backfilled = cycle_times(result.backfilled_until)
     db = Database.from_url(layout.database_url)
     try:
         async with db.transaction() as session:

@@ -27,7 +27,7 @@ from powermond.db.rows import (
     outlet_sort_key,
 )
 from powermond.db.tables import Base, CpuLoad, Machine, Outlet, Pdu, PowerReading
-from powermond.db.types import UtcDateTime
+from powermond.db.types import UtcDateTime, range_bound
 from powermond.readings import LoadSample, OutletReading
 
 __all__ = [
@@ -278,7 +278,8 @@ def _last_per_outlet(readings: Sequence[OutletReading]) -> builtins.list[OutletR
 
 
 def _in_range(column: Any, since: datetime, until: datetime) -> Any:
-    return and_(column >= since, column < until)  # binds take the column's UtcDateTime
+    # binds take the column's UtcDateTime
+    return and_(column >= range_bound(since), column < range_bound(until))
 
 
 class LoadRepository(_Repository):

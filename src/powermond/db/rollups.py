@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from powermond.db.tables import Base, CpuLoad, Machine, Outlet, Pdu, PowerReading
-from powermond.db.types import UtcDateTime
+from powermond.db.types import UtcDateTime, range_bound
 from powermond.readings import LoadSample
 from powermond.report.energy import Sample, hour_of, tally_samples
 
@@ -118,7 +118,7 @@ async def samples_between(
             Outlet.pdu_id,
         )
         .join(Outlet, Outlet.id == PowerReading.outlet_id)
-        .where(PowerReading.cycle >= since, PowerReading.cycle < until)
+        .where(PowerReading.cycle >= range_bound(since), PowerReading.cycle < range_bound(until))
     )
     if pdu_id is not None:
         stmt = stmt.where(Outlet.pdu_id == pdu_id)

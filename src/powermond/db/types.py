@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime
@@ -40,3 +40,15 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def range_bound(value: datetime) -> datetime:
+    """A ``since``/``until`` bound fit for comparing with :class:`UtcDateTime` columns.
+
+    Stored times are whole seconds, and binding cuts a fraction off, which would drop the
+    cycle stored at 12:00:00 from a query "until now" run at 12:00:00.4. For whole-second
+    values ``t >= s`` iff ``t >= ceil(s)`` and ``t < u`` iff ``t < ceil(u)``: rounding
+    both bounds of a half-open ``[since, until)`` up keeps it exact.
+    """
+    whole = value.replace(microsecond=0)
+    return whole + timedelta(seconds=1) if value.microsecond else whole

@@ -51,6 +51,7 @@ class DemoResult:
     last_status: str
     png: Path
     agent_pid: int
+    backfilled_until: float  # the back-fill covers the day before this time (epoch seconds)
 
 
 def prepare_directory(layout: Layout) -> None:
@@ -162,7 +163,7 @@ def _run(options: DemoOptions, world: World, out: TextIO) -> DemoResult:
     _show_results(layout, world, png, out)
     print(f"daemon STATUS: {result.last_status}", file=out)
     print(png, file=out, flush=True)
-    return DemoResult(result.exit_code, result.last_status, png, agent.pid)
+    return DemoResult(result.exit_code, result.last_status, png, agent.pid, now)
 
 
 def _run_daemon(layout: Layout, options: DemoOptions, say: _Say) -> DaemonResult:

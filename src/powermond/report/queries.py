@@ -29,6 +29,7 @@ from powermond.db.rollups import (
 )
 from powermond.db.rows import MachineRow, ReadingRow
 from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu
+from powermond.db.types import range_bound
 from powermond.readings import LoadSample
 from powermond.report.energy import Sample, Tally, hour_of, tally_samples
 from powermond.report.power import (
@@ -140,7 +141,9 @@ async def _raw_parts(
     parts.machine_peaks = _peaks_of_sums(inside, lambda s: s.machine)
     parts.pdu_peaks = _peaks_of_sums(inside, lambda s: s.pdu)
     stmt = select(CpuLoad.machine_id, CpuLoad.load1).where(
-        CpuLoad.time >= since, CpuLoad.time < until, CpuLoad.load1.is_not(None)
+        CpuLoad.time >= range_bound(since),
+        CpuLoad.time < range_bound(until),
+        CpuLoad.load1.is_not(None),
     )
     for machine_id, load1 in await session.execute(stmt):
         load = parts.loads.setdefault(machine_id, LoadTally())
