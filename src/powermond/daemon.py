@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from powermond import systemd
 from powermond.collect.poll import CycleOutcome, Poller
-from powermond.collect.store import CycleWriter
+from powermond.collect.store import CycleWriter, InventorySync
 from powermond.db.engine import Database
 from powermond.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, ConfigError, PowermonError
 from powermond.inventory.load import load_all
@@ -81,6 +81,7 @@ class Daemon:
         self.notifier = notifier
         self.max_cycles = max_cycles
         self._load_problems: dict[str, str] = {}  # machine -> last RRD problem, to log once
+        self.inventory_sync = InventorySync(db)
 
     # --- SNMP cycles -------------------------------------------------------------------
 
@@ -105,6 +106,9 @@ class Daemon:
         inventory = self.state.inventory  # one inventory per cycle: a reload never tears it
         started = time.monotonic()
         outcome = await self._poll(inventory, scheduled)
+        polled = time.monotonic() - started
+        # PDUs and outlets must be in the database before readings naming them are written.
+        await self.inventory_sync.apply_pending()
         added = await self.writer.write(scheduled, outcome.readings)
         duration = time.monotonic() - started
         self.state.cycles_done += 1
@@ -115,10 +119,14 @@ class Daemon:
         interval = self.state.settings.collector.interval
         if duration > interval:
             log.warning(
-                "cycle %s overran: %.1f s > interval %.0f s; the next one is skipped",
+                "cycle %s overran: %.1f s (poll %.1f s, store %.1f s) > interval %g s; "
+                "%d scheduled cycle(s) skipped",
                 iso_z(scheduled),
                 duration,
+                polled,
+                duration - polled,
                 interval,
+                int(duration // interval),
             )
         if self.max_cycles is not None and self.state.cycles_done >= self.max_cycles:
             self.state.stop.set()
@@ -138,18 +146,23 @@ class Daemon:
         self.notifier.reloading()
         try:
             settings, inventory = load_all(self.config_dir)
-            await self._apply(inventory)
+            applied = await self.inventory_sync.apply(inventory)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload rejected: %s", problem)
             log.error("keeping the previous configuration")
             return False
-        except PowermonError as exc:
+        except PowermonError as exc:  # the database refused it: not a configuration to run
             log.error("reload failed, keeping the previous configuration: %s", exc)
             return False
         finally:
             self.notifier.ready(self.state.last_status)
         self._warn_restart_needed(settings)
+        if not applied:
+            log.warning(
+                "the database is unavailable: the new configuration is used for "
+                "polling now and applied to the database when it answers"
+            )
         self.state.inventory = inventory
         self.state.settings = self.state.settings.model_copy(
             update={"rrd": settings.rrd}  # [collector]/[database]/[daemon] need a restart
@@ -168,14 +181,6 @@ class Daemon:
                 log.warning(
                     "[%s] changed in powermon.toml: it takes effect after a restart", section
                 )
-
-    async def _apply(self, inventory: Inventory) -> None:
-        from powermond.db.apply import apply_inventory
-
-        async with self.db.transaction() as session:
-            result = await apply_inventory(session, inventory)
-        for line in result.lines():
-            log.info("config: %s", line)
 
     # --- RRD import ----------------------------------------------------------------------
 
@@ -284,10 +289,10 @@ async def _assemble(
         notifier,
         max_cycles,
     )
-    try:
-        await daemon._apply(state.inventory)
-    except PowermonError as exc:  # the database may come later; readings are spooled
-        log.error("could not apply the configuration to the database: %s", exc)
+    # The database may come later: cycles are spooled meanwhile, and the configuration is
+    # applied before the first of them is written.
+    if not await daemon.inventory_sync.apply(state.inventory, refused_ok=True):
+        log.error("configuration not applied to %s: readings are spooled until it is", db.safe_url)
     return daemon
 
 
@@ -312,8 +317,17 @@ def _install_signals(state: _State, stack: contextlib.AsyncExitStack) -> None:
     stack.callback(loop.remove_signal_handler, signal.SIGHUP)
 
 
+class _QuietOverruns(logging.Filter):
+    """APScheduler warns at every fire time an overrunning cycle makes it skip; the daemon
+    reports the overrun itself, once per cycle and with its duration."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in str(record.msg)
+
+
 def _scheduler(daemon: Daemon) -> AsyncIOScheduler:
     settings = daemon.state.settings
+    logging.getLogger("apscheduler.scheduler").addFilter(_QuietOverruns())
     scheduler = AsyncIOScheduler(timezone=UTC)
     interval = settings.collector.interval
     # Starting at the epoch aligns fire times to wall-clock multiples (…:00, :05, :10).

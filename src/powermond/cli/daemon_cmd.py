@@ -15,6 +15,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "run the collector daemon in the foreground (what powermond.service starts); "
         "SIGHUP reloads, SIGTERM stops; exit 78 on invalid configuration",
     )
+    # Also after the command, so that `powermond -v` (which is `powermon run ...`) works.
+    run.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages"
+    )
     run.set_defaults(func=_run)
 
 

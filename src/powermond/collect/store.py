@@ -18,6 +18,7 @@ from powermond.db.errors import DatabaseUnavailable
 from powermond.db.repositories import ReadingRepository
 from powermond.db.rollups import max_gap_for, update_rollups
 from powermond.errors import PowermonError
+from powermond.inventory.model import Inventory
 from powermond.output import iso_z
 from powermond.readings import OutletReading
 from powermond.spool import RejectedCycle, Spool, SpooledCycle, drain
@@ -114,3 +115,53 @@ class CycleWriter:
         if self._db_down:
             log.warning("database is back")
             self._db_down = False
+
+
+class InventorySync:
+    """Applies the inventory in use to the database (PDUs, then machines, one transaction).
+
+    When the database is unavailable the inventory is remembered and applied before the next
+    cycle is written: readings may only name PDUs and outlets the database knows, and each
+    takes the machine its outlet feeds at write time.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending: Inventory | None = None
+        self._problem: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def apply(self, inventory: Inventory, *, refused_ok: bool = False) -> bool:
+        """``False`` if the database is unavailable (then it is pending). A refusal raises,
+        unless ``refused_ok`` (startup: the daemon runs on, and retries before each write)."""
+        from powermond.db.apply import apply_inventory
+
+        previous, self._pending = self._pending, inventory
+        async with self._lock:
+            try:
+                async with self._db.transaction() as session:
+                    result = await apply_inventory(session, inventory)
+            except DatabaseUnavailable:
+                return False
+            except PowermonError as exc:
+                if not refused_ok:
+                    self._pending = previous  # the caller keeps its previous configuration
+                    raise
+                self._log_problem(exc)
+                return False
+        if self._pending is inventory:
+            self._pending = None
+            self._problem = None
+        for line in result.lines():
+            log.info("config: %s", line)
+        return True
+
+    async def apply_pending(self) -> None:
+        """Apply the inventory an earlier :meth:`apply` could not; quiet while it cannot."""
+        if self._pending is not None and await self.apply(self._pending, refused_ok=True):
+            log.info("configuration applied to the database")
+
+    def _log_problem(self, exc: PowermonError) -> None:
+        if str(exc) != self._problem:  # once per distinct problem, not every cycle
+            log.error("cannot apply the configuration to the database: %s", exc)
+            self._problem = str(exc)

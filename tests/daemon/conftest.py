@@ -1,0 +1,114 @@
+"""Fixtures for daemon tests: snmpsim serving the recordings, a config dir, the daemon."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from daemon_harness import (
+    HOST,
+    Config,
+    DaemonProcess,
+    NotifyListener,
+    closed_udp_port,
+    db_upgrade,
+    settings_for,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from simulator import Snmpsim
+
+# Recordings used (community = file stem) and what their outlets give.
+APC = "apc_ap8641-rpdu2-metered-by-outlet"
+RARITAN = "raritan_px3-5493u-k2"
+EATON = "eaton_epdu-ma-24outlet"
+LIVE_PDUS = {
+    "apc": ("apc-rpdu2", APC),
+    "raritan": ("raritan-pdu2", RARITAN),
+    "eaton": ("eaton-epdu", EATON),
+}
+READINGS_PER_CYCLE = 72  # 24 outlets on each of the three recordings
+PDU_OUTLETS = {"apc": 24, "raritan": 24, "eaton": 24}
+
+DaemonFactory = Callable[..., DaemonProcess]
+REPO = Path(__file__).resolve().parents[2]
+SNMPREC_DIR = Path(os.environ.get("POWERMON_SNMPREC_DIR", REPO.parent / "shared" / "snmprec"))
+
+
+@pytest.fixture(scope="session")
+def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpsim]:
+    if not SNMPREC_DIR.is_dir():
+        pytest.skip(f"recordings folder {SNMPREC_DIR} is absent")
+    root = tmp_path_factory.mktemp("snmpsim-daemon")
+    with Snmpsim.start([SNMPREC_DIR], root / "cache", root / "snmpsim.log") as sim:
+        yield sim
+
+
+def pdu_tables(sim: Snmpsim, *, dead: bool = False) -> dict[str, dict[str, Any]]:
+    pdus: dict[str, dict[str, Any]] = {
+        name: {
+            "host": HOST,
+            "port": sim.port,
+            "profile": profile,
+            "version": "2c",
+            "community": stem,
+        }
+        for name, (profile, stem) in LIVE_PDUS.items()
+    }
+    if dead:
+        pdus["dead"] = {
+            "host": HOST,
+            "port": closed_udp_port(),
+            "profile": "apc-rpdu2",
+            "version": "2c",
+            "community": "public",
+        }
+    return pdus
+
+
+@pytest.fixture
+def config(tmp_path: Path, snmpsim: Snmpsim, db_url: str) -> Config:
+    """A valid config, schema made: three live PDUs, wn001 on apc:1 + eaton:23 (163 + 143 W)."""
+    cfg = Config(
+        tmp_path / "etc",
+        settings_for(db_url, tmp_path / "state"),
+        pdu_tables(snmpsim),
+        {"wn001": {"outlets": ["apc:1", "eaton:23"]}},
+    )
+    cfg.write()
+    db_upgrade(cfg.directory)
+    return cfg
+
+
+@pytest.fixture
+def notify() -> Iterator[NotifyListener]:
+    listener = NotifyListener()
+    yield listener
+    listener.close()
+
+
+@pytest.fixture
+def start_daemon(tmp_path: Path, notify: NotifyListener) -> Iterator[DaemonFactory]:
+    """Start ``powermond`` (as often as a test needs); every one is stopped afterwards."""
+    started: list[DaemonProcess] = []
+
+    def start(config: Config, **kw: Any) -> DaemonProcess:
+        log = tmp_path / f"powermond-{len(started)}.log"
+        daemon = DaemonProcess(config.directory, log, notify=kw.pop("notify", notify), **kw)
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.stop()
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    """The test's own connection to the daemon's database (not through any proxy)."""
+    eng = create_async_engine(db_url)
+    yield eng
+    await eng.dispose()
