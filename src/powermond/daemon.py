@@ -275,7 +275,9 @@ async def _assemble(
     from powermond.spool import Spool
 
     settings = state.settings
-    db = Database.from_url(settings.database.url.get_secret_value())
+    url = settings.database.url.get_secret_value()
+    await _check_schema(url)
+    db = Database.from_url(url)
     stack.push_async_callback(db.dispose)
     log.info("database %s", db.safe_url)
     spool = Spool(settings.daemon.state_dir / "spool", settings.daemon.spool_max_cycles)
@@ -294,6 +296,27 @@ async def _assemble(
     if not await daemon.inventory_sync.apply(state.inventory, refused_ok=True):
         log.error("configuration not applied to %s: readings are spooled until it is", db.safe_url)
     return daemon
+
+
+async def _check_schema(url: str) -> None:
+    """Refuse to start on a schema that is missing or behind: cycles would all be refused.
+
+    An unreachable database is no reason to refuse: readings are spooled until it answers.
+    """
+    from powermond.db.errors import DatabaseUnavailable
+    from powermond.db.migrate import current_revision, head_revision
+
+    try:
+        current = await current_revision(url)
+    except DatabaseUnavailable as exc:
+        log.warning("cannot check the database schema now: %s", exc)
+        return
+    if current != head_revision():
+        found = "no schema" if current is None else f"schema revision {current}"
+        raise PowermonError(
+            f"the database has {found}, this PowerMon needs {head_revision()}: "
+            "run `powermon db upgrade`"
+        )
 
 
 def _install_signals(state: _State, stack: contextlib.AsyncExitStack) -> None:

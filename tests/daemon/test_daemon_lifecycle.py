@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from daemon_harness import (
@@ -201,3 +202,22 @@ async def _sleep_into_next_cycle() -> None:
     """
     now = time.time()
     await asyncio.sleep(now - now % 2 + 2 + 2.5 - now)
+
+
+@SQLITE
+def test_a_database_without_the_schema_stops_startup_with_what_to_do(
+    config: Config, notify: NotifyListener, tmp_path: Path
+) -> None:
+    config.settings["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    config.write()
+    done = subprocess.run(
+        [str(POWERMOND), "--config-dir", str(config.directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": notify.path},
+    )
+    assert done.returncode == 1, done.stderr
+    assert "has no schema" in done.stderr
+    assert "run `powermon db upgrade`" in done.stderr
+    assert not any(is_ready(m) for m in notify.collect())
