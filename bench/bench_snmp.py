@@ -1,18 +1,24 @@
 """SNMP collection benchmark: N simulated 48-outlet PDUs served by net-snmp's snmpd.
 
-    .venv/bin/python bench/bench_snmp.py [N ...]        (default: 100 1000)
+    .venv/bin/python bench/bench_snmp.py [--cycles K] [--no-store] [N ...]   (default: 100 1000)
 
 One snmpd (C, so the agent is not the bottleneck) on 127.0.0.1 answers an APC rPDU2 outlet
 table of 48 outlets (power, current, energy) through ``override`` lines; every simulated
 PDU has its own community (``rocommunity pduI``), so the client sees N distinct PDUs.
-Per N it prints: wall time of a cycle, PDUs/s, readings/s, client CPU per PDU walk, peak
+Per N it prints, per cycle: wall time, PDUs/s, readings/s, client CPU per PDU walk (our
+process only: the agent shares the 2 cores, so its CPU is printed apart), errors; then peak
 RSS, and the same walks done by net-snmp's ``snmpbulkwalk`` (a sample, run one after the
 other, CPU of the child processes) for comparison. The first cycle sizes max-repetitions
 from the cap (64); later cycles from the outlet count seen, as in the daemon.
+
+"Polled and stored": K cycles 300 s apart into a fresh SQLite database (migrated, inventory
+applied), each polled and then written with ``collect.store.store_cycle`` as the daemon
+does; poll and store are timed apart.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import resource
@@ -23,11 +29,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from powermond.collect.cycle import poll_cycle
-from powermond.inventory.model import PduConfig
+from powermond.collect.cycle import CycleResult, poll_cycle
+from powermond.collect.store import store_cycle
+from powermond.db.apply import apply_inventory
+from powermond.db.engine import Database
+from powermond.db.migrate import upgrade
+from powermond.inventory.model import Inventory, PduConfig
 from powermond.readings import OutletReading
 from powermond.snmp.client import ClientDefaults, SnmpClient
 from powermond.snmp.profiles.base import Decoded, Profile, Table
@@ -36,6 +47,8 @@ OUTLETS = 48
 TABLE = "1.3.6.1.4.1.318.1.1.26.9.4.3.1"  # rPDU2OutletMeteredStatusEntry
 COLUMNS = {7: "power W", 6: "current 0.1 A", 11: "energy 0.1 kWh"}
 SAMPLE_BULKWALKS = 50
+PDUS_PER_AGENT = 100
+AGENT_RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
 def free_udp_port() -> int:
@@ -44,9 +57,13 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def snmpd_conf(port: int, pdus: int) -> str:
-    lines = [f"agentaddress udp:127.0.0.1:{port}"]
-    lines += [f"rocommunity pdu{i} 127.0.0.1" for i in range(pdus)]
+def snmpd_conf(port: int, pdus: range) -> str:
+    lines = [
+        f"agentaddress udp:127.0.0.1:{port}",
+        # Hundreds of requests arrive at once: the default receive buffer drops them.
+        f"[snmp] serverRecvBuf {AGENT_RECEIVE_BUFFER}",
+    ]
+    lines += [f"rocommunity pdu{i} 127.0.0.1" for i in pdus]
     for column in COLUMNS:
         for outlet in range(1, OUTLETS + 1):
             value = {7: 100 + outlet, 6: outlet % 16, 11: 1000 * outlet}[column]
@@ -55,9 +72,12 @@ def snmpd_conf(port: int, pdus: int) -> str:
 
 
 class Snmpd:
-    """snmpd in the foreground on a free port; stopped by PID."""
+    """snmpd in the foreground on a free port, answering communities pduI for I in
+    ``pdus``; stopped by PID."""
 
-    def __init__(self, workdir: Path, pdus: int) -> None:
+    def __init__(self, workdir: Path, pdus: range) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.pdus = pdus
         self.port = free_udp_port()
         conf = workdir / "snmpd.conf"
         conf.write_text(snmpd_conf(self.port, pdus))
@@ -69,16 +89,15 @@ class Snmpd:
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        self._wait_ready()
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             probe = subprocess.run(
                 [
                     "snmpget",
                     "-v2c",
-                    "-cpdu0",
+                    f"-cpdu{self.pdus[0]}",
                     "-t0.2",
                     "-r0",
                     f"127.0.0.1:{self.port}",
@@ -93,10 +112,53 @@ class Snmpd:
                 raise RuntimeError("snmpd exited at start")
         raise RuntimeError("snmpd did not answer within 30 s")
 
+    def cpu_seconds(self) -> float:
+        """CPU the agent has used so far (utime + stime from /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=10)
+
+
+class Agents:
+    """N simulated PDUs spread over snmpd processes of PDUS_PER_AGENT communities each:
+    snmpd checks every varbind against its community list, so one snmpd with thousands of
+    communities costs more CPU than the client (measured: 5.7 ms per walk at 1,000)."""
+
+    def __init__(self, workdir: Path, n: int) -> None:
+        self.agents: list[Snmpd] = []
+        try:
+            for first in range(0, n, PDUS_PER_AGENT):
+                slice_ = range(first, min(n, first + PDUS_PER_AGENT))
+                self.agents.append(Snmpd(workdir / f"agent{first}", slice_))
+            for agent in self.agents:
+                agent.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def pdus(self) -> list[PduConfig]:
+        return [
+            PduConfig(
+                name=f"pdu{i}",
+                host="127.0.0.1",
+                port=agent.port,
+                profile="bench",
+                community=f"pdu{i}",  # type: ignore[arg-type]
+            )
+            for agent in self.agents
+            for i in agent.pdus
+        ]
+
+    def cpu_seconds(self) -> float:
+        return sum(agent.cpu_seconds() for agent in self.agents)
+
+    def stop(self) -> None:
+        for agent in self.agents:
+            agent.stop()
 
 
 class Rpdu2Bench:
@@ -125,26 +187,67 @@ def bench_profile(_pdu: PduConfig) -> Profile:
     return Rpdu2Bench()
 
 
-async def pysnmp_cycles(port: int, n: int, cycles: int) -> list[tuple[float, float, int, int]]:
-    """(wall s, client CPU s, readings, errors) per cycle, one shared client."""
-    pdus = [
-        PduConfig(name=f"pdu{i}", host="127.0.0.1", port=port, profile="bench", community=f"pdu{i}")  # type: ignore[arg-type]
-        for i in range(n)
-    ]
-    out = []
+@dataclass(frozen=True)
+class Run:
+    """One cycle: wall and CPU seconds of the poll (and of the store, when stored)."""
+
+    wall: float
+    cpu: float
+    agent_cpu: float
+    readings: int
+    errors: int
+    store_wall: float = 0.0
+    store_cpu: float = 0.0
+
+
+async def timed_poll(
+    client: SnmpClient, snmpd: Agents, pdus: list[PduConfig], cycle: datetime
+) -> tuple[CycleResult, Run]:
+    agent, cpu, wall = snmpd.cpu_seconds(), time.process_time(), time.perf_counter()
+    result = await poll_cycle(client, pdus, cycle, concurrency=256, profile_for=bench_profile)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    readings = sum(len(r.readings) for r in result.results)
+    return result, Run(wall, cpu, snmpd.cpu_seconds() - agent, readings, len(result.errors))
+
+
+async def poll_cycles(snmpd: Agents, cycles: int) -> list[Run]:
+    """Poll only, one shared client, as ``powermon poll --no-store``."""
+    pdus = snmpd.pdus()
+    runs = []
     async with SnmpClient(ClientDefaults(timeout=5.0, retries=1)) as client:
         for _ in range(cycles):
-            cpu, wall = time.process_time(), time.perf_counter()
-            result = await poll_cycle(
-                client, pdus, datetime.now(UTC), concurrency=256, profile_for=bench_profile
-            )
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            readings = sum(len(r.readings) for r in result.results)
-            out.append((wall, cpu, readings, len(result.errors)))
-    return out
+            _result, run = await timed_poll(client, snmpd, pdus, datetime.now(UTC))
+            runs.append(run)
+    return runs
 
 
-def bulkwalk_sample(port: int, n: int) -> tuple[float, float]:
+async def poll_and_store_cycles(snmpd: Agents, cycles: int, workdir: Path) -> list[Run]:
+    """Poll, then store into SQLite, ``cycles`` times 300 s apart (rollups see history)."""
+    pdus = snmpd.pdus()
+    url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    await upgrade(url)
+    db = Database.from_url(url)
+    try:
+        async with db.transaction() as session:
+            await apply_inventory(session, Inventory(pdus={p.name: p for p in pdus}, machines={}))
+        start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        runs = []
+        async with SnmpClient(ClientDefaults(timeout=5.0, retries=1)) as client:
+            for k in range(cycles):
+                cycle = start + timedelta(seconds=300 * k)
+                result, run = await timed_poll(client, snmpd, pdus, cycle)
+                cpu, wall = time.process_time(), time.perf_counter()
+                await store_cycle(db, cycle, result.readings_by_pdu(), interval=300)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                runs.append(
+                    Run(run.wall, run.cpu, run.agent_cpu, run.readings, run.errors, wall, cpu)
+                )
+        return runs
+    finally:
+        await db.dispose()
+
+
+def bulkwalk_sample(agent: Snmpd, n: int) -> tuple[float, float]:
     """net-snmp snmpbulkwalk over the same table, one PDU after the other: (wall, CPU) per PDU."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -153,11 +256,11 @@ def bulkwalk_sample(port: int, n: int) -> tuple[float, float]:
             [
                 "snmpbulkwalk",
                 "-v2c",
-                f"-cpdu{i}",
+                f"-cpdu{agent.pdus[i]}",
                 "-Cr49",
                 "-On",
                 "-Oq",
-                f"127.0.0.1:{port}",
+                f"127.0.0.1:{agent.port}",
                 TABLE,
             ],
             capture_output=True,
@@ -170,34 +273,57 @@ def bulkwalk_sample(port: int, n: int) -> tuple[float, float]:
     return wall / n, cpu / n
 
 
-def main(sizes: list[int]) -> None:
+def print_run(label: str, n: int, run: Run) -> None:
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {OUTLETS} outlets x "
-        f"{len(COLUMNS)} columns per PDU, one shared snmpd"
+        f"  {label}: wall {run.wall:6.2f} s  {n / run.wall:6.0f} PDUs/s  "
+        f"{run.readings / run.wall:7.0f} readings/s  client CPU {run.cpu / n * 1000:5.2f} ms/walk  "
+        f"(snmpd {run.agent_cpu / n * 1000:4.2f} ms)  readings {run.readings}  errors {run.errors}"
     )
-    for n in sizes:
-        with tempfile.TemporaryDirectory(prefix="bench-snmp-") as tmp:
-            snmpd = Snmpd(Path(tmp), n)
-            try:
-                runs = asyncio.run(pysnmp_cycles(snmpd.port, n, cycles=3))
-                walk_wall, walk_cpu = bulkwalk_sample(snmpd.port, min(n, SAMPLE_BULKWALKS))
-            finally:
-                snmpd.stop()
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"\nN = {n} PDUs")
-        for k, (wall, cpu, readings, errors) in enumerate(runs, start=1):
-            print(
-                f"  cycle {k}: wall {wall:6.2f} s  {n / wall:7.0f} PDUs/s  "
-                f"{readings / wall:8.0f} readings/s  client CPU {cpu / n * 1000:5.2f} ms/PDU  "
-                f"readings {readings}  errors {errors}"
-            )
-        print(f"  peak RSS {rss_mb:.0f} MB")
+    if run.store_wall:
+        total = run.wall + run.store_wall
         print(
-            f"  snmpbulkwalk (sample of {min(n, SAMPLE_BULKWALKS)}, sequential): "
-            f"{walk_wall * 1000:.1f} ms wall, {walk_cpu * 1000:.2f} ms CPU per PDU walk "
-            f"(process start included); extrapolated to N sequentially: {walk_wall * n:.1f} s"
+            f"      + store: wall {run.store_wall:6.2f} s, CPU {run.store_cpu:6.2f} s  "
+            f"=> polled and stored in {total:6.2f} s"
         )
 
 
+def bench_one(n: int, cycles: int, store: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-snmp-") as tmp:
+        snmpd = Agents(Path(tmp), n)
+        try:
+            runs = asyncio.run(poll_cycles(snmpd, cycles))
+            stored = asyncio.run(poll_and_store_cycles(snmpd, cycles, Path(tmp))) if store else []
+            sample = min(n, SAMPLE_BULKWALKS)
+            walk_wall, walk_cpu = bulkwalk_sample(snmpd.agents[0], sample)
+        finally:
+            snmpd.stop()
+    print(f"\nN = {n} PDUs on {len(snmpd.agents)} snmpd processes")
+    for k, run in enumerate(runs, start=1):
+        print_run(f"poll cycle {k}", n, run)
+    for k, run in enumerate(stored, start=1):
+        print_run(f"poll+store cycle {k}", n, run)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak RSS of this process so far {rss_mb:.0f} MB")
+    print(
+        f"  snmpbulkwalk (sample of {sample}, sequential): "
+        f"{walk_wall * 1000:.1f} ms wall, {walk_cpu * 1000:.2f} ms CPU per PDU walk "
+        f"(process start included); extrapolated to N sequentially: {walk_wall * n:.1f} s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000])
+    parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--no-store", action="store_true", help="skip the SQLite part")
+    args = parser.parse_args()
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {OUTLETS} outlets x "
+        f"{len(COLUMNS)} columns per PDU, snmpd agents of {PDUS_PER_AGENT} PDUs each"
+    )
+    for n in args.sizes:
+        bench_one(n, args.cycles, store=not args.no_store)
+
+
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100, 1000])
+    main()

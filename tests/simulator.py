@@ -107,16 +107,38 @@ class Snmpsim:
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            _wait_listening(process, log_path)
+            stem = next(p.stem for d in data_dirs for p in sorted(d.glob("*.snmprec")))
+            _wait_listening(process, log_path, port, stem)
             yield cls(port, process)
         finally:
             _stop(process)
 
 
-def _wait_listening(process: subprocess.Popen[bytes], log_path: Path) -> None:
+def _answers(port: int, community: str) -> bool:
+    """snmpsim logs "Listening at" before its socket is bound (the endpoint is created when
+    its event loop starts): a datagram sent right then is lost. Ready = it answers a GET."""
+    probe = subprocess.run(
+        [
+            "snmpget",
+            "-v2c",
+            f"-c{community}",
+            "-t0.3",
+            "-r0",
+            f"{HOST}:{port}",
+            "1.3.6.1.2.1.1.2.0",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def _wait_listening(
+    process: subprocess.Popen[bytes], log_path: Path, port: int, community: str
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if b"Listening at" in log_path.read_bytes():
+        if b"Listening at" in log_path.read_bytes() and _answers(port, community):
             return
         if process.poll() is not None:
             break

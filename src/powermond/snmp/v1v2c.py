@@ -1,0 +1,158 @@
+"""SNMPv1/v2c requests over one UDP socket shared by every PDU, with PowerMon's BER codec.
+
+Each request gets a random 31-bit request-id; an answer is taken only when its request-id,
+source address, version and community all match a request in flight, so a late, stray or
+forged datagram cannot complete someone else's request. Anything that does not decode is
+dropped with a debug line: the request it might have answered then times out as usual.
+A request is tried ``retries + 1`` times, ``seconds_per_try`` each, under the same
+request-id (a late answer to an earlier try still counts), as pysnmp does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from powermond.snmp.ber import BerError, PduType, Response, decode_response, encode_request
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+
+RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
+#: Tries at finding a request-id not in flight before giving up (cannot happen in practice:
+#: 2**31 ids against at most thousands in flight).
+_ID_TRIES = 32
+
+
+class RequestTimedOut(Exception):
+    """No matching answer within timeout x (retries + 1)."""
+
+
+@dataclass(slots=True)
+class _InFlight:
+    address: Address
+    version: int
+    community: bytes
+    answer: asyncio.Future[Response]
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, owner: CommunityTransport) -> None:
+        self._owner = owner
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self._owner._received(data, (addr[0], addr[1]))
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors on an unconnected socket name no request: the request times out.
+        log.debug("SNMP socket error: %s", exc)
+
+
+class CommunityTransport:
+    """Sends v1/v2c requests and matches the answers. Open with :meth:`open`."""
+
+    def __init__(self) -> None:
+        self._transport: asyncio.DatagramTransport | None = None
+        self._in_flight: dict[int, _InFlight] = {}
+
+    @classmethod
+    async def open(cls) -> CommunityTransport:
+        self = cls()
+        loop = asyncio.get_running_loop()
+        transport, _protocol = await loop.create_datagram_endpoint(
+            lambda: _Protocol(self), sock=client_socket()
+        )
+        self._transport = transport
+        return self
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        for entry in self._in_flight.values():
+            if not entry.answer.done():
+                entry.answer.cancel()
+        self._in_flight.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def request(
+        self,
+        address: Address,
+        version: int,
+        community: bytes,
+        pdu_type: PduType,
+        oids: list[tuple[int, ...]],
+        *,
+        max_repetitions: int = 0,
+        seconds_per_try: float,
+        retries: int,
+    ) -> Response:
+        """One request to ``address`` (an IPv4 address, not a name) and its answer."""
+        if self._transport is None:
+            raise RuntimeError("CommunityTransport used before open() or after close()")
+        request_id = self._new_request_id()
+        message = encode_request(
+            version, community, pdu_type, request_id, oids, max_repetitions=max_repetitions
+        )
+        answer: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self._in_flight[request_id] = _InFlight(address, version, community, answer)
+        try:
+            for _try in range(retries + 1):
+                self._transport.sendto(message, address)
+                try:
+                    async with asyncio.timeout(seconds_per_try):
+                        # shield: a try that times out must not cancel the shared answer.
+                        return await asyncio.shield(answer)
+                except TimeoutError:
+                    continue
+            raise RequestTimedOut()
+        finally:
+            self._in_flight.pop(request_id, None)  # close() may have cleared it
+
+    def _new_request_id(self) -> int:
+        for _ in range(_ID_TRIES):
+            request_id = secrets.randbits(31)
+            if request_id not in self._in_flight:
+                return request_id
+        raise RuntimeError("no free SNMP request-id")
+
+    def _received(self, data: bytes, source: Address) -> None:
+        try:
+            response = decode_response(data)
+        except BerError as exc:
+            log.debug("dropped a malformed datagram from %s:%d: %s", *source, exc)
+            return
+        entry = self._in_flight.get(response.request_id)
+        if entry is None or entry.answer.done():
+            log.debug("dropped an answer from %s:%d to no request in flight", *source)
+            return
+        if (
+            entry.address != source
+            or entry.version != response.version
+            or entry.community != response.community
+        ):
+            log.debug("dropped an answer from %s:%d not matching its request", *source)
+            return
+        entry.answer.set_result(response)
+
+
+def client_socket() -> socket.socket:
+    """The one UDP socket all v1/v2c requests share, with as large a receive buffer as the
+    kernel allows (net.core.rmem_max caps it): with hundreds of requests in flight the
+    default buffer drops answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+    except OSError as exc:
+        log.debug("cannot raise SO_RCVBUF: %s", exc)
+    sock.bind(("0.0.0.0", 0))
+    sock.setblocking(False)
+    return sock
