@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -95,6 +97,17 @@ async def test_unopenable_sqlite_file_is_unavailable(tmp_path: Path) -> None:
             await db.ping()
     finally:
         await db.dispose()
+        await _aiosqlite_threads_ended()
+
+
+async def _aiosqlite_threads_ended() -> None:
+    """aiosqlite's worker of a failed connect ends a moment later, posting to the loop; if
+    the test's loop is closed by then, the thread dies with "Event loop is closed" in
+    whatever test runs next. (A daemon's loop outlives it.)"""
+    for _ in range(200):
+        if not any("_connection_worker_thread" in t.name for t in threading.enumerate()):
+            return
+        await asyncio.sleep(0.01)
 
 
 async def test_missing_schema_says_to_upgrade(sqlite_url: str) -> None:
