@@ -22,7 +22,9 @@ from powermond.report.plotdata import MachinePlot, Series
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 WIDTH_IN, HEIGHT_IN, DPI = 12.0, 4.5, 100  # 1200 x 450 pixels per machine in PNG
-POWER_COLOR, LOAD_COLORS = "black", ("tab:red", "tab:orange", "tab:olive")
+POWER_COLOR = "black"
+FEED_COLORS = ("tab:blue", "tab:cyan", "tab:purple", "tab:green")  # cool: power
+LOAD_COLORS = ("tab:red", "tab:orange", "tab:brown")  # warm and dashed: load
 
 
 def pixel_size(machines: int) -> tuple[int, int]:
@@ -49,8 +51,9 @@ def _times(series: Series) -> np.ndarray:
 
 
 def _draw(ax: Axes, plot: MachinePlot) -> None:
-    for series in plot.feeds:
-        ax.plot(_times(series), series.values, linewidth=0.8, alpha=0.8, label=series.label)
+    for i, series in enumerate(plot.feeds):
+        color = FEED_COLORS[i % len(FEED_COLORS)]
+        ax.plot(_times(series), series.values, color=color, linewidth=0.8, label=series.label)
     ax.plot(
         _times(plot.total),
         plot.total.values,
@@ -66,9 +69,19 @@ def _draw(ax: Axes, plot: MachinePlot) -> None:
     ax.set_ylim(bottom=0)
     load_ax = ax.twinx()
     for series, color in zip(plot.load, LOAD_COLORS, strict=False):
-        load_ax.plot(_times(series), series.values, color=color, linewidth=0.7, label=series.label)
+        load_ax.plot(
+            _times(series),
+            series.values,
+            color=color,
+            linewidth=0.8,
+            linestyle="--",
+            label=series.label,
+        )
     load_ax.set_ylabel("load average")
     load_ax.set_ylim(bottom=0)
+    # Power in front of load: the twin axes would otherwise be drawn over it.
+    ax.set_zorder(load_ax.get_zorder() + 1)
+    ax.patch.set_visible(False)
     locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     formatter = mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
@@ -78,7 +91,15 @@ def _draw(ax: Axes, plot: MachinePlot) -> None:
     ax.grid(True, linewidth=0.3)
     handles, labels = ax.get_legend_handles_labels()
     load_handles, load_labels = load_ax.get_legend_handles_labels()
-    ax.legend(handles + load_handles, labels + load_labels, loc="upper left", fontsize="small")
+    ax.legend(
+        handles + load_handles,
+        labels + load_labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.1),
+        ncol=4,
+        fontsize="small",
+        frameon=False,
+    )
     span = f"{plot.since:%Y-%m-%d %H:%M} to {plot.until:%Y-%m-%d %H:%M} UTC"
     per = "hourly means" if plot.resolution == "hour" else "every cycle"
     ax.set_title(f"{plot.machine}: {span} ({per})")
