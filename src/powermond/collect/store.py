@@ -2,21 +2,24 @@
 
 A cycle is written whole or not at all (one transaction), so a crash never leaves half a
 cycle in the database. When the write fails, the cycle goes to the durable spool and is
-replayed, oldest first, before the next cycle is written; ``add_cycle`` skips rows already
-stored, so a replay after an ambiguous failure (commit sent, answer lost) adds nothing twice.
+replayed, oldest first, before the next cycle is written; ``add_cycle_many`` skips rows
+already stored, so a replay after an ambiguous failure (commit sent, answer lost) adds nothing
+twice, and the rollups (:mod:`powermond.db.cycle_rollups`) add only what it stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from powermond.db.cycle_rollups import RecentReadings, add_cycle_rollups
 from powermond.db.engine import Database
 from powermond.db.errors import DatabaseUnavailable
 from powermond.db.repositories import ReadingRepository
-from powermond.db.rollups import max_gap_for, update_rollups
+from powermond.db.rollups import max_gap_for
 from powermond.errors import PowermonError
 from powermond.inventory.model import Inventory
 from powermond.output import iso_z
@@ -35,14 +38,16 @@ async def store_cycle(
     change; returns the rows added. ``interval`` is the collector's, which decides the
     longest gap energy integration bridges."""
     max_gap = max_gap_for(interval)
-    added = 0
+    recent = _recent.setdefault(db, RecentReadings())
     async with db.transaction() as session:
-        repository = ReadingRepository(session)
-        for pdu, rows in readings.items():
-            if rows:
-                added += await repository.add_cycle(cycle, pdu, rows)
-                await update_rollups(session, cycle, pdu, max_gap=max_gap)
-    return added
+        stored = await ReadingRepository(session).add_cycle_many(cycle, readings)
+        learned = await add_cycle_rollups(session, stored, max_gap=max_gap, recent=recent)
+    recent.update(learned, keep=max_gap)  # only once committed
+    return stored.added
+
+
+# Each database's last cycles, so a cycle's rollups need not read the previous one back.
+_recent: weakref.WeakKeyDictionary[Database, RecentReadings] = weakref.WeakKeyDictionary()
 
 
 class CycleWriter:

@@ -1,12 +1,15 @@
-"""Bulk "insert, skipping rows whose key is already stored", for each dialect."""
+"""Bulk writes for each dialect: "insert, skipping rows whose key is already stored", and
+"insert or add to the stored row" (upsert)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, tuple_
+from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +17,7 @@ from powermond.db.types import UtcDateTime
 
 Row = Mapping[str, Any]
 _TIME = UtcDateTime()
+KEYS_PER_LOOKUP = 1000  # key tuples per IN list (MariaDB turns long lists into a subquery)
 
 
 async def insert_ignore(
@@ -23,46 +27,185 @@ async def insert_ignore(
     stored; return how many were new. Replays and overlapping runs are then harmless,
     without a SELECT per row. ``rows`` must not repeat a key.
     """
+    return len(await insert_new(session, table, rows, key))
+
+
+async def insert_new(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Row],
+    key: Sequence[str],
+    *,
+    scope: Row | None = None,
+) -> list[Row]:
+    """Like :func:`insert_ignore`, but return the rows that were inserted.
+
+    ``scope``: column values every row shares (a cycle's time). The stored keys are then
+    looked up with one index range and the rest inserted with a plain executemany, which is
+    several times faster; but only a caller that keeps other writers of the scope out (a
+    lock) knows which rows are new, since a concurrent insert of the same key is skipped.
+    """
     if not rows:
-        return 0
+        return []
     dialect = session.get_bind().dialect.name
-    if dialect in ("mysql", "mariadb"):
-        return await _insert_missing_mysql(session, table, rows, key)
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
-    else:
-        raise NotImplementedError(f"no bulk insert for dialect {dialect!r}")
+    if scope is not None or dialect in ("mysql", "mariadb"):
+        present = await _stored_keys(session, table, rows, key, scope)
+        rest = [name for name in key if scope is None or name not in scope]
+        missing = [row for row in rows if _comparable([row[k] for k in rest]) not in present]
+        await executemany(session, _insert_skipping(table, key, dialect), missing)
+        return missing
     # RETURNING lists only the rows inserted (asyncpg reports no executemany rowcount), and
     # lets SQLAlchemy batch the rows into multi-row VALUES statements ("insertmanyvalues").
-    result = await session.execute(stmt.returning(table.c[key[0]]), list(rows))
-    return len(result.all())
+    columns = [table.c[name] for name in key]
+    stmt = _insert_skipping(table, key, dialect).returning(*columns)
+    result = await session.execute(stmt, list(rows))
+    by_key = {_comparable([row[name] for name in key]): row for row in rows}
+    return [by_key[_comparable(found)] for found in result.tuples()]
 
 
-async def _insert_missing_mysql(
-    session: AsyncSession, table: Table, rows: Sequence[Row], key: Sequence[str]
-) -> int:
-    """MariaDB/MySQL: leave out the stored keys first, then insert with a no-op upsert.
+def _insert_skipping(table: Table, key: Sequence[str], dialect: str) -> Any:
+    """INSERT that skips rows whose ``key`` is stored.
 
-    INSERT IGNORE would do it in one statement, but it makes the server raise one warning
-    per skipped row (which asyncmy fetches and logs: 48 lines per PDU on a replay) and it
-    also downgrades real errors to warnings. The no-op ON DUPLICATE KEY UPDATE only guards
-    against a concurrent writer; its affected-row count cannot tell new rows from found
-    ones (the driver sets CLIENT_FOUND_ROWS), hence the SELECT. So when two transactions
-    write the same keys at once, both count them (nothing is stored twice).
+    MariaDB/MySQL: INSERT IGNORE would make the server raise one warning per skipped row
+    (which asyncmy fetches and logs: 48 lines per PDU on a replay) and also downgrade real
+    errors to warnings; a no-op ON DUPLICATE KEY UPDATE does not. Its affected-row count
+    cannot tell new rows from found ones (the driver sets CLIENT_FOUND_ROWS), so MariaDB
+    always looks the stored keys up first: when two transactions write the same keys at
+    once, both count them (nothing is stored twice); writers that must know exactly lock.
     """
+    if dialect in ("mysql", "mariadb"):
+        stmt = mysql.insert(table)
+        return stmt.on_duplicate_key_update({key[0]: stmt.inserted[key[0]]})
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+    raise NotImplementedError(f"no bulk insert for dialect {dialect!r}")
+
+
+async def _stored_keys(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Row],
+    key: Sequence[str],
+    scope: Row | None,
+) -> set[tuple[Any, ...]]:
+    """The keys of ``rows`` already stored (without the ``scope`` columns, if given)."""
+    if scope is not None:
+        rest = [table.c[name] for name in key if name not in scope]
+        stmt = select(*rest).where(*(table.c[name] == value for name, value in scope.items()))
+        return {_comparable(k) for k in await session.execute(stmt)}
     columns = [table.c[name] for name in key]
     wanted = [tuple(row[name] for name in key) for row in rows]
-    stored = await session.execute(select(*columns).where(tuple_(*columns).in_(wanted)))
-    present = {_comparable(k) for k in stored}
-    missing = [row for row, k in zip(rows, wanted, strict=True) if _comparable(k) not in present]
-    if not missing:
-        return 0
-    stmt = mysql.insert(table)
-    stmt = stmt.on_duplicate_key_update({key[0]: stmt.inserted[key[0]]})
-    await session.execute(stmt, missing)
-    return len(missing)
+    present: set[tuple[Any, ...]] = set()
+    for i in range(0, len(wanted), KEYS_PER_LOOKUP):
+        chunk = wanted[i : i + KEYS_PER_LOOKUP]
+        stored = await session.execute(select(*columns).where(tuple_(*columns).in_(chunk)))
+        present.update(_comparable(k) for k in stored)
+    return present
+
+
+async def upsert(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Row],
+    key: Sequence[str],
+    *,
+    add: Sequence[str] = (),
+    greatest: Sequence[str] = (),
+) -> None:
+    """Insert ``rows``; where a row's unique ``key`` is stored, add the ``add`` columns to the
+    stored values and keep the larger of the ``greatest`` ones (NULL: no value). One
+    executemany; the database does the arithmetic, so concurrent writers cannot lose an
+    addition. ``rows`` must not repeat a key.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect in ("mysql", "mariadb"):
+        stmt = mysql.insert(table)
+        new = stmt.inserted  # renders VALUES(column)
+    elif dialect == "postgresql":
+        stmt = postgresql.insert(table)
+        new = stmt.excluded
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+        new = stmt.excluded
+    else:
+        raise NotImplementedError(f"no upsert for dialect {dialect!r}")
+    # SQLite spells GREATEST as two-argument max(); SQLite and MariaDB return NULL when an
+    # argument is NULL (PostgreSQL does not, but the same expression suits it).
+    larger = func.max if dialect == "sqlite" else func.greatest
+    changes: dict[str, Any] = {name: table.c[name] + new[name] for name in add}
+    for name in greatest:
+        old, value = table.c[name], new[name]
+        changes[name] = larger(func.coalesce(old, value), func.coalesce(value, old))
+    if dialect in ("mysql", "mariadb"):
+        stmt = stmt.on_duplicate_key_update(changes)
+    else:
+        stmt = stmt.on_conflict_do_update(index_elements=key, set_=changes)
+    await executemany(session, stmt, rows)
+
+
+async def executemany(session: AsyncSession, stmt: Any, rows: Sequence[Row]) -> None:
+    """Run an INSERT for every row, converting values with the columns' types but without
+    SQLAlchemy's per-row work (several µs a row: a cycle has 50,000 readings). Times are
+    converted once per distinct value (a cycle has a few). PostgreSQL gets one statement
+    over arrays (asyncpg's executemany would run one statement per row); SQLite's and
+    asyncmy's executemany are already fast (a C loop; multi-row INSERTs)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    compiled = stmt.compile(dialect=dialect, column_keys=names, for_executemany=True)
+    order = compiled.positiontup
+    if order is None or sorted(order) != sorted(names):
+        raise ValueError(f"statement binds {order}, rows carry {names}")
+    columns = [stmt.table.c[name] for name in order]
+    values = operator.itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
+    converters = [(i, f) for i, c in enumerate(columns) if (f := _converter(c.type, dialect))]
+    params = [values(row) for row in rows]
+    if converters:
+        params = [_converted(row, converters) for row in params]
+    if dialect.name == "postgresql":
+        arrays = tuple(list(column) for column in zip(*params, strict=True))
+        await connection.exec_driver_sql(_from_arrays(compiled.string, columns, dialect), arrays)
+    else:
+        await connection.exec_driver_sql(compiled.string, params)
+
+
+def _converted(
+    values: tuple[Any, ...], converters: Sequence[tuple[int, Callable[[Any], Any]]]
+) -> tuple[Any, ...]:
+    row = list(values)
+    for i, convert in converters:
+        row[i] = convert(row[i])
+    return tuple(row)
+
+
+def _from_arrays(sql: str, columns: Sequence[Any], dialect: Any) -> str:
+    """``INSERT ... VALUES ($1, ...) ...`` as ``INSERT ... SELECT * FROM unnest($1::T[], ...)
+    ...``: the rows come as one array per column."""
+    start = sql.index(" VALUES (")
+    depth, end = 0, start + len(" VALUES ")
+    while True:  # to the parenthesis that closes VALUES (casts such as VARCHAR(32) nest)
+        depth += {"(": 1, ")": -1}.get(sql[end], 0)
+        if depth == 0:
+            break
+        end += 1
+    arrays = ", ".join(
+        f"${i}::{column.type.compile(dialect=dialect)}[]" for i, column in enumerate(columns, 1)
+    )
+    return f"{sql[:start]} SELECT * FROM unnest({arrays}){sql[end + 1 :]}"
+
+
+def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if process is not None and isinstance(column_type, UtcDateTime):
+        return functools.lru_cache(maxsize=64)(process)
+    return process  # type: ignore[no-any-return]
 
 
 def _comparable(values: Sequence[Any]) -> tuple[Any, ...]:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Table, and_, func, select
+from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from powermond.db.bulk import insert_ignore
+from powermond.db.bulk import insert_ignore, insert_new
+from powermond.db.cycle_rollups import StoredCycle, StoredReading, stored_time
 from powermond.db.errors import UnknownMachine, UnknownPdu, translate
+from powermond.db.rollups import chunked
 from powermond.db.rows import (
     LoadRow,
     MachineRow,
@@ -219,31 +221,89 @@ class ReadingRepository(_Repository):
         the machine its outlet feeds *now*, so a later remap leaves history where it was.
         A replayed cycle stores nothing twice. Raises :class:`UnknownPdu`.
         """
-        pdu_id = await self.session.scalar(select(Pdu.id).where(Pdu.name == pdu))
-        if pdu_id is None:
-            raise UnknownPdu(pdu)
-        outlets = await self._outlets(pdu_id)
-        missing = {r.outlet for r in readings} - outlets.keys()
-        if missing:
-            new = [{"pdu_id": pdu_id, "label": label} for label in sorted(missing)]
-            await insert_ignore(self.session, _table(Outlet), new, ("pdu_id", "label"))
-            outlets = await self._outlets(pdu_id)
-        rows = [
-            {
-                "cycle": cycle,
-                "outlet_id": outlets[r.outlet][0],
-                "machine_id": outlets[r.outlet][1],
-                "watts": r.watts,
-                "amps": r.amps,
-                "energy_kwh": r.energy_kwh,
-            }
-            for r in _last_per_outlet(readings)
-        ]
-        return await insert_ignore(self.session, _table(PowerReading), rows, ("outlet_id", "cycle"))
+        return (await self.add_cycle_many(cycle, {pdu: readings})).added
 
-    async def _outlets(self, pdu_id: int) -> dict[str, tuple[int, int | None]]:
-        stmt = select(Outlet.label, Outlet.id, Outlet.machine_id).where(Outlet.pdu_id == pdu_id)
-        return {label: (oid, mid) for label, oid, mid in await self.session.execute(stmt)}
+    @_translated
+    async def add_cycle_many(
+        self, cycle: datetime, readings_by_pdu: Mapping[str, Sequence[OutletReading]]
+    ) -> StoredCycle:
+        """Store every PDU's readings of one cycle as :meth:`add_cycle` does, in a constant
+        number of statements; return the rows that were new (the rollups add only those).
+
+        Locks the PDUs' rows first (PDU id order, so writers cannot deadlock): two writers of
+        the same PDUs then run one after the other, and each sees which readings the other
+        stored, which the rollups rely on. Raises :class:`UnknownPdu` (nothing stored).
+        """
+        wanted = {pdu: rows for pdu, rows in readings_by_pdu.items() if rows}
+        stored = StoredCycle(stored_time(cycle), [])
+        if not wanted:
+            return stored
+        pdu_ids = await self._lock_pdus(sorted(wanted))
+        unknown = sorted(wanted.keys() - pdu_ids.keys())
+        if unknown:
+            raise UnknownPdu(unknown[0])
+        outlets = await self._outlets_of(list(pdu_ids.values()))
+        missing = [
+            (pdu_ids[pdu], label)
+            for pdu, rows in wanted.items()
+            for label in sorted({r.outlet for r in rows})
+            if (pdu_ids[pdu], label) not in outlets
+        ]
+        if missing:
+            new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
+            await insert_ignore(self.session, _table(Outlet), new_outlets, ("pdu_id", "label"))
+            outlets = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), outlets)
+        rows: builtins.list[dict[str, Any]] = []
+        pdu_of: dict[int, int] = {}
+        for pdu, readings in wanted.items():
+            for r in _last_per_outlet(readings):
+                outlet_id, machine_id = outlets[(pdu_ids[pdu], r.outlet)]
+                pdu_of[outlet_id] = pdu_ids[pdu]
+                rows.append(
+                    {
+                        "cycle": stored.cycle,
+                        "outlet_id": outlet_id,
+                        "machine_id": machine_id,
+                        "watts": r.watts,
+                        "amps": r.amps,
+                        "energy_kwh": r.energy_kwh,
+                    }
+                )
+        table, key = _table(PowerReading), ("outlet_id", "cycle")
+        new = await insert_new(self.session, table, rows, key, scope={"cycle": stored.cycle})
+        stored.new.extend(
+            StoredReading(o, pdu_of[o], r["machine_id"], r["watts"], r["energy_kwh"])
+            for r in new
+            for o in (r["outlet_id"],)
+        )
+        return stored
+
+    async def _lock_pdus(self, names: Sequence[str]) -> dict[str, int]:
+        # FOR NO KEY UPDATE on PostgreSQL (outlets may still be added meanwhile). SQLite has
+        # no row locks: an UPDATE that matches nothing takes its one writer lock right away.
+        if self.session.get_bind().dialect.name == "sqlite":
+            await self.session.execute(update(Pdu).where(Pdu.id.is_(None)).values(id=Pdu.id))
+        ids: dict[str, int] = {}
+        for chunk in chunked(names):
+            stmt = select(Pdu.name, Pdu.id).where(Pdu.name.in_(chunk)).order_by(Pdu.id)
+            found = await self.session.execute(stmt.with_for_update(key_share=True))
+            ids.update(found.tuples().all())
+        return ids
+
+    async def _outlets_of(
+        self,
+        pdu_ids: Sequence[int],
+        known: dict[tuple[int, str], tuple[int, int | None]] | None = None,
+    ) -> dict[tuple[int, str], tuple[int, int | None]]:
+        """(pdu id, label) -> (outlet id, machine id now), added to ``known``."""
+        outlets = dict(known or {})
+        for chunk in chunked(pdu_ids):
+            stmt = select(Outlet.pdu_id, Outlet.label, Outlet.id, Outlet.machine_id)
+            for pdu_id, label, oid, mid in await self.session.execute(
+                stmt.where(Outlet.pdu_id.in_(chunk))
+            ):
+                outlets[(pdu_id, label)] = (oid, mid)
+        return outlets
 
     @_translated
     async def between(

@@ -6,18 +6,20 @@ readings in one hour (keyed by the machine the readings fed), so the report from
 the report from raw readings (tests check this). Intervals belong to their first reading's
 hour, so a reading closes the previous reading's interval, which may lie in the hour before.
 
-The write functions *recompute* the affected hours from the raw rows instead of adding
-deltas: a replayed cycle, a late (spooled) cycle or a remapped outlet then cannot make the
-rollups drift. The cost is reading the hour's readings of one PDU again (about a dozen rows
-per outlet).
+A cycle's writer (``collect.store.store_cycle``) *adds* each new reading's deltas
+(:mod:`powermond.db.cycle_rollups`): an upsert keyed by (outlet, hour, machine_key), in work
+proportional to the cycle. The functions here *recompute* the affected hours from the raw
+rows instead: the exact path for readings stored out of order, and for other writers (the
+demo's back-fill); a replayed cycle, a late cycle or a remapped outlet cannot make them drift.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import Double, ForeignKey, Index, Integer, delete, insert, select
+from sqlalchemy import Double, ForeignKey, Index, Integer, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,7 +28,9 @@ from powermond.db.types import UtcDateTime, range_bound
 from powermond.readings import LoadSample
 from powermond.report.energy import Sample, hour_of, tally_samples
 
+T = TypeVar("T")
 HOUR = timedelta(hours=1)
+IN_LIST_CHUNK = 5000  # ids per IN list: SQLite allows 32766 variables, PostgreSQL 32767
 DEFAULT_INTERVAL_S = 300.0
 
 
@@ -42,10 +46,12 @@ class PowerHourly(Base):
     """One outlet's readings in one hour that fed one machine (NULL: no machine)."""
 
     __tablename__ = "power_hourly"
-    # hour: reports over all machines; outlet_id: the write path; machine_id: long plots.
+    # hour: reports over all machines; machine_id: long plots. The unique key is what a
+    # cycle's upsert adds to (and the write path's index): machine_key is machine_id with 0
+    # for none, because unique keys never match NULLs.
     __table_args__ = (
         Index(None, "hour"),
-        Index(None, "outlet_id", "hour"),
+        Index(None, "outlet_id", "hour", "machine_key", unique=True),
         Index(None, "machine_id", "hour"),
     )
 
@@ -53,6 +59,7 @@ class PowerHourly(Base):
     hour: Mapped[datetime] = mapped_column(UtcDateTime())
     outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"))
     machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"), nullable=True)
+    machine_key: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     readings: Mapped[int] = mapped_column(Integer)
     watts_count: Mapped[int] = mapped_column(Integer)
     watts_sum: Mapped[float] = mapped_column(Double())
@@ -105,9 +112,15 @@ ROLLUP_TABLES = (PowerHourly, MachinePeakHourly, PduPeakHourly, LoadHourly)
 
 
 async def samples_between(
-    session: AsyncSession, since: datetime, until: datetime, *, pdu_id: int | None = None
+    session: AsyncSession,
+    since: datetime,
+    until: datetime,
+    *,
+    pdu_id: int | None = None,
+    outlet_ids: Sequence[int] | None = None,
 ) -> list[Sample]:
-    """Raw readings with ``since <= cycle < until``, sorted by (outlet, time)."""
+    """Raw readings with ``since <= cycle < until``, sorted by (outlet, time); only those of
+    one PDU or of some outlets when given."""
     stmt = (
         select(
             PowerReading.cycle,
@@ -122,8 +135,18 @@ async def samples_between(
     )
     if pdu_id is not None:
         stmt = stmt.where(Outlet.pdu_id == pdu_id)
-    rows = await session.execute(stmt)
-    return sorted((Sample(*row) for row in rows), key=lambda s: (s.outlet, s.time))
+    found: list[Sample] = []
+    if outlet_ids is None:
+        found.extend(Sample(*row) for row in await session.execute(stmt))
+    for chunk in chunked(outlet_ids or ()):
+        in_chunk = stmt.where(PowerReading.outlet_id.in_(chunk))
+        found.extend(Sample(*row) for row in await session.execute(in_chunk))
+    return sorted(found, key=lambda s: (s.outlet, s.time))
+
+
+def chunked(ids: Sequence[T], size: int = IN_LIST_CHUNK) -> list[Sequence[T]]:
+    """``ids`` in slices short enough for one IN list on every dialect."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 async def update_rollups(
@@ -150,17 +173,47 @@ async def _recompute_outlet_hours(
     session: AsyncSession, pdu_id: int, start: datetime, end: datetime, max_gap: timedelta
 ) -> None:
     samples = await samples_between(session, start, end + max_gap, pdu_id=pdu_id)
-    tallies = tally_samples(
-        samples, start, end, max_gap, lambda s: (s.outlet, s.machine, hour_of(s.time))
-    )
     outlets = select(Outlet.id).where(Outlet.pdu_id == pdu_id).scalar_subquery()
     await session.execute(
         delete(PowerHourly).where(
             PowerHourly.outlet_id.in_(outlets), PowerHourly.hour >= start, PowerHourly.hour < end
         )
     )
+    await _insert_tallies(session, samples, start, end, max_gap)
+
+
+async def recompute_outlets(
+    session: AsyncSession,
+    outlet_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    max_gap: timedelta,
+) -> None:
+    """Rewrite the rollup rows of ``outlet_ids`` for the hours in ``[start, end)`` from the
+    raw readings: the exact path for readings stored out of order."""
+    ids = sorted(set(outlet_ids))
+    samples = await samples_between(session, start, end + max_gap, outlet_ids=ids)
+    for chunk in chunked(ids):
+        await session.execute(
+            delete(PowerHourly).where(
+                PowerHourly.outlet_id.in_(chunk), PowerHourly.hour >= start, PowerHourly.hour < end
+            )
+        )
+    await _insert_tallies(session, samples, start, end, max_gap)
+
+
+async def _insert_tallies(
+    session: AsyncSession,
+    samples: Sequence[Sample],
+    start: datetime,
+    end: datetime,
+    max_gap: timedelta,
+) -> None:
+    tallies = tally_samples(
+        samples, start, end, max_gap, lambda s: (s.outlet, s.machine, hour_of(s.time))
+    )
     rows = [
-        {"outlet_id": o, "machine_id": m, "hour": h, **t.as_dict()}
+        {"outlet_id": o, "machine_id": m, "machine_key": m or 0, "hour": h, **t.as_dict()}
         for (o, m, h), t in tallies.items()
     ]
     if rows:
@@ -169,7 +222,6 @@ async def _recompute_outlet_hours(
 
 async def _recompute_peaks(session: AsyncSession, pdu_id: int, cycle: datetime) -> None:
     """Peaks of the cycle's hour for this PDU and the machines it fed in this cycle."""
-    hour = hour_of(cycle)
     fed = (
         select(PowerReading.machine_id)
         .join(Outlet, Outlet.id == PowerReading.outlet_id)
@@ -177,11 +229,19 @@ async def _recompute_peaks(session: AsyncSession, pdu_id: int, cycle: datetime) 
         .where(PowerReading.machine_id.is_not(None))
     )
     machine_ids = [m for m in (await session.scalars(fed.distinct())).all() if m is not None]
+    await recompute_peaks(session, hour_of(cycle), machine_ids=machine_ids, pdu_ids=[pdu_id])
+
+
+async def recompute_peaks(
+    session: AsyncSession, hour: datetime, *, machine_ids: Sequence[int], pdu_ids: Sequence[int]
+) -> None:
+    """Rewrite the peaks of ``hour`` for these machines and PDUs from the raw readings."""
     if machine_ids:
         sums = await _cycle_sums(session, hour, PowerReading.machine_id, machine_ids)
         await _replace_peaks(session, MachinePeakHourly, "machine_id", hour, machine_ids, sums)
-    sums = await _cycle_sums(session, hour, Outlet.pdu_id, [pdu_id])
-    await _replace_peaks(session, PduPeakHourly, "pdu_id", hour, [pdu_id], sums)
+    if pdu_ids:
+        sums = await _cycle_sums(session, hour, Outlet.pdu_id, pdu_ids)
+        await _replace_peaks(session, PduPeakHourly, "pdu_id", hour, pdu_ids, sums)
 
 
 async def _cycle_sums(

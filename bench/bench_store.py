@@ -1,0 +1,181 @@
+"""Store benchmark: one poll cycle of N 48-outlet PDUs written with ``store_cycle``.
+
+    .venv/bin/python bench/bench_store.py [--db sqlite|mariadb|postgres] [--pdus N]
+        [--cycles K] [--check]
+
+A fresh database of its own (SQLite in a temporary folder; on MariaDB/PostgreSQL a database
+created on 127.0.0.1 and dropped afterwards), migrated, with N PDUs and N/2 x 40 machines:
+outlet i (1..40) of PDUs 2k and 2k+1 feed the same machine (A and B feed), outlets 41..48
+feed nobody. K consecutive cycles 300 s apart, starting at :40 so they cross hours, each
+stored in one ``store_cycle`` call as the daemon does (readings with watts and an energy
+counter, a few outlets missing each cycle). Prints per cycle: wall time, CPU of this process,
+readings/s; then min/median/max. The first cycle starts from an empty history (no previous
+readings), the second reads the first back (the process remembers nothing yet): steady
+state is from the third on. A replayed cycle is timed too. ``--check`` compares the rollups
+with a recompute from the raw readings at the end (slow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from powermond.collect.store import store_cycle
+from powermond.db.apply import apply_inventory
+from powermond.db.engine import Database
+from powermond.db.migrate import upgrade
+from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
+from powermond.readings import OutletReading
+
+REPO = str(Path(__file__).resolve().parent.parent)
+OUTLETS = 48
+MAPPED = 40
+INTERVAL = 300.0
+T0 = datetime(2026, 10, 1, 10, 40, tzinfo=UTC)
+SERVERS = {
+    "mariadb": ("mysql+asyncmy://root@127.0.0.1:3306", "test"),
+    "postgres": ("postgresql+asyncpg://postgres@127.0.0.1:5432", "postgres"),
+}
+
+
+@asynccontextmanager
+async def database_url(kind: str) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite+aiosqlite:///{tmp}/bench.db"
+        return
+    base, admin_db = SERVERS[kind]
+    name = f"pm_bench_{uuid.uuid4().hex[:8]}"
+    options = {"isolation_level": "AUTOCOMMIT"}
+    admin = create_async_engine(f"{base}/{admin_db}", **options)  # type: ignore[arg-type]
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f"CREATE DATABASE {name}"))
+        yield f"{base}/{name}"
+    finally:
+        async with admin.connect() as conn:
+            force = " WITH (FORCE)" if kind == "postgres" else ""
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
+        await admin.dispose()
+
+
+def inventory(pdus: int) -> Inventory:
+    names = [f"pdu{i:05d}" for i in range(pdus)]
+    machines = {}
+    for k in range(0, pdus - 1, 2):
+        for outlet in range(1, MAPPED + 1):
+            name = f"wn{k // 2:05d}-{outlet:02d}"
+            feeds = (OutletRef(pdu=names[k], label=str(outlet)),
+                     OutletRef(pdu=names[k + 1], label=str(outlet)))  # fmt: skip
+            machines[name] = MachineConfig(name=name, outlets=feeds)
+    return Inventory(
+        pdus={n: PduConfig(name=n, host="192.0.2.1", profile="apc-rpdu2") for n in names},
+        machines=machines,
+    )
+
+
+class Readings:
+    def __init__(self, pdus: int) -> None:
+        self.rng = random.Random(7)
+        self.counters = [[1000.0] * OUTLETS for _ in range(pdus)]
+
+    def cycle(self) -> dict[str, list[OutletReading]]:
+        out = {}
+        for p, counters in enumerate(self.counters):
+            rows = []
+            for o in range(OUTLETS):
+                watts = self.rng.uniform(20, 400)
+                counters[o] += watts * INTERVAL / 3600 / 1000
+                if self.rng.random() < 0.01:
+                    continue  # a missed reading now and then
+                rows.append(OutletReading(str(o + 1), watts, watts / 230, round(counters[o], 1)))
+            out[f"pdu{p:05d}"] = rows
+        return out
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def bench(kind: str, pdus: int, cycles: int, check: bool) -> None:
+    async with database_url(kind) as url:
+        await upgrade(url)
+        db = Database.from_url(url)
+        try:
+            started = time.perf_counter()
+            async with db.transaction() as session:
+                await apply_inventory(session, inventory(pdus))
+            print(f"{kind}: {pdus} PDUs x {OUTLETS} outlets, inventory applied in "
+                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+            source = Readings(pdus)
+            walls: list[float] = []
+            cpus: list[float] = []
+            replay = None
+            for n in range(cycles):
+                readings = source.cycle()
+                replay = replay or readings
+                count = sum(len(r) for r in readings.values())
+                t = T0 + timedelta(seconds=n * INTERVAL)
+                wall, used = time.perf_counter(), cpu()
+                added = await store_cycle(db, t, readings, interval=INTERVAL)
+                wall, used = time.perf_counter() - wall, cpu() - used
+                assert added == count, (added, count)
+                walls.append(wall)
+                cpus.append(used)
+                print(f"  cycle {n:2d} {t:%H:%M}: {wall:6.3f} s wall, {used:6.3f} s CPU, "
+                      f"{count / wall:8.0f} readings/s")  # fmt: skip
+            steady = walls[2:] or walls
+            print(f"  steady (cycles 2..): wall min {min(steady):.3f} / median "
+                  f"{statistics.median(steady):.3f} / max {max(steady):.3f} s; CPU median "
+                  f"{statistics.median(cpus[2:] or cpus):.3f} s; "
+                  f"{count / statistics.median(steady):.0f} readings/s")  # fmt: skip
+            assert replay is not None
+            wall = time.perf_counter()
+            assert await store_cycle(db, T0, replay, interval=INTERVAL) == 0
+            print(f"  replay of cycle 0: {time.perf_counter() - wall:.3f} s (0 rows added)")
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"  peak RSS {rss:.0f} MB")
+            if check:
+                await check_rollups(db)
+        finally:
+            await db.dispose()
+
+
+async def check_rollups(db: Database) -> None:
+    """The stored rollups against a recompute from raw readings (as tests/db does)."""
+    sys.path.insert(0, REPO)
+    from tests.db import test_cycle_rollups as t
+
+    t.T0 = T0
+    t.MAX_GAP = timedelta(seconds=2 * INTERVAL)
+    t.assert_same(await t.stored_figures(db), await t.expected_figures(db))
+    print("  rollups == recompute from raw readings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", *SERVERS], default="sqlite")
+    parser.add_argument("--pdus", type=int, default=1000)
+    parser.add_argument("--cycles", type=int, default=15)
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(bench(args.db, args.pdus, args.cycles, args.check))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""The hourly rollups of one stored cycle, added as deltas: work in proportion to the
+cycle's readings, not to the hours' readings, and the same figures as recomputing.
+
+Why deltas are exact here. Intervals belong to their first reading, so a reading at ``t`` of
+an outlet whose latest stored reading is ``p`` (and which has no reading after ``t``) changes
+exactly two things: the interval ``p -> t`` joins the tally of ``p``'s hour and machine (when
+it is bridged at all), and the reading joins the tally of ``t``'s hour and machine. The
+database adds those deltas in the order the readings came, which is the order a recompute
+adds them in, so even the floating-point sums agree. A reading stored *before* a later one of
+its outlet (a late or replayed cycle, ``powermon poll`` racing the daemon) would split an
+interval instead: those outlets' hours are recomputed from the raw readings.
+
+A peak is the highest per-cycle sum in the hour, so a cycle can only raise it: to its own
+sum, known in memory when every reading of the cycle is new in this transaction (all feeds of
+a machine are stored together), summed from the stored rows otherwise.
+
+The readings just before ``t`` come from :class:`RecentReadings`, a per-process memory of the
+last cycles that is checked against the database's row count per cycle (rows are never
+deleted nor changed, so an equal count means the same rows) and read again where another
+writer added rows. Call this after ``ReadingRepository.add_cycle_many``, which locks the PDUs
+so that writers of the same outlets take turns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from powermond.db.bulk import upsert
+from powermond.db.rollups import (
+    HOUR,
+    MachinePeakHourly,
+    PduPeakHourly,
+    PowerHourly,
+    recompute_outlets,
+    recompute_peaks,
+)
+from powermond.db.tables import Outlet, PowerReading
+from powermond.report.energy import Sample, Tally, hour_of, interval_energy
+
+ADDED = (
+    "readings",
+    "watts_count",
+    "watts_sum",
+    "counter_kwh",
+    "counter_intervals",
+    "integrated_kwh",
+    "integrated_intervals",
+)
+HOURLY_KEY = ("outlet_id", "hour", "machine_key")
+TALLY_FIELDS = tuple(f.name for f in fields(Tally))  # Tally.as_dict without its cost
+_tally_values = attrgetter(*TALLY_FIELDS)
+
+# A stored reading as the energy rules need it: watts, energy counter, machine it fed.
+Known = tuple[float | None, float | None, int | None]
+CycleRows = dict[int, Known]  # outlet id -> its reading in one cycle
+
+
+def stored_time(time: datetime) -> datetime:
+    """``time`` as the database stores and returns it: UTC, whole seconds (naive is UTC)."""
+    utc = time.replace(tzinfo=UTC) if time.tzinfo is None else time.astimezone(UTC)
+    return utc.replace(microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A reading a cycle's write added (ids as stored)."""
+
+    outlet_id: int
+    pdu_id: int
+    machine_id: int | None
+    watts: float | None
+    energy_kwh: float | None
+
+
+@dataclass(slots=True)
+class StoredCycle:
+    """What one cycle's write added: only these readings change the rollups."""
+
+    cycle: datetime  # as stored
+    new: list[StoredReading] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return len(self.new)
+
+
+class RecentReadings:
+    """The readings of the last few cycles, remembered between one process's cycles."""
+
+    def __init__(self) -> None:
+        self._cycles: dict[datetime, CycleRows] = {}
+
+    def get(self, cycle: datetime, stored_count: int) -> CycleRows | None:
+        """The cycle's readings if remembered whole (``stored_count`` rows in the database)."""
+        rows = self._cycles.get(cycle)
+        return rows if rows is not None and len(rows) == stored_count else None
+
+    def update(self, learned: Mapping[datetime, CycleRows | None], *, keep: timedelta) -> None:
+        """Remember (``None``: forget) cycles; keep those within ``keep`` of the newest."""
+        for cycle, rows in learned.items():
+            if rows is None:
+                self._cycles.pop(cycle, None)
+            else:
+                self._cycles[cycle] = rows
+        if self._cycles:
+            oldest = max(self._cycles) - keep
+            for cycle in [c for c in self._cycles if c < oldest]:
+                del self._cycles[cycle]
+
+
+async def add_cycle_rollups(
+    session: AsyncSession,
+    stored: StoredCycle,
+    *,
+    max_gap: timedelta,
+    recent: RecentReadings | None = None,
+) -> dict[datetime, CycleRows | None]:
+    """Add the rollup deltas of ``stored``'s new readings, in the caller's transaction.
+
+    Returns what ``recent`` should learn once the transaction has committed (before that,
+    the readings of this cycle may still vanish in a rollback).
+    """
+    if not stored.new:
+        return {}
+    t = stored.cycle
+    counts = await _counts_near(session, t, max_gap)
+    earlier = sorted((c for c in counts if c < t), reverse=True)
+    known, learned = await _known_before(session, earlier, counts, recent or RecentReadings())
+    later = [c for c in counts if c > t]
+    late = await _outlets_at(session, later) & {r.outlet_id for r in stored.new}
+    in_order = [r for r in stored.new if r.outlet_id not in late]
+    await upsert(
+        session,
+        _table(PowerHourly),
+        _hourly_rows(t, in_order, known, earlier, max_gap),
+        HOURLY_KEY,
+        add=ADDED,
+        greatest=("watts_peak",),
+    )
+    if late:
+        await recompute_outlets(
+            session, sorted(late), hour_of(t - max_gap), hour_of(t) + HOUR, max_gap
+        )
+    whole = counts.get(t) == len(stored.new)  # no reading of this cycle was stored before
+    await _raise_peaks(session, stored, whole=whole)
+    learned[t] = {r.outlet_id: (r.watts, r.energy_kwh, r.machine_id) for r in stored.new}
+    if not whole:
+        learned[t] = None
+    return learned
+
+
+async def _counts_near(
+    session: AsyncSession, t: datetime, max_gap: timedelta
+) -> dict[datetime, int]:
+    """Readings stored per cycle within ``max_gap`` of ``t`` (an index-only count)."""
+    stmt = (
+        select(PowerReading.cycle, func.count())
+        .where(PowerReading.cycle >= t - max_gap, PowerReading.cycle <= t + max_gap)
+        .group_by(PowerReading.cycle)
+    )
+    return dict((await session.execute(stmt)).tuples().all())
+
+
+async def _known_before(
+    session: AsyncSession,
+    cycles: Sequence[datetime],
+    counts: Mapping[datetime, int],
+    recent: RecentReadings,
+) -> tuple[dict[datetime, CycleRows], dict[datetime, CycleRows | None]]:
+    """Every reading of ``cycles``: remembered, or read (and then worth remembering)."""
+    known = {c: rows for c in cycles if (rows := recent.get(c, counts[c])) is not None}
+    missing = [c for c in cycles if c not in known]
+    read: dict[datetime, CycleRows] = {c: {} for c in missing}
+    if missing:
+        stmt = select(
+            PowerReading.cycle,
+            PowerReading.outlet_id,
+            PowerReading.watts,
+            PowerReading.energy_kwh,
+            PowerReading.machine_id,
+        ).where(PowerReading.cycle.in_(missing))
+        for cycle, outlet_id, watts, energy, machine_id in await session.execute(stmt):
+            read[cycle][outlet_id] = (watts, energy, machine_id)
+    known.update(read)
+    return known, dict(read)
+
+
+async def _outlets_at(session: AsyncSession, cycles: Sequence[datetime]) -> set[int]:
+    if not cycles:
+        return set()
+    stmt = select(PowerReading.outlet_id).where(PowerReading.cycle.in_(cycles)).distinct()
+    return set((await session.scalars(stmt)).all())
+
+
+def _hourly_rows(
+    t: datetime,
+    readings: Sequence[StoredReading],
+    known: Mapping[datetime, CycleRows],
+    earlier: Sequence[datetime],
+    max_gap: timedelta,
+) -> list[dict[str, object]]:
+    """Per (outlet, machine, hour): the interval each reading closes, and the reading."""
+    deltas: dict[tuple[int, int | None, datetime], Tally] = {}
+    hour = hour_of(t)
+    # hour_of once per cycle: hashing a new aware datetime per reading costs more than the rest
+    newest_first = [(c, hour_of(c), known[c]) for c in earlier]
+    for r in readings:
+        for since, since_hour, stored in newest_first:
+            previous = stored.get(r.outlet_id)
+            if previous is not None:
+                watts, energy, machine = previous
+                closed = interval_energy(
+                    Sample(since, watts, energy), Sample(t, r.watts, r.energy_kwh), max_gap
+                )
+                if closed is not None:
+                    key = (r.outlet_id, machine, since_hour)
+                    deltas.setdefault(key, Tally()).add_interval(*closed)
+                break
+        deltas.setdefault((r.outlet_id, r.machine_id, hour), Tally()).add_reading(r.watts)
+    rows: list[dict[str, object]] = []
+    for (o, m, h), tally in deltas.items():
+        row: dict[str, object] = {"outlet_id": o, "machine_id": m, "machine_key": m or 0, "hour": h}
+        row.update(zip(TALLY_FIELDS, _tally_values(tally), strict=True))
+        rows.append(row)
+    return rows
+
+
+async def _raise_peaks(session: AsyncSession, stored: StoredCycle, *, whole: bool) -> None:
+    """Raise the hour's machine and PDU peaks to this cycle's sums."""
+    hour = hour_of(stored.cycle)
+    # Summed in outlet order, as a report from raw readings sums them.
+    added = sorted((r for r in stored.new if r.watts is not None), key=lambda r: r.outlet_id)
+    machines, pdus = _sums(added)
+    if not whole:
+        # Earlier writes stored part of this cycle: its sums are in the database. A negative
+        # reading (a broken meter) could lower a sum a peak was taken from: recompute those.
+        lowered_m = [m for m, s in machines.items() if s < 0]
+        lowered_p = [p for p, s in pdus.items() if s < 0]
+        await recompute_peaks(session, hour, machine_ids=lowered_m, pdu_ids=lowered_p)
+        all_machines, all_pdus = await _sums_at(session, stored.cycle)
+        machines = {m: all_machines[m] for m in machines if m not in lowered_m}
+        pdus = {p: all_pdus[p] for p in pdus if p not in lowered_p}
+    for table, key, sums in (
+        (MachinePeakHourly, "machine_id", machines),
+        (PduPeakHourly, "pdu_id", pdus),
+    ):
+        rows = [{key: owner, "hour": hour, "peak_watts": s} for owner, s in sums.items()]
+        await upsert(session, _table(table), rows, (key, "hour"), greatest=("peak_watts",))
+
+
+def _sums(readings: Sequence[StoredReading]) -> tuple[dict[int, float], dict[int, float]]:
+    machines: dict[int, float] = {}
+    pdus: dict[int, float] = {}
+    for r in readings:
+        assert r.watts is not None
+        if r.machine_id is not None:
+            machines[r.machine_id] = machines.get(r.machine_id, 0.0) + r.watts
+        pdus[r.pdu_id] = pdus.get(r.pdu_id, 0.0) + r.watts
+    return machines, pdus
+
+
+async def _sums_at(
+    session: AsyncSession, cycle: datetime
+) -> tuple[dict[int, float], dict[int, float]]:
+    stmt = (
+        select(PowerReading.outlet_id, Outlet.pdu_id, PowerReading.machine_id, PowerReading.watts)
+        .join(Outlet, Outlet.id == PowerReading.outlet_id)
+        .where(PowerReading.cycle == cycle, PowerReading.watts.is_not(None))
+    )
+    rows = sorted((await session.execute(stmt)).tuples())
+    return _sums([StoredReading(o, p, m, w, None) for o, p, m, w in rows])
+
+
+def _table(model: type[PowerHourly] | type[MachinePeakHourly] | type[PduPeakHourly]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

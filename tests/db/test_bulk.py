@@ -1,0 +1,192 @@
+"""Bulk writes (db.bulk) and the batched cycle write, on SQLite, MariaDB and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Table, func, select
+
+from powermond.db.apply import apply_inventory
+from powermond.db.bulk import insert_new, upsert
+from powermond.db.engine import Database
+from powermond.db.errors import UnknownPdu
+from powermond.db.repositories import ReadingRepository
+from powermond.db.rollups import MachinePeakHourly, PowerHourly
+from powermond.db.tables import Outlet, PowerReading
+from powermond.readings import OutletReading
+
+from .conftest import MakeInventory
+
+T0 = datetime(2026, 10, 1, 12, 0, 30, 500_000, tzinfo=UTC)  # a fraction: stored cut to seconds
+HOUR = datetime(2026, 10, 1, 12, tzinfo=UTC)
+
+
+def _table(model: type[PowerHourly] | type[MachinePeakHourly]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+@pytest.fixture
+async def racked(db: Database, make_inventory: MakeInventory) -> Database:
+    pdus = {f"pdu{i}": "192.0.2.1" for i in range(3)}
+    machines = {"wn001": ["pdu0:1", "pdu1:1"], "wn002": ["pdu2:1"]}
+    async with db.transaction() as session:
+        await apply_inventory(session, make_inventory(pdus, machines))
+    return db
+
+
+async def _outlet_ids(db: Database) -> list[int]:
+    async with db.transaction() as session:
+        return list((await session.scalars(select(Outlet.id).order_by(Outlet.id))).all())
+
+
+def _hourly(
+    outlet_id: int, machine_id: int | None, **values: float | int | None
+) -> dict[str, object]:
+    row: dict[str, object] = {
+        "outlet_id": outlet_id,
+        "machine_id": machine_id,
+        "machine_key": machine_id or 0,
+        "hour": HOUR,
+        "readings": 1,
+        "watts_count": 0,
+        "watts_sum": 0.0,
+        "watts_peak": None,
+        "counter_kwh": 0.0,
+        "counter_intervals": 0,
+        "integrated_kwh": 0.0,
+        "integrated_intervals": 0,
+    }
+    row.update(values)
+    return row
+
+
+async def test_upsert_adds_and_keeps_the_larger(racked: Database) -> None:
+    first, second, third = (await _outlet_ids(racked))[:3]
+    ph = _table(PowerHourly)
+    rows = [
+        _hourly(first, None, watts_count=1, watts_sum=10.5, watts_peak=10.5),
+        _hourly(second, None, watts_peak=None),  # unmapped: machine_key 0 keys the row
+        _hourly(third, None, watts_peak=7.0),
+    ]
+    more = [
+        _hourly(
+            first,
+            None,
+            watts_count=1,
+            watts_sum=20.25,
+            watts_peak=20.25,
+            counter_kwh=0.5,
+            counter_intervals=1,
+        ),
+        _hourly(second, None, watts_peak=3.0),  # NULL peak then 3.0 -> 3.0
+        _hourly(third, None, watts_peak=None),  # 7.0 then no watts -> 7.0
+    ]
+    async with racked.transaction() as session:
+        for batch in (rows, more):
+            await upsert(
+                session,
+                ph,
+                batch,
+                ("outlet_id", "hour", "machine_key"),
+                add=("readings", "watts_count", "watts_sum", "counter_kwh", "counter_intervals"),
+                greatest=("watts_peak",),
+            )
+        await upsert(
+            session,
+            _table(MachinePeakHourly),
+            [{"machine_id": 1, "hour": HOUR, "peak_watts": 300.0}],
+            ("machine_id", "hour"),
+            greatest=("peak_watts",),
+        )
+        await upsert(
+            session,
+            _table(MachinePeakHourly),
+            [{"machine_id": 1, "hour": HOUR, "peak_watts": 200.0}],
+            ("machine_id", "hour"),
+            greatest=("peak_watts",),
+        )
+    async with racked.transaction() as session:
+        found = {r.outlet_id: r for r in (await session.scalars(select(PowerHourly))).all()}
+        peak = await session.scalar(select(MachinePeakHourly.peak_watts))
+    assert len(found) == 3
+    assert (found[first].readings, found[first].watts_count, found[first].watts_sum) == (
+        2,
+        2,
+        30.75,
+    )
+    assert (found[first].watts_peak, found[first].counter_kwh, found[first].counter_intervals) == (
+        20.25,
+        0.5,
+        1,
+    )
+    assert (found[second].readings, found[second].watts_peak) == (2, 3.0)
+    assert found[third].watts_peak == 7.0
+    assert found[first].hour == HOUR
+    assert peak == 300.0
+
+
+async def test_insert_new_returns_only_new_rows(racked: Database) -> None:
+    ids = await _outlet_ids(racked)
+    table = PowerReading.__table__
+    assert isinstance(table, Table)
+    rows = [
+        {
+            "cycle": T0,
+            "outlet_id": o,
+            "machine_id": None,
+            "watts": 1.0,
+            "amps": None,
+            "energy_kwh": None,
+        }
+        for o in ids
+    ]
+    async with racked.transaction() as session:
+        first = await insert_new(
+            session, table, rows[:2], ("outlet_id", "cycle"), scope={"cycle": T0}
+        )
+        again = await insert_new(session, table, rows, ("outlet_id", "cycle"), scope={"cycle": T0})
+        plain = await insert_new(
+            session,
+            table,
+            [{**rows[0], "cycle": T0 + timedelta(minutes=5)}, rows[1]],
+            ("outlet_id", "cycle"),
+        )
+    assert [r["outlet_id"] for r in first] == ids[:2]
+    assert [r["outlet_id"] for r in again] == ids[2:]
+    assert [r["outlet_id"] for r in plain] == ids[:1]
+
+
+async def test_add_cycle_many_stores_every_pdu_once(racked: Database) -> None:
+    readings = {
+        "pdu0": [OutletReading("1", 100.0, 0.5, 1.25), OutletReading("9", 5.0, None, None)],
+        "pdu1": [OutletReading("1", 80.0, None, None), OutletReading("1", 90.0, None, None)],
+        "pdu2": [],
+    }
+    async with racked.transaction() as session:
+        stored = await ReadingRepository(session).add_cycle_many(T0, readings)
+    assert stored.cycle == T0.replace(microsecond=0)
+    assert stored.added == 3  # pdu1:1 read twice: the last reading counts
+    by_watts = {r.watts: r for r in stored.new}
+    assert sorted(by_watts) == [5.0, 90.0, 100.0]
+    assert by_watts[5.0].machine_id is None  # outlet 9: created unmapped
+    assert by_watts[100.0].machine_id == by_watts[90.0].machine_id is not None  # wn001's feeds
+    assert by_watts[100.0].pdu_id != by_watts[90.0].pdu_id
+    async with racked.transaction() as session:
+        again = await ReadingRepository(session).add_cycle_many(T0, readings)
+        count = await session.scalar(select(func.count()).select_from(PowerReading))
+    assert (again.added, count) == (0, 3)
+
+
+async def test_add_cycle_many_refuses_an_unknown_pdu_whole(racked: Database) -> None:
+    readings = {
+        "pdu0": [OutletReading("1", 1.0, None, None)],
+        "ghost": [OutletReading("1", 1.0, None, None)],
+    }
+    with pytest.raises(UnknownPdu, match="ghost"):
+        async with racked.transaction() as session:
+            await ReadingRepository(session).add_cycle_many(T0, readings)
+    async with racked.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(PowerReading)) == 0

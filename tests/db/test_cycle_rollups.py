@@ -1,0 +1,233 @@
+"""Rollups added per cycle (db.cycle_rollups through collect.store.store_cycle) equal the
+rollups computed from the raw readings, on SQLite, MariaDB and PostgreSQL.
+
+The expected figures come straight from the report's rules (report.energy) over every stored
+reading, not from the code under test.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from powermond.collect.store import store_cycle
+from powermond.db.apply import apply_inventory
+from powermond.db.engine import Database
+from powermond.db.rollups import MachinePeakHourly, PduPeakHourly, PowerHourly, samples_between
+from powermond.readings import OutletReading
+from powermond.report.energy import Tally, hour_of, tally_samples
+
+from .conftest import MakeInventory
+
+T0 = datetime(2026, 10, 1, 10, 40, tzinfo=UTC)  # cycles cross the hours 11:00, 12:00, ...
+INTERVAL = 300.0
+STEP = timedelta(seconds=INTERVAL)
+MAX_GAP = 2 * STEP
+PDUS = {"pdu-a": "192.0.2.1", "pdu-b": "192.0.2.2"}
+# wn001 has a feed on each PDU; a3 and b3 feed nobody (created when first read).
+MACHINES = {"wn001": ["pdu-a:1", "pdu-b:1"], "wn002": ["pdu-a:2"], "wn003": ["pdu-b:2"]}
+REMAPPED = {"wn001": ["pdu-a:1", "pdu-b:1"], "wn003": ["pdu-b:2", "pdu-a:2"]}
+
+Figures = tuple[
+    dict[tuple[int, int | None, datetime], Tally], dict[tuple[str, int, datetime], float]
+]
+
+
+@pytest.fixture
+async def racked(db: Database, make_inventory: MakeInventory) -> Database:
+    async with db.transaction() as session:
+        await apply_inventory(session, make_inventory(PDUS, MACHINES))
+    return db
+
+
+async def stored_figures(db: Database) -> Figures:
+    """The rollup tables as stored: hourly tallies by (outlet, machine, hour), and peaks."""
+    tallies: dict[tuple[int, int | None, datetime], Tally] = {}
+    peaks: dict[tuple[str, int, datetime], float] = {}
+    async with db.transaction() as session:
+        for row in (await session.scalars(select(PowerHourly))).all():
+            assert row.machine_key == (row.machine_id or 0)
+            key = (row.outlet_id, row.machine_id, row.hour)
+            assert key not in tallies
+            tallies[key] = Tally(
+                row.readings, row.watts_count, row.watts_sum, row.watts_peak,
+                row.counter_kwh, row.counter_intervals, row.integrated_kwh,
+                row.integrated_intervals,
+            )  # fmt: skip
+        for m in (await session.scalars(select(MachinePeakHourly))).all():
+            peaks[("machine", m.machine_id, m.hour)] = m.peak_watts
+        for p in (await session.scalars(select(PduPeakHourly))).all():
+            peaks[("pdu", p.pdu_id, p.hour)] = p.peak_watts
+    return tallies, peaks
+
+
+async def expected_figures(db: Database) -> Figures:
+    """The same figures from every raw reading, by the report's rules."""
+    since, until = T0 - timedelta(days=1), T0 + timedelta(days=2)
+    async with db.transaction() as session:
+        samples = await samples_between(session, since, until)
+    tallies = tally_samples(
+        samples, since, until, MAX_GAP, lambda s: (s.outlet, s.machine, hour_of(s.time))
+    )
+    sums: dict[tuple[str, int, datetime], float] = {}
+    for s in samples:
+        if s.watts is None:
+            continue
+        for kind, owner in (("machine", s.machine), ("pdu", s.pdu)):
+            if owner is not None:
+                sums[(kind, owner, s.time)] = sums.get((kind, owner, s.time), 0.0) + s.watts
+    peaks: dict[tuple[str, int, datetime], float] = {}
+    for (kind, owner, time), total in sums.items():
+        key = (kind, owner, hour_of(time))
+        peaks[key] = max(peaks.get(key, total), total)
+    return tallies, peaks
+
+
+def assert_same(stored: Figures, expected: Figures) -> None:
+    tallies, peaks = stored
+    want_tallies, want_peaks = expected
+    assert sorted(tallies, key=str) == sorted(want_tallies, key=str)
+    for key, tally in tallies.items():
+        want = want_tallies[key]
+        for name in ("readings", "watts_count", "counter_intervals", "integrated_intervals"):
+            assert getattr(tally, name) == getattr(want, name), (key, name)
+        for name in ("watts_sum", "watts_peak", "counter_kwh", "integrated_kwh"):
+            value, wanted = getattr(tally, name), getattr(want, name)
+            close = None if wanted is None else pytest.approx(wanted, rel=1e-12, abs=1e-12)
+            assert value == close, (key, name)
+    assert peaks.keys() == want_peaks.keys()
+    for key, peak in peaks.items():
+        assert peak == pytest.approx(want_peaks[key], rel=1e-12), key
+
+
+class History:
+    """Readings of three machines' feeds plus unmapped outlets: counters with a reset,
+    missed readings, missing watts."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.counters = {"a1": 100.0, "b1": 5.0, "b2": 7.0, "a3": 50.0}
+
+    def cycle(self, n: int) -> dict[str, list[OutletReading]]:
+        if n == 9:
+            self.counters["b1"] = 0.0  # an operator reset the B feed's counter
+        return {
+            "pdu-a": self._pdu(n, (("1", "a1"), ("2", None), ("3", "a3"))),
+            "pdu-b": self._pdu(n, (("1", "b1"), ("2", "b2"), ("3", None))),
+        }
+
+    def _pdu(self, n: int, outlets: tuple[tuple[str, str | None], ...]) -> list[OutletReading]:
+        readings = []
+        for label, counter in outlets:
+            if self.rng.random() < 0.1:
+                continue  # a missed reading of one outlet
+            watts = self.rng.uniform(50, 400)
+            energy = None
+            if counter is not None:
+                self.counters[counter] += watts * INTERVAL / 3600 / 1000
+                energy = round(self.counters[counter], 2)  # APC: hundredths of a kWh
+            shown = watts if self.rng.random() > 0.05 else None
+            readings.append(OutletReading(label, shown, None, energy))
+        return readings
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_in_order_history_equals_recompute(
+    racked: Database, make_inventory: MakeInventory, seed: int
+) -> None:
+    history = History(seed)
+    for n in range(40):
+        if n == 20:  # remap mid-hour: pdu-a:2 moves from wn002 to wn003
+            async with racked.transaction() as session:
+                await apply_inventory(session, make_inventory(PDUS, REMAPPED))
+        readings = history.cycle(n)
+        if 25 <= n < 29:
+            del readings["pdu-b"]  # pdu-b down for 20 minutes: gaps not bridged
+        await store_cycle(racked, T0 + n * STEP, readings, interval=INTERVAL)
+    stored = await stored_figures(racked)
+    assert_same(stored, await expected_figures(racked))
+    tallies, _ = stored
+    methods = {(t.counter_intervals > 0, t.integrated_intervals > 0) for t in tallies.values()}
+    assert methods >= {(True, False), (False, True), (True, True)}  # counters, watts, the reset
+    assert len({h for _, _, h in tallies}) == 4  # 10:40 .. 14:00
+
+
+async def test_replayed_and_late_cycles(racked: Database) -> None:
+    history = History(3)
+    cycles = {n: history.cycle(n) for n in range(30)}
+    late = (7, 8, 19)  # 19: the cycle just before 12:20 -> its hour and the previous one
+    for n, readings in cycles.items():
+        if n not in late:
+            await store_cycle(racked, T0 + n * STEP, readings, interval=INTERVAL)
+    before = await stored_figures(racked)
+    assert await store_cycle(racked, T0 + 5 * STEP, cycles[5], interval=INTERVAL) == 0
+    assert await stored_figures(racked) == before  # a replay changes nothing
+    for n in late:
+        added = await store_cycle(racked, T0 + n * STEP, cycles[n], interval=INTERVAL)
+        assert added == sum(len(r) for r in cycles[n].values())
+    assert_same(await stored_figures(racked), await expected_figures(racked))
+
+
+async def test_cycle_stored_in_parts(racked: Database) -> None:
+    """`powermon poll --pdu` and the daemon can store one cycle's PDUs in separate writes;
+    wn001's peak must still be the sum over both feeds."""
+    for n in range(14):
+        t = T0 + n * STEP
+        a = [OutletReading("1", 100.0 + n, None, None), OutletReading("2", 10.0, None, None)]
+        b = [OutletReading("1", 50.0 + 2 * n, None, None)]
+        if n % 3 == 0:
+            await store_cycle(racked, t, {"pdu-a": a, "pdu-b": b}, interval=INTERVAL)
+        else:
+            await store_cycle(racked, t, {"pdu-a": a}, interval=INTERVAL)
+            await store_cycle(racked, t, {"pdu-b": b}, interval=INTERVAL)
+    stored = await stored_figures(racked)
+    assert_same(stored, await expected_figures(racked))
+    wn001 = await _machine_id(racked, "wn001")
+    assert (
+        stored[1][("machine", wn001, datetime(2026, 10, 1, 11, tzinfo=UTC))] == 100 + 13 + 50 + 26
+    )
+
+
+async def test_negative_part_lowers_the_peak(racked: Database) -> None:
+    """A broken meter's negative watts, stored after the other feed of the same cycle."""
+    await store_cycle(
+        racked, T0, {"pdu-a": [OutletReading("1", 100.0, None, None)]}, interval=INTERVAL
+    )
+    await store_cycle(
+        racked, T0, {"pdu-b": [OutletReading("1", -30.0, None, None)]}, interval=INTERVAL
+    )
+    stored = await stored_figures(racked)
+    assert_same(stored, await expected_figures(racked))
+    wn001 = await _machine_id(racked, "wn001")
+    assert stored[1][("machine", wn001, hour_of(T0))] == 70.0
+
+
+async def test_two_writers_share_the_database(racked: Database) -> None:
+    """Another process (a second engine) stores some cycles and some PDUs of others: what
+    each writer remembers of the last cycles goes stale and must be noticed."""
+    other = Database.from_url(racked.engine.url.render_as_string(hide_password=False))
+    try:
+        history = History(4)
+        for n in range(26):
+            t, readings = T0 + n * STEP, history.cycle(n)
+            if n % 3 == 1:  # the next cycle's pdu-b readings follow ones `racked` did not store
+                await store_cycle(racked, t, {"pdu-a": readings["pdu-a"]}, interval=INTERVAL)
+                await store_cycle(other, t, {"pdu-b": readings["pdu-b"]}, interval=INTERVAL)
+            else:
+                writer = other if n % 7 == 0 else racked
+                await store_cycle(writer, t, readings, interval=INTERVAL)
+    finally:
+        await other.dispose()
+    assert_same(await stored_figures(racked), await expected_figures(racked))
+
+
+async def _machine_id(db: Database, name: str) -> int:
+    from powermond.db.repositories import MachineRepository
+
+    async with db.transaction() as session:
+        found = await MachineRepository(session).id_of(name)
+    assert found is not None
+    return found
