@@ -340,17 +340,32 @@ def _install_signals(state: _State, stack: contextlib.AsyncExitStack) -> None:
     stack.callback(loop.remove_signal_handler, signal.SIGHUP)
 
 
-class _QuietOverruns(logging.Filter):
-    """APScheduler warns at every fire time an overrunning cycle makes it skip; the daemon
-    reports the overrun itself, once per cycle and with its duration."""
+_JOB_NAMES = {"snmp-cycle": "SNMP cycle", "load-import": "load import"}
+
+
+class _SchedulerLogs(logging.Filter):
+    """APScheduler's warnings in the daemon's words.
+
+    It warns at every fire time an overrunning cycle makes it skip: the daemon reports the
+    overrun itself, once per cycle and with its duration. A missed run names the job by
+    what it is, not by its repr (which carries a timestamp of its own).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "maximum number of running instances reached" not in str(record.msg)
+        message = str(record.msg)
+        if "maximum number of running instances reached" in message:
+            return False
+        if "was missed by" in message and isinstance(record.args, tuple) and record.args:
+            job, late = record.args[0], record.args[-1]
+            name = _JOB_NAMES.get(getattr(job, "id", ""), str(job))
+            record.msg, record.args = "%s skipped: it was due %s ago (past its grace)", (name, late)
+        return True
 
 
 def _scheduler(daemon: Daemon) -> AsyncIOScheduler:
     settings = daemon.state.settings
-    logging.getLogger("apscheduler.scheduler").addFilter(_QuietOverruns())
+    for logger in ("apscheduler.scheduler", "apscheduler.executors.default"):
+        logging.getLogger(logger).addFilter(_SchedulerLogs())
     scheduler = AsyncIOScheduler(timezone=UTC)
     interval = settings.collector.interval
     # Starting at the epoch aligns fire times to wall-clock multiples (…:00, :05, :10).
