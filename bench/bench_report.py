@@ -62,10 +62,13 @@ def _insert_outlet(conn: sqlite3.Connection, outlet: int, machine: int, pdu: int
         samples, cycles[0], cycles[-1] + STEP, DEFAULT_MAX_GAP, lambda s: hour_of(s.time)
     )
     conn.executemany(
-        "INSERT INTO power_hourly (hour, outlet_id, machine_id, readings, watts_count, watts_sum,"
-        " watts_peak, counter_kwh, counter_intervals, integrated_kwh, integrated_intervals)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(naive(h), outlet, machine, *t.as_dict().values()) for h, t in tallies.items()],
+        "INSERT INTO power_hourly (hour, outlet_id, machine_id, machine_key, readings,"
+        " watts_count, watts_sum, watts_peak, counter_kwh, counter_intervals, integrated_kwh,"
+        " integrated_intervals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (naive(h), outlet, machine, machine or 0, *t.as_dict().values())
+            for h, t in tallies.items()
+        ],
     )
 
 
