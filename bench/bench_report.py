@@ -1,7 +1,7 @@
 """Speed of ``plot`` over a year and ``report`` over a month of 1,000 machines, on SQLite.
 
-Builds once (cached in tmp/bench/report.db, a few minutes): wn-year with two feeds and a year
-of 5-minute readings and load; wn0000..wn0999 with one feed each and a month of readings.
+Builds once (cached in /tmp/powermon-bench-report/, a few minutes): wn-year with two feeds and
+a year of 5-minute readings and load; wn0000..wn0999 with one feed each and a month of readings.
 Rollups are computed with the same functions the write path uses and bulk-inserted.
 Targets: plot <= 1 s, report <= 2 s.  Run: .venv/bin/python bench/bench_report.py
 """
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from powermond.db.engine import Database
-from powermond.db.migrate import upgrade
+from powermond.db.migrate import head_revision, upgrade
 from powermond.db.rollups import DEFAULT_MAX_GAP, load_sums
 from powermond.readings import LoadSample
 from powermond.report.energy import Sample, hour_of, tally_samples
@@ -25,8 +25,8 @@ from powermond.report.plot import build_figure, save
 from powermond.report.plotdata import plot_data
 from powermond.report.queries import report_rows
 
-CACHE = Path(__file__).resolve().parent.parent / "tmp" / "bench"
-DB = CACHE / "report.db"
+CACHE = Path("/tmp/powermon-bench-report")
+DB = CACHE / f"report-{head_revision()}.db"  # a new schema revision builds a new cache
 STEP = timedelta(minutes=5)
 YEAR0 = datetime(2025, 11, 1, tzinfo=UTC)
 MONTH0 = datetime(2026, 10, 1, tzinfo=UTC)
