@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from powermond import systemd
+from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
 from powermond.collect.store import CycleWriter, InventorySync
 from powermond.db.engine import Database
@@ -52,12 +53,6 @@ class _State:
     inflight: asyncio.Task[None] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     reload: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def cycle_time(now: datetime, interval: float) -> datetime:
-    """The scheduled time of the cycle running at ``now``: the last multiple of ``interval``."""
-    stamp = now.timestamp()
-    return datetime.fromtimestamp(stamp - stamp % interval, UTC)
 
 
 class Daemon:

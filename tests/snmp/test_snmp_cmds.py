@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from powermond.cli import main
-from powermond.cli.snmp_cmds import floor_to_interval
+from powermond.collect.cycle import cycle_time
 from simulator import HOST, V3_PRIV, Snmpsim, free_udp_port
 
 pytestmark = pytest.mark.timeout(90)
@@ -135,7 +135,7 @@ def test_poll_stores_the_cycle(
     assert points[0]["watts"] > 0
 
 
-def test_floor_to_interval() -> None:
+def test_cycle_time_is_the_last_multiple_of_the_interval() -> None:
     now = datetime(2026, 10, 1, 12, 7, 31, tzinfo=UTC)
-    assert floor_to_interval(now, 300) == datetime(2026, 10, 1, 12, 5, tzinfo=UTC)
-    assert floor_to_interval(now, 3600) == datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
+    assert cycle_time(now, 300) == datetime(2026, 10, 1, 12, 5, tzinfo=UTC)
+    assert cycle_time(now, 3600) == datetime(2026, 10, 1, 12, 0, tzinfo=UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -194,14 +193,8 @@ def _print_probe(result: ProbeResult) -> None:
 # --- poll -----------------------------------------------------------------------------------
 
 
-def floor_to_interval(now: datetime, interval: float) -> datetime:
-    """The scheduled cycle time: ``now`` rounded down to a wall-clock multiple of interval."""
-    seconds = math.floor(now.timestamp() / interval) * interval
-    return datetime.fromtimestamp(seconds, UTC)
-
-
 def _poll(args: argparse.Namespace) -> int:
-    from powermond.collect.cycle import poll_cycle
+    from powermond.collect.cycle import cycle_time, poll_cycle
     from powermond.inventory.load import load_all
     from powermond.settings import config_dir_from
 
@@ -216,7 +209,7 @@ def _poll(args: argparse.Namespace) -> int:
         print("powermon: no PDUs configured", file=sys.stderr)
         return EXIT_USAGE
     collector = settings.collector
-    cycle = floor_to_interval(datetime.now(UTC), collector.interval)
+    cycle = cycle_time(datetime.now(UTC), collector.interval)
     defaults = ClientDefaults(collector.timeout, collector.retries, collector.max_repetitions)
 
     async def run() -> Any:
@@ -257,4 +250,4 @@ def _print_poll(result: Any, outlet_map: dict[tuple[str, str], str], fmt: str) -
             print(f"powermon: PDU {r.pdu}: {r.error}", file=sys.stderr)
 
 
-__all__ = ["SnmpError", "floor_to_interval", "probe", "register"]
+__all__ = ["SnmpError", "probe", "register"]

@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from powermond.inventory.model import PduConfig
@@ -86,6 +86,12 @@ class CycleResult:
             "readings": self.reading_rows(outlet_map),
             "errors": [{"pdu": r.pdu, "error": r.error} for r in self.errors],
         }
+
+
+def cycle_time(now: datetime, interval: float) -> datetime:
+    """The scheduled time of the cycle running at ``now``: the last multiple of ``interval``."""
+    stamp = now.timestamp()
+    return datetime.fromtimestamp(stamp - stamp % interval, UTC)
 
 
 def pdu_bound(client: PduTransport, pdu: PduConfig) -> float:
