@@ -3,10 +3,11 @@
     .venv/bin/python bench/bench_daemon.py [--pdus 1000] [--cycles 100] [--interval 5]
                                            [--db-url URL]   (default: SQLite in a temp dir)
 
-One net-snmp ``snmpd`` on 127.0.0.1 answers the APC rPDU2 metered outlet table (module,
-number, watts, amps, energy) for 48 outlets through ``override`` lines; each simulated PDU
-has its own community (``rocommunity pduI``), so the daemon polls N distinct PDUs with the
-real ``apc-rpdu2`` profile. One machine per PDU (on outlet 1) makes the writes attribute.
+net-snmp ``snmpd`` agents on 127.0.0.1 (``bench_snmp.Agents``: 100 communities each, as one
+agent with thousands of communities is slower than the client) answer the APC rPDU2 metered
+outlet table (module, number, watts, amps, energy) for 48 outlets through ``override``
+lines; each simulated PDU has its own community, so the daemon polls N distinct PDUs with
+the real ``apc-rpdu2`` profile. One machine per PDU (on outlet 1) makes the writes attribute.
 
 Per cycle it samples the daemon's RSS (/proc/PID/status) and CPU time (/proc/PID/stat,
 user + system) when the cycle's status line appears, and prints: RSS at the first and the
@@ -19,7 +20,6 @@ import argparse
 import itertools
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_snmp import TABLE, free_udp_port  # the SNMP benchmark's snmpd facts
+from bench_snmp import Agents  # the SNMP benchmark's snmpd agents
 
 BIN = Path(sys.executable).parent
 OUTLETS = 48
@@ -38,60 +38,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def snmpd_conf(port: int, pdus: int) -> str:
-    """rPDU2OutletMeteredStatusTable: .2 module, .4 number, .6 amps/10, .7 W, .11 kWh/10."""
-    lines = [f"agentaddress udp:127.0.0.1:{port}"]
-    lines += [f"rocommunity pdu{i} 127.0.0.1" for i in range(pdus)]
-    for outlet in range(1, OUTLETS + 1):
-        values = {2: 1, 4: outlet, 6: outlet % 16, 7: 100 + outlet, 11: 1000 * outlet}
-        lines += [f"override {TABLE}.{col}.{outlet} integer {v}" for col, v in values.items()]
-    return "\n".join(lines) + "\n"
-
-
-class Snmpd:
-    """snmpd in the foreground on a free port; stopped by PID."""
-
-    def __init__(self, workdir: Path, pdus: int) -> None:
-        self.port = free_udp_port()
-        conf = workdir / "snmpd.conf"
-        conf.write_text(snmpd_conf(self.port, pdus))
-        binary = shutil.which("snmpd") or "/usr/sbin/snmpd"
-        env = os.environ | {"SNMP_PERSISTENT_DIR": str(workdir / "persist"), "MIBS": ""}
-        self.process = subprocess.Popen(
-            [binary, "-f", "-Lo", "-C", "-c", str(conf), "-p", str(workdir / "snmpd.pid")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            probe = subprocess.run(
-                [
-                    "snmpget",
-                    "-v2c",
-                    f"-cpdu{pdus - 1}",
-                    "-t0.2",
-                    "-r0",
-                    f"127.0.0.1:{self.port}",
-                    f"{TABLE}.7.1",
-                ],
-                capture_output=True,
-                check=False,
-            )
-            if probe.returncode == 0:
-                return
-            if self.process.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError("snmpd did not answer within 30 s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=10)
-
-
-def write_config(root: Path, db_url: str, pdus: int, port: int, interval: float) -> Path:
+def write_config(
+    root: Path, db_url: str, endpoints: list[tuple[str, int]], interval: float
+) -> Path:
     etc = root / "etc"
     etc.mkdir()
     (etc / "powermon.toml").write_text(
@@ -102,13 +51,13 @@ def write_config(root: Path, db_url: str, pdus: int, port: int, interval: float)
     )
     (etc / "pdus.toml").write_text(
         "".join(
-            f'[pdu.pdu{i}]\nhost = "127.0.0.1"\nport = {port}\nprofile = "apc-rpdu2"\n'
-            f'version = "2c"\ncommunity = "pdu{i}"\n'
-            for i in range(pdus)
+            f'[pdu.{name}]\nhost = "127.0.0.1"\nport = {port}\nprofile = "apc-rpdu2"\n'
+            f'version = "2c"\ncommunity = "{name}"\n'
+            for name, port in endpoints
         )
     )
     (etc / "machines.toml").write_text(
-        "".join(f'[machine."node{i}"]\noutlets = ["pdu{i}:1"]\n' for i in range(pdus))
+        "".join(f'[machine."node-{name}"]\noutlets = ["{name}:1"]\n' for name, _ in endpoints)
     )
     return etc
 
@@ -136,9 +85,9 @@ def run(args: argparse.Namespace) -> list[Sample]:
     with tempfile.TemporaryDirectory(prefix="pm-bench-daemon-") as tmp:
         root = Path(tmp)
         db_url = args.db_url or f"sqlite+aiosqlite:///{root / 'powermon.db'}"
-        snmpd = Snmpd(root, args.pdus)
+        agents = Agents(root / "agents", args.pdus)
         try:
-            etc = write_config(root, db_url, args.pdus, snmpd.port, args.interval)
+            etc = write_config(root, db_url, agents.endpoints(), args.interval)
             subprocess.run(
                 [str(BIN / "powermon"), "--config-dir", str(etc), "db", "upgrade"],
                 check=True,
@@ -146,7 +95,7 @@ def run(args: argparse.Namespace) -> list[Sample]:
             )
             return watch_daemon(root, etc, args)
         finally:
-            snmpd.stop()
+            agents.stop()
 
 
 def watch_daemon(root: Path, etc: Path, args: argparse.Namespace) -> list[Sample]:

@@ -64,10 +64,11 @@ def snmpd_conf(port: int, pdus: range) -> str:
         f"[snmp] serverRecvBuf {AGENT_RECEIVE_BUFFER}",
     ]
     lines += [f"rocommunity pdu{i} 127.0.0.1" for i in pdus]
-    for column in COLUMNS:
-        for outlet in range(1, OUTLETS + 1):
-            value = {7: 100 + outlet, 6: outlet % 16, 11: 1000 * outlet}[column]
-            lines.append(f"override {TABLE}.{column}.{outlet} integer {value}")
+    # The bench profile walks COLUMNS; module (.2) and number (.4) are there too, so the real
+    # apc-rpdu2 profile (bench_daemon.py) decodes the same agents.
+    for outlet in range(1, OUTLETS + 1):
+        values = {2: 1, 4: outlet, 6: outlet % 16, 7: 100 + outlet, 11: 1000 * outlet}
+        lines += [f"override {TABLE}.{col}.{outlet} integer {v}" for col, v in values.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -139,6 +140,10 @@ class Agents:
         except BaseException:
             self.stop()
             raise
+
+    def endpoints(self) -> list[tuple[str, int]]:
+        """(community, port) of every simulated PDU."""
+        return [(f"pdu{i}", agent.port) for agent in self.agents for i in agent.pdus]
 
     def pdus(self) -> list[PduConfig]:
         return [
