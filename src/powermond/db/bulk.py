@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,9 @@ from powermond.db.types import UtcDateTime
 Row = Mapping[str, Any]
 _TIME = UtcDateTime()
 KEYS_PER_LOOKUP = 1000  # key tuples per IN list (MariaDB turns long lists into a subquery)
+# Rows converted and sent per driver call: a cycle's 48,000 rows at once held ~3 copies of
+# every row (dicts, value tuples, converted tuples), and CPython keeps a peak as RSS.
+ROWS_PER_BATCH = 5000
 
 
 async def insert_ignore(
@@ -83,6 +87,30 @@ def _insert_skipping(table: Table, key: Sequence[str], dialect: str) -> Any:
     raise NotImplementedError(f"no bulk insert for dialect {dialect!r}")
 
 
+async def stored_keys(
+    session: AsyncSession, table: Table, key: Sequence[str], scope: Row
+) -> set[Any]:
+    """The ``key`` columns other than ``scope``'s of the rows stored in ``scope`` (one
+    index range); a single remaining column gives plain values, several give tuples."""
+    found = await _stored_keys(session, table, (), key, scope)
+    if len([name for name in key if name not in scope]) == 1:
+        return {k[0] for k in found}
+    return found
+
+
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    names: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+    key: Sequence[str],
+) -> None:
+    """Insert value tuples (in ``names`` order), skipping rows whose ``key`` is stored; for
+    callers that filtered out stored keys themselves (:func:`stored_keys`) under a lock."""
+    dialect = session.get_bind().dialect.name
+    await executemany(session, _insert_skipping(table, key, dialect), rows, names=names)
+
+
 async def _stored_keys(
     session: AsyncSession,
     table: Table,
@@ -108,18 +136,20 @@ async def _stored_keys(
 async def upsert(
     session: AsyncSession,
     table: Table,
-    rows: Sequence[Row],
+    rows: Sequence[Row] | Iterable[tuple[Any, ...]],
     key: Sequence[str],
     *,
     add: Sequence[str] = (),
     greatest: Sequence[str] = (),
+    names: Sequence[str] | None = None,
 ) -> None:
     """Insert ``rows``; where a row's unique ``key`` is stored, add the ``add`` columns to the
     stored values and keep the larger of the ``greatest`` ones (NULL: no value). One
-    executemany; the database does the arithmetic, so concurrent writers cannot lose an
-    addition. ``rows`` must not repeat a key.
+    executemany (per batch); the database does the arithmetic, so concurrent writers cannot lose an
+    addition. ``rows`` must not repeat a key. With ``names``, ``rows`` are value tuples in
+    that order, and may be any iterable (consumed in batches).
     """
-    if not rows:
+    if isinstance(rows, Sequence) and not rows:
         return
     dialect = session.get_bind().dialect.name
     stmt: Any
@@ -145,35 +175,65 @@ async def upsert(
         stmt = stmt.on_duplicate_key_update(changes)
     else:
         stmt = stmt.on_conflict_do_update(index_elements=key, set_=changes)
-    await executemany(session, stmt, rows)
+    await executemany(session, stmt, rows, names=names)
 
 
-async def executemany(session: AsyncSession, stmt: Any, rows: Sequence[Row]) -> None:
+async def executemany(
+    session: AsyncSession,
+    stmt: Any,
+    rows: Iterable[Row] | Iterable[tuple[Any, ...]],
+    *,
+    names: Sequence[str] | None = None,
+) -> None:
     """Run an INSERT for every row, converting values with the columns' types but without
     SQLAlchemy's per-row work (several µs a row: a cycle has 50,000 readings). Times are
     converted once per distinct value (a cycle has a few). PostgreSQL gets one statement
     over arrays (asyncpg's executemany would run one statement per row); SQLite's and
-    asyncmy's executemany are already fast (a C loop; multi-row INSERTs)."""
-    if not rows:
+    asyncmy's executemany are already fast (a C loop; multi-row INSERTs).
+
+    ``rows`` are mappings, or value tuples in ``names`` order; either way they are sent in
+    batches of :data:`ROWS_PER_BATCH`, so only one batch is ever held converted."""
+    batches = _batches(rows, ROWS_PER_BATCH)
+    first = next(batches, None)
+    if not first:
         return
     connection = await session.connection()
     dialect = connection.dialect
-    names = list(rows[0])
-    compiled = stmt.compile(dialect=dialect, column_keys=names, for_executemany=True)
+    given = list(names) if names is not None else list(first[0])
+    compiled = stmt.compile(dialect=dialect, column_keys=given, for_executemany=True)
     order = compiled.positiontup
-    if order is None or sorted(order) != sorted(names):
-        raise ValueError(f"statement binds {order}, rows carry {names}")
+    if order is None or sorted(order) != sorted(given):
+        raise ValueError(f"statement binds {order}, rows carry {given}")
     columns = [stmt.table.c[name] for name in order]
-    values = operator.itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
+    picks = order if names is None else [given.index(name) for name in order]
+    reorder = None if picks == list(range(len(given))) else _picker(picks)
     converters = [(i, f) for i, c in enumerate(columns) if (f := _converter(c.type, dialect))]
-    params = [values(row) for row in rows]
-    if converters:
-        params = [_converted(row, converters) for row in params]
+    sql = compiled.string
     if dialect.name == "postgresql":
-        arrays = tuple(list(column) for column in zip(*params, strict=True))
-        await connection.exec_driver_sql(_from_arrays(compiled.string, columns, dialect), arrays)
-    else:
-        await connection.exec_driver_sql(compiled.string, params)
+        sql = _from_arrays(sql, columns, dialect)
+    for batch in itertools.chain([first], batches):
+        params: list[Any] = list(batch) if reorder is None else [reorder(row) for row in batch]
+        if converters:
+            params = [_converted(row, converters) for row in params]
+        if dialect.name == "postgresql":
+            arrays = tuple(list(column) for column in zip(*params, strict=True))
+            await connection.exec_driver_sql(sql, arrays)
+        else:
+            await connection.exec_driver_sql(sql, params)
+        del params  # before the next batch is built
+
+
+def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _picker(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """Values at ``keys`` (names of a mapping or positions of a tuple), as a tuple."""
+    if len(keys) == 1:
+        return lambda row: (row[keys[0]],)
+    return operator.itemgetter(*keys)
 
 
 def _converted(

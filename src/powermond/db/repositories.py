@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from powermond.db.bulk import insert_ignore, insert_new
+from powermond.db.bulk import insert_ignore, insert_rows, stored_keys
 from powermond.db.cycle_rollups import StoredCycle, StoredReading, stored_time
 from powermond.db.errors import UnknownMachine, UnknownPdu, translate
 from powermond.db.rollups import chunked
@@ -46,6 +46,10 @@ __all__ = [
     "UnknownPdu",
     "outlet_sort_key",
 ]
+
+READING_NAMES = ("cycle", "outlet_id", "machine_id", "watts", "amps", "energy_kwh")
+READING_KEY = ("outlet_id", "cycle")
+PDUS_PER_BATCH = 100  # PDUs whose readings one batch of a cycle's write holds
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -242,41 +246,44 @@ class ReadingRepository(_Repository):
         unknown = sorted(wanted.keys() - pdu_ids.keys())
         if unknown:
             raise UnknownPdu(unknown[0])
-        outlets = await self._outlets_of(list(pdu_ids.values()))
+        table = _table(PowerReading)
+        # Under the PDUs' locks nobody else adds these outlets' readings of the cycle.
+        present = await stored_keys(self.session, table, READING_KEY, {"cycle": stored.cycle})
+        # A batch of PDUs at a time: their outlets, rows and insert, then the next, so a
+        # 1,000-PDU cycle never holds all its rows (and outlets) at once.
+        for batch in chunked(builtins.list(wanted), PDUS_PER_BATCH):
+            await self._add_batch(stored, {pdu_ids[p]: wanted[p] for p in batch}, present)
+        return stored
+
+    async def _add_batch(
+        self,
+        stored: StoredCycle,
+        readings_by_pdu_id: Mapping[int, Sequence[OutletReading]],
+        present: set[int],
+    ) -> None:
+        outlets = await self._outlets_of(builtins.list(readings_by_pdu_id))
         missing = [
-            (pdu_ids[pdu], label)
-            for pdu, rows in wanted.items()
+            (pdu_id, label)
+            for pdu_id, rows in readings_by_pdu_id.items()
             for label in sorted({r.outlet for r in rows})
-            if (pdu_ids[pdu], label) not in outlets
+            if (pdu_id, label) not in outlets
         ]
         if missing:
             new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
             await insert_ignore(self.session, _table(Outlet), new_outlets, ("pdu_id", "label"))
             outlets = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), outlets)
-        rows: builtins.list[dict[str, Any]] = []
-        pdu_of: dict[int, int] = {}
-        for pdu, readings in wanted.items():
+        new: builtins.list[StoredReading] = []
+        rows: builtins.list[tuple[Any, ...]] = []
+        for pdu_id, readings in readings_by_pdu_id.items():
             for r in _last_per_outlet(readings):
-                outlet_id, machine_id = outlets[(pdu_ids[pdu], r.outlet)]
-                pdu_of[outlet_id] = pdu_ids[pdu]
-                rows.append(
-                    {
-                        "cycle": stored.cycle,
-                        "outlet_id": outlet_id,
-                        "machine_id": machine_id,
-                        "watts": r.watts,
-                        "amps": r.amps,
-                        "energy_kwh": r.energy_kwh,
-                    }
-                )
-        table, key = _table(PowerReading), ("outlet_id", "cycle")
-        new = await insert_new(self.session, table, rows, key, scope={"cycle": stored.cycle})
-        stored.new.extend(
-            StoredReading(o, pdu_of[o], r["machine_id"], r["watts"], r["energy_kwh"])
-            for r in new
-            for o in (r["outlet_id"],)
-        )
-        return stored
+                outlet_id, machine_id = outlets[(pdu_id, r.outlet)]
+                if outlet_id in present:
+                    continue  # a replay: stored before
+                new.append(StoredReading(outlet_id, pdu_id, machine_id, r.watts, r.energy_kwh))
+                rows.append((stored.cycle, outlet_id, machine_id, r.watts, r.amps, r.energy_kwh))
+        del outlets
+        await insert_rows(self.session, _table(PowerReading), READING_NAMES, rows, READING_KEY)
+        stored.new.extend(new)
 
     async def _lock_pdus(self, names: Sequence[str]) -> dict[str, int]:
         # FOR NO KEY UPDATE on PostgreSQL (outlets may still be added meanwhile). SQLite has
