@@ -11,7 +11,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
@@ -231,3 +231,27 @@ async def _machine_id(db: Database, name: str) -> int:
         found = await MachineRepository(session).id_of(name)
     assert found is not None
     return found
+
+
+async def test_small_batches_give_the_same_rows_and_rollups(
+    racked: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real cycle spans many statement batches (5,000 rows, 100 PDUs); force several
+    batches per statement here so the batch boundaries are exercised too."""
+    from powermond.db import bulk, repositories
+
+    monkeypatch.setattr(bulk, "ROWS_PER_BATCH", 2)
+    monkeypatch.setattr(repositories, "PDUS_PER_BATCH", 1)
+    history = History(5)
+    expected_rows = 0
+    for n in range(15):
+        readings = history.cycle(n)
+        expected_rows += sum(len(r) for r in readings.values())
+        added = await store_cycle(racked, T0 + n * STEP, readings, interval=INTERVAL)
+        assert added == sum(len(r) for r in readings.values())
+        # A replay of the same cycle through the batched path adds nothing.
+        assert await store_cycle(racked, T0 + n * STEP, readings, interval=INTERVAL) == 0
+    async with racked.transaction() as session:
+        count = await session.scalar(text("SELECT COUNT(*) FROM power_reading"))
+    assert count == expected_rows
+    assert_same(await stored_figures(racked), await expected_figures(racked))
