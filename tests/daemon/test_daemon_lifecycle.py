@@ -162,18 +162,23 @@ async def test_pdu_down_logged_once_and_back_once(
     assert len(lines) == 2, lines
 
 
-def test_invalid_config_at_startup_exits_78_naming_file_and_key(
-    config: Config, notify: NotifyListener
-) -> None:
-    config.pdus["apc"]["colour"] = "red"
-    config.write()
-    done = subprocess.run(
+def run_until_exit(config: Config, notify: NotifyListener) -> subprocess.CompletedProcess[str]:
+    """powermond that should refuse to start: run it to its end (bounded)."""
+    return subprocess.run(
         [str(POWERMOND), "--config-dir", str(config.directory)],
         capture_output=True,
         text=True,
         timeout=60,
         env={"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": notify.path},
     )
+
+
+def test_invalid_config_at_startup_exits_78_naming_file_and_key(
+    config: Config, notify: NotifyListener
+) -> None:
+    config.pdus["apc"]["colour"] = "red"
+    config.write()
+    done = run_until_exit(config, notify)
     assert done.returncode == 78, done.stderr
     assert re.search(r"pdus\.toml.*\[pdu\.apc\] colour", done.stderr), done.stderr
     assert not any(is_ready(m) for m in notify.collect())
@@ -210,13 +215,7 @@ def test_a_database_without_the_schema_stops_startup_with_what_to_do(
 ) -> None:
     config.settings["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
     config.write()
-    done = subprocess.run(
-        [str(POWERMOND), "--config-dir", str(config.directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": notify.path},
-    )
+    done = run_until_exit(config, notify)
     assert done.returncode == 1, done.stderr
     assert "has no schema" in done.stderr
     assert "run `powermon db upgrade`" in done.stderr
