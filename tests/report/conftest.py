@@ -14,6 +14,8 @@ from powermond.db.repositories import LoadRepository, ReadingRepository
 from powermond.db.rollups import update_load_rollups, update_rollups
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
 from powermond.readings import LoadSample, OutletReading
+from powermond.report.power import ReportRow
+from powermond.report.queries import ReportBy, report_rows
 
 STEP = timedelta(minutes=5)
 MAX_GAP = 2 * STEP
@@ -67,3 +69,29 @@ async def store_load(db: Database, machine: str, samples: Sequence[LoadSample]) 
     async with db.transaction() as session:
         await LoadRepository(session).add(machine, samples)
         await update_load_rollups(session, machine, samples)
+
+
+async def assert_rollup_report_equals_raw(
+    db: Database,
+    since: datetime,
+    until: datetime,
+    by: ReportBy,
+    *,
+    compared: tuple[str, ...],
+    figures: tuple[str, ...],
+) -> list[ReportRow]:
+    """The report from hourly rollups equals the one from raw readings; returns its rows.
+
+    ``compared``: fields that must be equal; ``figures``: floats equal to 1e-9.
+    """
+    async with db.transaction() as session:
+        fast = await report_rows(session, since, until, by=by, max_gap=MAX_GAP)
+        slow = await report_rows(session, since, until, by=by, max_gap=MAX_GAP, use_rollups=False)
+    assert [r.name for r in fast] == [r.name for r in slow]
+    assert len(fast) >= 2
+    for f, s in zip(fast, slow, strict=True):
+        assert [getattr(f, c) for c in compared] == [getattr(s, c) for c in compared]
+        for figure in figures:
+            expected = getattr(s, figure)
+            assert getattr(f, figure) == (expected and pytest.approx(expected, rel=1e-9)), figure
+    return fast

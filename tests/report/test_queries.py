@@ -14,7 +14,7 @@ from powermond.readings import LoadSample, OutletReading
 from powermond.report.queries import ReportBy, power_points, report_rows
 from powermond.timeparse import parse_time
 
-from .conftest import MAX_GAP, STEP, inventory, store, store_load
+from .conftest import MAX_GAP, STEP, assert_rollup_report_equals_raw, inventory, store, store_load
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -123,17 +123,14 @@ async def test_report_from_rollups_equals_report_from_readings(
     db: Database, by: ReportBy, start: timedelta, length: timedelta
 ) -> None:
     await _random_history(db, hours=12, seed=6)
-    since, until = T0 + start, T0 + start + length
-    async with db.transaction() as session:
-        fast = await report_rows(session, since, until, by=by, max_gap=MAX_GAP)
-        slow = await report_rows(session, since, until, by=by, max_gap=MAX_GAP, use_rollups=False)
-    assert [r.name for r in fast] == [r.name for r in slow]
-    assert len(fast) >= 2
-    for f, s in zip(fast, slow, strict=True):
-        assert (f.readings, f.load_samples, f.method) == (s.readings, s.load_samples, s.method)
-        for figure in ("energy_kwh", "mean_watts", "peak_watts", "mean_load"):
-            expected = getattr(s, figure)
-            assert getattr(f, figure) == (expected and pytest.approx(expected, rel=1e-9)), figure
+    fast = await assert_rollup_report_equals_raw(
+        db,
+        T0 + start,
+        T0 + start + length,
+        by,
+        compared=("readings", "load_samples", "method"),
+        figures=("energy_kwh", "mean_watts", "peak_watts", "mean_load"),
+    )
     if by == "machine" and length == timedelta(hours=12):
         # wn001: counters with a reset and gaps; wn002: no counters; wn003: counter + remap.
         assert [(r.name, r.method) for r in fast] == [

@@ -12,9 +12,9 @@ from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
 from powermond.readings import OutletReading
-from powermond.report.queries import ReportBy, report_rows
+from powermond.report.queries import ReportBy
 
-from .conftest import MAX_GAP, STEP, inventory
+from .conftest import STEP, assert_rollup_report_equals_raw, inventory
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 INTERVAL = STEP.total_seconds()
@@ -76,17 +76,14 @@ async def test_report_from_cycle_rollups_equals_report_from_readings(
     db: Database, by: ReportBy, start: timedelta, length: timedelta
 ) -> None:
     await _history(db, hours=12, seed=11)
-    since, until = T0 + start, T0 + start + length
-    async with db.transaction() as session:
-        fast = await report_rows(session, since, until, by=by, max_gap=MAX_GAP)
-        slow = await report_rows(session, since, until, by=by, max_gap=MAX_GAP, use_rollups=False)
-    assert [r.name for r in fast] == [r.name for r in slow]
-    assert len(fast) >= 2
-    for f, s in zip(fast, slow, strict=True):
-        assert (f.readings, f.method) == (s.readings, s.method)
-        for figure in ("energy_kwh", "mean_watts", "peak_watts"):
-            expected = getattr(s, figure)
-            assert getattr(f, figure) == (expected and pytest.approx(expected, rel=1e-9)), figure
+    fast = await assert_rollup_report_equals_raw(
+        db,
+        T0 + start,
+        T0 + start + length,
+        by,
+        compared=("readings", "method"),
+        figures=("energy_kwh", "mean_watts", "peak_watts"),
+    )
     if by == "machine" and length == timedelta(hours=12):
         assert [(r.name, r.method) for r in fast] == [
             ("wn001", "mixed"),
