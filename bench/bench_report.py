@@ -18,9 +18,9 @@ from pathlib import Path
 
 from powermond.db.engine import Database
 from powermond.db.migrate import head_revision, upgrade
-from powermond.db.rollups import DEFAULT_MAX_GAP, load_sums
+from powermond.db.rollups import load_sums
 from powermond.readings import LoadSample
-from powermond.report.energy import Sample, hour_of, tally_samples
+from powermond.report.energy import Sample, Spacing, hour_of, tally_samples
 from powermond.report.plot import build_figure, save
 from powermond.report.plotdata import plot_data
 from powermond.report.queries import report_rows
@@ -59,7 +59,7 @@ def _insert_outlet(conn: sqlite3.Connection, outlet: int, machine: int, pdu: int
         [(naive(s.time), outlet, machine, s.watts, s.energy_kwh) for s in samples],
     )
     tallies = tally_samples(
-        samples, cycles[0], cycles[-1] + STEP, DEFAULT_MAX_GAP, lambda s: hour_of(s.time)
+        samples, cycles[0], cycles[-1] + STEP, Spacing(), lambda s: hour_of(s.time)
     )
     conn.executemany(
         "INSERT INTO power_hourly (hour, outlet_id, machine_id, machine_key, readings,"
@@ -122,6 +122,11 @@ def build() -> None:
         if m % 100 == 99:
             conn.commit()
             print(f"  {m + 1} machines", file=sys.stderr)
+    conn.executemany(
+        "INSERT INTO cycle (time, collector, origin, interval_s, pdus_polled, pdus_failed,"
+        " readings) VALUES (?, 'bench', 'daemon', ?, 0, 0, 0)",
+        [(naive(t), STEP.total_seconds()) for t in sorted(set(year) | set(month))],
+    )
     conn.commit()
     conn.execute("ANALYZE")
     conn.close()

@@ -162,7 +162,6 @@ async def check_rollups(db: Database) -> None:
     from tests.db import test_cycle_rollups as t
 
     t.T0 = T0
-    t.MAX_GAP = timedelta(seconds=2 * INTERVAL)
     t.assert_same(await t.stored_figures(db), await t.expected_figures(db))
     print("  rollups == recompute from raw readings")
 

@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from powermond import systemd
 from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
-from powermond.collect.store import CycleWriter, InventorySync
+from powermond.collect.store import CycleInfo, CycleWriter, InventorySync
 from powermond.db.engine import Database
 from powermond.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, ConfigError, PowermonError
 from powermond.inventory.load import load_all
@@ -104,7 +104,8 @@ class Daemon:
         polled = time.monotonic() - started
         # PDUs and outlets must be in the database before readings naming them are written.
         await self.inventory_sync.apply_pending()
-        added = await self.writer.write(scheduled, outcome.readings)
+        info = CycleInfo(failed=outcome.pdus_total - outcome.pdus_ok, seconds=polled)
+        added = await self.writer.write(scheduled, outcome.readings, info)
         duration = time.monotonic() - started
         self.state.cycles_done += 1
         status = outcome.status_line(scheduled, duration, added, self.writer.spooled)

@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 
 from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
+from powermond.db.cycles import CycleRepository
 from powermond.db.engine import Database
 from powermond.db.rollups import MachinePeakHourly, PduPeakHourly, PowerHourly, samples_between
 from powermond.readings import OutletReading
@@ -25,7 +26,6 @@ from .conftest import MakeInventory
 T0 = datetime(2026, 10, 1, 10, 40, tzinfo=UTC)  # cycles cross the hours 11:00, 12:00, ...
 INTERVAL = 300.0
 STEP = timedelta(seconds=INTERVAL)
-MAX_GAP = 2 * STEP
 PDUS = {"pdu-a": "192.0.2.1", "pdu-b": "192.0.2.2"}
 # wn001 has a feed on each PDU; a3 and b3 feed nobody (created when first read).
 MACHINES = {"wn001": ["pdu-a:1", "pdu-b:1"], "wn002": ["pdu-a:2"], "wn003": ["pdu-b:2"]}
@@ -69,8 +69,9 @@ async def expected_figures(db: Database) -> Figures:
     since, until = T0 - timedelta(days=1), T0 + timedelta(days=2)
     async with db.transaction() as session:
         samples = await samples_between(session, since, until)
+        spacing = await CycleRepository(session).spacing(since, until)
     tallies = tally_samples(
-        samples, since, until, MAX_GAP, lambda s: (s.outlet, s.machine, hour_of(s.time))
+        samples, since, until, spacing, lambda s: (s.outlet, s.machine, hour_of(s.time))
     )
     sums: dict[tuple[str, int, datetime], float] = {}
     for s in samples:

@@ -8,17 +8,18 @@ from datetime import datetime, timedelta
 import pytest
 
 from powermond.db.apply import apply_inventory
+from powermond.db.cycles import DAEMON, CycleRepository
 from powermond.db.engine import Database
 from powermond.db.migrate import upgrade
 from powermond.db.repositories import LoadRepository, ReadingRepository
 from powermond.db.rollups import update_load_rollups, update_rollups
+from powermond.db.rows import CycleRow
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
 from powermond.readings import LoadSample, OutletReading
 from powermond.report.power import ReportRow
 from powermond.report.queries import ReportBy, report_rows
 
 STEP = timedelta(minutes=5)
-MAX_GAP = 2 * STEP
 
 
 def inventory(machines: dict[str, list[str]]) -> Inventory:
@@ -59,10 +60,13 @@ async def store(
     pdu: str,
     readings: Sequence[OutletReading],
 ) -> None:
-    """What the poll cycle's store step does: readings, then rollups, in one transaction."""
+    """What the poll cycle's store step does: readings, the cycle's row (recorded at
+    ``STEP``), then rollups, in one transaction."""
     async with db.transaction() as session:
-        await ReadingRepository(session).add_cycle(cycle, pdu, readings)
-        await update_rollups(session, cycle, pdu, max_gap=MAX_GAP)
+        added = await ReadingRepository(session).add_cycle(cycle, pdu, readings)
+        row = CycleRow(cycle, "test", DAEMON, STEP.total_seconds(), 1, 0, added)
+        await CycleRepository(session).add(row)
+        await update_rollups(session, cycle, pdu)
 
 
 async def store_load(db: Database, machine: str, samples: Sequence[LoadSample]) -> None:
@@ -85,8 +89,8 @@ async def assert_rollup_report_equals_raw(
     ``compared``: fields that must be equal; ``figures``: floats equal to 1e-9.
     """
     async with db.transaction() as session:
-        fast = await report_rows(session, since, until, by=by, max_gap=MAX_GAP)
-        slow = await report_rows(session, since, until, by=by, max_gap=MAX_GAP, use_rollups=False)
+        fast = await report_rows(session, since, until, by=by)
+        slow = await report_rows(session, since, until, by=by, use_rollups=False)
     assert [r.name for r in fast] == [r.name for r in slow]
     assert len(fast) >= 2
     for f, s in zip(fast, slow, strict=True):

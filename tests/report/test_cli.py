@@ -18,7 +18,7 @@ from powermond.db.engine import Database
 from powermond.readings import LoadSample, OutletReading
 from powermond.report.plotdata import plot_data
 
-from .conftest import MAX_GAP, STEP, store, store_load
+from .conftest import STEP, store, store_load
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 CYCLES = 24
@@ -148,7 +148,7 @@ async def test_plot_draws_the_query(db: Database, config_dir: Path) -> None:
 
     since, until = T0, T0 + CYCLES * STEP
     async with db.transaction() as session:
-        data = await plot_data(session, "wn001", since, until, max_gap=MAX_GAP)
+        data = await plot_data(session, "wn001", since, until)
     figure = build_figure([data])
     power_ax, load_ax = figure.axes
     lines = {line.get_label().split(":")[0]: line for line in power_ax.get_lines()}
@@ -165,14 +165,22 @@ async def test_plot_draws_the_query(db: Database, config_dir: Path) -> None:
     assert data.total.values[5] != data.total.values[5]  # the partial cycle is a NaN gap
 
 
-async def test_year_plot_uses_hourly_rollups(db: Database) -> None:
+async def test_long_plot_uses_hourly_rollups(db: Database) -> None:
+    """More recorded cycles than ``max_points``: hourly means (a year of 5-minute cycles is
+    over the default); the count is of cycles recorded, whatever the interval is now."""
     from powermond.report.plot import build_figure
 
+    for i in range(30):
+        for pdu in ("pdu-a", "pdu-b"):
+            await store(db, T0 + i * STEP, pdu, [OutletReading("1", 150.0, None, None)])
     async with db.transaction() as session:
-        data = await plot_data(session, "wn001", T0, T0.replace(year=2027), max_gap=MAX_GAP)
+        data = await plot_data(session, "wn001", T0, T0.replace(year=2027), max_points=20)
+        empty = await plot_data(session, "wn002", T0, T0.replace(year=2027), max_points=20)
     assert data.resolution == "hour"
-    assert data.empty
-    build_figure([data])  # an empty panel still draws
+    assert data.total.values == [300.0, 300.0, 300.0]  # 00:00, 01:00, 02:00 (6 readings)
+    assert empty.resolution == "hour"
+    assert empty.empty
+    build_figure([data, empty])  # an empty panel still draws
 
 
 def test_report_does_not_import_matplotlib(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from powermond.report.energy import Sample, Tally, interval_energy, outlet_tally
+from powermond.report.energy import Sample, Spacing, Tally, interval_energy, outlet_tally
 from powermond.report.power import (
     FeedReading,
     LoadTally,
@@ -21,6 +21,7 @@ from powermond.report.power import (
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 STEP = timedelta(minutes=5)
 GAP = 2 * STEP
+SPACING = Spacing(default=STEP.total_seconds())
 DAY = timedelta(days=1)
 
 
@@ -63,7 +64,7 @@ def test_interval_energy(first: Sample, second: Sample, expected: tuple[str, flo
 
 def test_a_day_of_constant_watts_is_exact() -> None:
     samples = [Sample(at(i), 1500.0, None) for i in range(24 * 12 + 1)]
-    tally = outlet_tally(samples, T0, T0 + DAY, GAP)
+    tally = outlet_tally(samples, T0, T0 + DAY, SPACING)
     assert tally.energy_kwh == pytest.approx(36.0)  # 1.5 kW x 24 h
     assert (tally.readings, tally.method, tally.mean_watts) == (288, "integrated", 1500.0)
 
@@ -72,14 +73,14 @@ def test_counter_across_a_reset_counts_from_the_new_value() -> None:
     # 0.1 kWh per cycle; reset to 0 between cycles 5 and 6 (watts absent: counts the new 0.05).
     values = [100 + 0.1 * i for i in range(6)] + [0.05 + 0.1 * i for i in range(6)]
     samples = [Sample(at(i), None, v) for i, v in enumerate(values)]
-    tally = outlet_tally(samples, T0, at(12), GAP)
+    tally = outlet_tally(samples, T0, at(12), SPACING)
     assert tally.energy_kwh == pytest.approx(0.5 + 0.05 + 0.5)
     assert (tally.method, tally.counter_intervals) == ("counter", 11)
 
 
 def test_reset_with_watts_is_mixed() -> None:
     samples = [Sample(at(0), 1200, 50.0), Sample(at(1), 1200, 50.1), Sample(at(2), 1200, 0.0)]
-    tally = outlet_tally(samples, T0, at(3), GAP)
+    tally = outlet_tally(samples, T0, at(3), SPACING)
     assert tally.energy_kwh == pytest.approx(0.1 + 0.1)
     assert tally.method == "mixed"
 
@@ -87,7 +88,7 @@ def test_reset_with_watts_is_mixed() -> None:
 def test_a_long_gap_is_not_bridged() -> None:
     # 1 kW at cycles 0..3 and 10..13: two stretches of three intervals, the gap not counted.
     samples = [Sample(at(i), 1000, None) for i in (*range(4), *range(10, 14))]
-    tally = outlet_tally(samples, T0, at(14), GAP)
+    tally = outlet_tally(samples, T0, at(14), SPACING)
     assert tally.energy_kwh == pytest.approx(6 * 1.0 * 5 / 60)
     assert tally.readings == 8
 
@@ -95,13 +96,13 @@ def test_a_long_gap_is_not_bridged() -> None:
 def test_period_holds_the_intervals_that_start_in_it() -> None:
     samples = [Sample(at(i), 1200, None) for i in range(10)]
     # [at(2), at(5)): readings 2, 3, 4 and the intervals starting there (the last one to at(5)).
-    tally = outlet_tally(samples, at(2), at(5), GAP)
+    tally = outlet_tally(samples, at(2), at(5), SPACING)
     assert (tally.readings, tally.integrated_intervals) == (3, 3)
     assert tally.energy_kwh == pytest.approx(0.3)
 
 
 def test_nothing_to_count() -> None:
-    tally = outlet_tally([Sample(at(0), None, None)], T0, at(1), GAP)
+    tally = outlet_tally([Sample(at(0), None, None)], T0, at(1), SPACING)
     assert (tally.energy_kwh, tally.method, tally.mean_watts, tally.readings) == (
         None,
         None,

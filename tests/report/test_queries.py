@@ -14,7 +14,7 @@ from powermond.readings import LoadSample, OutletReading
 from powermond.report.queries import ReportBy, power_points, report_rows
 from powermond.timeparse import parse_time
 
-from .conftest import MAX_GAP, STEP, assert_rollup_report_equals_raw, inventory, store, store_load
+from .conftest import STEP, assert_rollup_report_equals_raw, inventory, store, store_load
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -47,7 +47,7 @@ async def test_dst_day_has_25_hours(db: Database) -> None:
     for i in range(int((until - start) / STEP) + 3):
         await store(db, start + i * STEP, "pdu-b", [OutletReading("2", 2000.0, None, None)])
     async with db.transaction() as session:
-        rows = await report_rows(session, since, until, max_gap=MAX_GAP)
+        rows = await report_rows(session, since, until)
     assert [(r.name, r.method, r.readings) for r in rows] == [("wn003", "integrated", 300)]
     assert rows[0].energy_kwh == pytest.approx(50.0)  # 2 kW x 25 h
 
@@ -58,7 +58,7 @@ async def test_offset_in_since_moves_the_period(db: Database) -> None:
         await store(db, T0 + i * STEP, "pdu-b", [OutletReading("2", watts, None, None)])
     since = parse_time("2026-10-01T03:00:00+01:00")  # 02:00Z: the 3000 W hour ...
     async with db.transaction() as session:
-        rows = await report_rows(session, since, since + timedelta(hours=1), max_gap=MAX_GAP)
+        rows = await report_rows(session, since, since + timedelta(hours=1))
     assert rows[0].mean_watts == pytest.approx(3000.0)  # ... not the 1000 W one at 03:00Z
     # Twelve readings and the twelve intervals that start in the hour, at 3 kW.
     assert rows[0].readings == 12
@@ -67,7 +67,7 @@ async def test_offset_in_since_moves_the_period(db: Database) -> None:
 
 async def test_empty_period(db: Database) -> None:
     async with db.transaction() as session:
-        assert await report_rows(session, T0, T0 + timedelta(days=1), max_gap=MAX_GAP) == []
+        assert await report_rows(session, T0, T0 + timedelta(days=1)) == []
 
 
 async def _random_history(db: Database, hours: int, seed: int) -> None:

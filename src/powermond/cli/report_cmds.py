@@ -78,21 +78,20 @@ def _midnight(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _run(args: argparse.Namespace, work: Callable[[AsyncSession, timedelta], Awaitable[T]]) -> T:
-    """Open the configured database, run ``work`` in one transaction, close it."""
+def _run(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Open the configured database, run ``work`` in one transaction, close it. Gaps are
+    the recorded cycles' business, so ``[collector].interval`` plays no part here."""
     from powermond.db.engine import Database
-    from powermond.db.rollups import max_gap_for
     from powermond.inventory.load import load_settings
     from powermond.settings import config_dir_from
 
     settings = load_settings(config_dir_from(getattr(args, "config_dir", None)))
-    max_gap = max_gap_for(settings.collector.interval)
 
     async def main() -> T:
         db = Database.from_url(settings.database.url.get_secret_value())
         try:
             async with db.transaction() as session:
-                return await work(session, max_gap)
+                return await work(session)
         finally:
             await db.dispose()
 
@@ -111,7 +110,7 @@ def power_command(args: argparse.Namespace) -> int:
         since, until = _period(args)
     except _UsageError as exc:
         return _usage(str(exc))
-    power = _run(args, lambda session, _: power_points(session, args.machine, since, until))
+    power = _run(args, lambda session: power_points(session, args.machine, since, until))
     rows = [{"time": p.time, "watts": p.watts, "partial": p.partial, "feeds": p.feeds}
             for p in power.points]  # fmt: skip
     document = {"machine": args.machine, "feeds": list(power.feeds), "points": rows}
@@ -131,9 +130,7 @@ def report_command(args: argparse.Namespace) -> int:
         since, until = _period(args)
     except _UsageError as exc:
         return _usage(str(exc))
-    rows = _run(
-        args, lambda session, gap: report_rows(session, since, until, by=args.by, max_gap=gap)
-    )
+    rows = _run(args, lambda session: report_rows(session, since, until, by=args.by))
     key = args.by
     out = [_rounded({key: r.name, **{k: v for k, v in asdict(r).items() if k != "name"}})
            for r in rows]  # fmt: skip
@@ -168,8 +165,8 @@ def plot_command(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     from powermond.report.plotdata import MachinePlot, plot_data
 
-    async def gather(session: AsyncSession, gap: timedelta) -> list[MachinePlot]:
-        return [await plot_data(session, m, since, until, max_gap=gap) for m in args.machines]
+    async def gather(session: AsyncSession) -> list[MachinePlot]:
+        return [await plot_data(session, m, since, until) for m in args.machines]
 
     plots = _run(args, gather)
     if all(p.empty for p in plots):

@@ -226,12 +226,14 @@ def _poll(args: argparse.Namespace) -> int:
 
 async def _store(url: str, result: Any, interval: float) -> None:
     """The whole cycle in one transaction, rollups included: the daemon's own store step."""
-    from powermond.collect.store import store_cycle
+    from powermond.collect.store import CycleInfo, store_cycle
+    from powermond.db.cycles import POLL
     from powermond.db.engine import Database
 
+    info = CycleInfo(POLL, failed=len(result.errors), seconds=result.seconds)
     db = Database.from_url(url)
     try:
-        await store_cycle(db, result.cycle, result.readings_by_pdu(), interval=interval)
+        await store_cycle(db, result.cycle, result.readings_by_pdu(), interval=interval, info=info)
     except PowermonError as exc:  # the DB layer's errors name no password
         raise PowermonError(f"polled, but storing the readings failed: {exc}") from None
     finally:

@@ -13,13 +13,15 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from powermond.db.cycle_rollups import RecentReadings, add_cycle_rollups
+from powermond.db.cycles import DAEMON, CycleRepository, default_collector
 from powermond.db.engine import Database
 from powermond.db.errors import DatabaseUnavailable
 from powermond.db.repositories import ReadingRepository
-from powermond.db.rollups import max_gap_for
+from powermond.db.rows import CycleRow
 from powermond.errors import PowermonError
 from powermond.inventory.model import Inventory
 from powermond.output import iso_z
@@ -31,19 +33,54 @@ log = logging.getLogger(__name__)
 ReadingsByPdu = Mapping[str, Sequence[OutletReading]]
 
 
+@dataclass(frozen=True, slots=True)
+class CycleInfo:
+    """What a cycle's row records besides its readings (see ``db.cycles``)."""
+
+    origin: str = DAEMON  # or POLL
+    collector: str | None = None  # None: the host name
+    failed: int = 0  # PDUs polled that gave no readings
+    seconds: float | None = None  # how long the poll took
+
+
 async def store_cycle(
-    db: Database, cycle: datetime, readings: ReadingsByPdu, *, interval: float
+    db: Database,
+    cycle: datetime,
+    readings: ReadingsByPdu,
+    *,
+    interval: float,
+    info: CycleInfo = CycleInfo(),
 ) -> int:
-    """All PDUs' readings of one cycle in one transaction, with the hourly rollups they
-    change; returns the rows added. ``interval`` is the collector's, which decides the
-    longest gap energy integration bridges."""
-    max_gap = max_gap_for(interval)
+    """All PDUs' readings of one cycle in one transaction, with the cycle's row and the
+    hourly rollups they change; returns the rows added. ``interval`` is the collector's: it
+    is recorded with the cycle, and decides which gaps to and from it energy bridges."""
     recent = _recent.setdefault(db, RecentReadings())
     async with db.transaction() as session:
         stored = await ReadingRepository(session).add_cycle_many(cycle, readings)
-        learned = await add_cycle_rollups(session, stored, max_gap=max_gap, recent=recent)
-    recent.update(learned, keep=max_gap)  # only once committed
+        cycles = CycleRepository(session)
+        await _record(cycles, stored.cycle, stored.added, len(readings), interval, info)
+        spacing = await cycles.spacing(stored.cycle, stored.cycle)
+        learned = await add_cycle_rollups(session, stored, spacing=spacing, recent=recent)
+    recent.update(learned, keep=spacing.reach)  # only once committed
     return stored.added
+
+
+async def _record(
+    cycles: CycleRepository,
+    cycle: datetime,
+    added: int,
+    answered: int,
+    interval: float,
+    info: CycleInfo,
+) -> None:
+    collector = info.collector or default_collector()
+    if not added and await cycles.exists(cycle, collector, info.origin):
+        return  # a replay of a cycle stored before: nothing new to count
+    row = CycleRow(
+        cycle, collector, info.origin, interval, answered + info.failed, info.failed, added,
+        info.seconds,
+    )  # fmt: skip
+    await cycles.add(row)
 
 
 # Each database's last cycles, so a cycle's rollups need not read the previous one back.
@@ -67,11 +104,16 @@ class CycleWriter:
     def spooled(self) -> int:
         return len(self._spool)
 
-    async def write(self, cycle: datetime, readings: ReadingsByPdu) -> int | None:
-        """Rows added now, or ``None`` when the cycle waits in the spool."""
+    async def write(
+        self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo = CycleInfo()
+    ) -> int | None:
+        """Rows added now, or ``None`` when the cycle waits in the spool (which keeps the
+        readings, not ``info``: a replayed cycle's row counts no failed PDUs)."""
         if len(self._spool) == 0:
             try:
-                added = await store_cycle(self._db, cycle, readings, interval=self._interval)
+                added = await store_cycle(
+                    self._db, cycle, readings, interval=self._interval, info=info
+                )
             except DatabaseUnavailable as exc:
                 self._went_down(exc)
             except PowermonError as exc:  # refused: kept on disk (spool/bad/) for the operator

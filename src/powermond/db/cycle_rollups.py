@@ -35,6 +35,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.bulk import upsert
+from powermond.db.cycles import CycleRepository
 from powermond.db.rollups import (
     HOUR,
     MachinePeakHourly,
@@ -44,7 +45,7 @@ from powermond.db.rollups import (
     recompute_peaks,
 )
 from powermond.db.tables import Outlet, PowerReading
-from powermond.report.energy import Sample, Tally, hour_of, interval_energy
+from powermond.report.energy import Sample, Spacing, Tally, hour_of, interval_energy
 
 ADDED = (
     "readings",
@@ -156,18 +157,20 @@ async def add_cycle_rollups(
     session: AsyncSession,
     stored: StoredCycle,
     *,
-    max_gap: timedelta,
+    spacing: Spacing,
     recent: RecentReadings | None = None,
 ) -> dict[datetime, CycleRows | None]:
     """Add the rollup deltas of ``stored``'s new readings, in the caller's transaction.
 
-    Returns what ``recent`` should learn once the transaction has committed (before that,
-    the readings of this cycle may still vanish in a rollback).
+    ``spacing`` holds the recorded intervals around the cycle, its own included
+    (``CycleRepository.spacing(t, t)``). Returns what ``recent`` should learn once the
+    transaction has committed (before that, the readings of this cycle may still vanish in
+    a rollback).
     """
     if not stored.new:
         return {}
     t = stored.cycle
-    counts = await _counts_near(session, t, max_gap)
+    counts = await _counts_near(session, t, spacing)
     earlier = sorted((c for c in counts if c < t), reverse=True)
     known, learned = await _known_before(session, earlier, counts, recent or RecentReadings())
     later = [c for c in counts if c > t]
@@ -176,16 +179,16 @@ async def add_cycle_rollups(
     await upsert(
         session,
         _table(PowerHourly),
-        _hourly_rows(t, in_order, known, earlier, max_gap),
+        _hourly_rows(t, in_order, known, earlier, spacing),
         HOURLY_KEY,
         add=ADDED,
         greatest=("watts_peak",),
         names=HOURLY_NAMES,
     )
     if late:
-        await recompute_outlets(
-            session, sorted(late), hour_of(t - max_gap), hour_of(t) + HOUR, max_gap
-        )
+        start, end = hour_of(t - spacing.reach), hour_of(t) + HOUR
+        around = await CycleRepository(session).spacing(start, end)
+        await recompute_outlets(session, sorted(late), start, end, around)
     whole = counts.get(t) == len(stored.new)  # no reading of this cycle was stored before
     await _raise_peaks(session, stored, whole=whole)
     learned[t] = (
@@ -197,12 +200,15 @@ async def add_cycle_rollups(
 
 
 async def _counts_near(
-    session: AsyncSession, t: datetime, max_gap: timedelta
+    session: AsyncSession, t: datetime, spacing: Spacing
 ) -> dict[datetime, int]:
-    """Readings stored per cycle within ``max_gap`` of ``t`` (an index-only count)."""
+    """Readings stored per cycle within the spacing's reach of ``t`` (an index-only count):
+    every reading an interval with ``t`` may be bridged to, and the nearer ones that may end
+    an outlet's interval first."""
+    reach = spacing.reach
     stmt = (
         select(PowerReading.cycle, func.count())
-        .where(PowerReading.cycle >= t - max_gap, PowerReading.cycle <= t + max_gap)
+        .where(PowerReading.cycle >= t - reach, PowerReading.cycle <= t + reach)
         .group_by(PowerReading.cycle)
     )
     return dict((await session.execute(stmt)).tuples().all())
@@ -246,7 +252,7 @@ def _hourly_rows(
     readings: Iterable[StoredReading],
     known: Mapping[datetime, CycleRows],
     earlier: Sequence[datetime],
-    max_gap: timedelta,
+    spacing: Spacing,
 ) -> Iterator[tuple[object, ...]]:
     """Per (outlet, machine, hour): the interval each reading closes, and the reading, as
     value tuples in :data:`HOURLY_NAMES` order. Produced one reading at a time (a cycle's
@@ -254,11 +260,11 @@ def _hourly_rows(
     one reading per outlet, so no two readings add to the same row."""
     hour = hour_of(t)
     # hour_of once per cycle: hashing a new aware datetime per reading costs more than the rest
-    newest_first = [(c, hour_of(c), known[c]) for c in earlier]
+    newest_first = [(c, hour_of(c), known[c], spacing.max_gap(c, t)) for c in earlier]
     for r in readings:
         reading = Tally()
         reading.add_reading(r.watts)
-        for since, since_hour, stored in newest_first:
+        for since, since_hour, stored, max_gap in newest_first:
             previous = stored.get(r.outlet_id)
             if previous is not None:
                 watts, energy, machine = previous

@@ -49,8 +49,9 @@ async def upgrade(url: str) -> None:
     await migrate(url)
 
 
-async def migrate(url: str) -> tuple[str | None, str | None]:
-    """:func:`upgrade`, returning the revisions before and after (``None``: empty database)."""
+async def migrate(url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """:func:`upgrade` (to ``revision``), returning the revisions before and after
+    (``None``: empty database)."""
     _make_sqlite_dir(url)
     config = alembic_config(url)
     revisions: list[str | None] = []
@@ -58,7 +59,7 @@ async def migrate(url: str) -> tuple[str | None, str | None]:
     def run(connection: Connection) -> None:
         revisions.append(MigrationContext.configure(connection).get_current_revision())
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
         revisions.append(MigrationContext.configure(connection).get_current_revision())
 
     with _quiet_driver():

@@ -7,18 +7,16 @@ as :mod:`powermond.db.errors` types.
 from __future__ import annotations
 
 import builtins
-import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from sqlalchemy import Table, and_, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, func, select, update
 
 from powermond.db.bulk import insert_ignore, insert_rows, stored_keys
 from powermond.db.cycle_rollups import StoredCycle, StoredReading, stored_time
-from powermond.db.errors import UnknownMachine, UnknownPdu, translate
+from powermond.db.errors import UnknownMachine, UnknownPdu
+from powermond.db.repository_base import Repository, table_of, translated
 from powermond.db.rollups import chunked
 from powermond.db.rows import (
     LoadRow,
@@ -28,7 +26,7 @@ from powermond.db.rows import (
     ReadingRow,
     outlet_sort_key,
 )
-from powermond.db.tables import Base, CpuLoad, Machine, Outlet, Pdu, PowerReading
+from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
 from powermond.db.types import UtcDateTime, range_bound
 from powermond.readings import LoadSample, OutletReading
 
@@ -51,30 +49,9 @@ READING_NAMES = ("cycle", "outlet_id", "machine_id", "watts", "amps", "energy_kw
 READING_KEY = ("outlet_id", "cycle")
 PDUS_PER_BATCH = 100  # PDUs whose readings one batch of a cycle's write holds
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def _translated(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except (SQLAlchemyError, ConnectionError, TimeoutError) as exc:
-            raise translate(exc) from exc
-
-    return wrapper
-
-
-def _table(model: type[Base]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-class _Repository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+_translated = translated
+_table = table_of
+_Repository = Repository
 
 
 def _retired_filter(column: Any, include_retired: bool) -> Any:

@@ -23,23 +23,15 @@ from sqlalchemy import Double, ForeignKey, Index, Integer, delete, insert, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from powermond.db.cycles import CycleRepository
 from powermond.db.tables import Base, CpuLoad, Machine, Outlet, Pdu, PowerReading
 from powermond.db.types import UtcDateTime, range_bound
 from powermond.readings import LoadSample
-from powermond.report.energy import Sample, hour_of, tally_samples
+from powermond.report.energy import Sample, Spacing, hour_of, tally_samples
 
 T = TypeVar("T")
 HOUR = timedelta(hours=1)
 IN_LIST_CHUNK = 5000  # ids per IN list: SQLite allows 32766 variables, PostgreSQL 32767
-DEFAULT_INTERVAL_S = 300.0
-
-
-def max_gap_for(interval_s: float) -> timedelta:
-    """The longest interval between two readings that energy bridges: two collector intervals."""
-    return timedelta(seconds=2 * interval_s)
-
-
-DEFAULT_MAX_GAP = max_gap_for(DEFAULT_INTERVAL_S)
 
 
 class PowerHourly(Base):
@@ -149,37 +141,36 @@ def chunked(ids: Sequence[T], size: int = IN_LIST_CHUNK) -> list[Sequence[T]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-async def update_rollups(
-    session: AsyncSession, cycle: datetime, pdu: str, *, max_gap: timedelta = DEFAULT_MAX_GAP
-) -> None:
+async def update_rollups(session: AsyncSession, cycle: datetime, pdu: str) -> None:
     """Bring the rollups up to date after ``pdu``'s readings of ``cycle`` were stored.
 
-    Call it in the same transaction, right after ``ReadingRepository.add_cycle``; calling it
-    again for the same cycle changes nothing. ``max_gap`` must be the one reports use
-    (:func:`max_gap_for` of the collector interval).
+    Call it in the same transaction, right after ``ReadingRepository.add_cycle`` (and the
+    cycle's row, whose interval decides the gaps); calling it again changes nothing.
     """
     pdu_id = await session.scalar(select(Pdu.id).where(Pdu.name == pdu))
     if pdu_id is None:
         return
     # Hours whose intervals this cycle can close or open: its own, and the one of the reading
-    # before it (at most max_gap earlier).
-    first = hour_of(cycle - max_gap)
+    # before it (at most the spacing's reach earlier).
+    cycles = CycleRepository(session)
+    first = hour_of(cycle - (await cycles.spacing(cycle, cycle)).reach)
     last = hour_of(cycle)
-    await _recompute_outlet_hours(session, pdu_id, first, last + HOUR, max_gap)
+    spacing = await cycles.spacing(first, last + HOUR)  # every cycle of the hours redone
+    await _recompute_outlet_hours(session, pdu_id, first, last + HOUR, spacing)
     await _recompute_peaks(session, pdu_id, cycle)
 
 
 async def _recompute_outlet_hours(
-    session: AsyncSession, pdu_id: int, start: datetime, end: datetime, max_gap: timedelta
+    session: AsyncSession, pdu_id: int, start: datetime, end: datetime, spacing: Spacing
 ) -> None:
-    samples = await samples_between(session, start, end + max_gap, pdu_id=pdu_id)
+    samples = await samples_between(session, start, end + spacing.reach, pdu_id=pdu_id)
     outlets = select(Outlet.id).where(Outlet.pdu_id == pdu_id).scalar_subquery()
     await session.execute(
         delete(PowerHourly).where(
             PowerHourly.outlet_id.in_(outlets), PowerHourly.hour >= start, PowerHourly.hour < end
         )
     )
-    await _insert_tallies(session, samples, start, end, max_gap)
+    await _insert_tallies(session, samples, start, end, spacing)
 
 
 async def recompute_outlets(
@@ -187,19 +178,20 @@ async def recompute_outlets(
     outlet_ids: Sequence[int],
     start: datetime,
     end: datetime,
-    max_gap: timedelta,
+    spacing: Spacing,
 ) -> None:
     """Rewrite the rollup rows of ``outlet_ids`` for the hours in ``[start, end)`` from the
-    raw readings: the exact path for readings stored out of order."""
+    raw readings: the exact path for readings stored out of order. ``spacing`` must cover
+    ``[start, end)`` and its reach beyond."""
     ids = sorted(set(outlet_ids))
-    samples = await samples_between(session, start, end + max_gap, outlet_ids=ids)
+    samples = await samples_between(session, start, end + spacing.reach, outlet_ids=ids)
     for chunk in chunked(ids):
         await session.execute(
             delete(PowerHourly).where(
                 PowerHourly.outlet_id.in_(chunk), PowerHourly.hour >= start, PowerHourly.hour < end
             )
         )
-    await _insert_tallies(session, samples, start, end, max_gap)
+    await _insert_tallies(session, samples, start, end, spacing)
 
 
 async def _insert_tallies(
@@ -207,10 +199,10 @@ async def _insert_tallies(
     samples: Sequence[Sample],
     start: datetime,
     end: datetime,
-    max_gap: timedelta,
+    spacing: Spacing,
 ) -> None:
     tallies = tally_samples(
-        samples, start, end, max_gap, lambda s: (s.outlet, s.machine, hour_of(s.time))
+        samples, start, end, spacing, lambda s: (s.outlet, s.machine, hour_of(s.time))
     )
     rows = [
         {"outlet_id": o, "machine_id": m, "machine_key": m or 0, "hour": h, **t.as_dict()}

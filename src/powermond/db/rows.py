@@ -55,6 +55,20 @@ class ReadingRow:
     energy_kwh: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class CycleRow:
+    """A recorded cycle (``cycle`` table)."""
+
+    time: datetime  # scheduled (UTC)
+    collector: str
+    origin: str  # "daemon" or "poll"
+    interval_s: float
+    pdus_polled: int
+    pdus_failed: int
+    readings: int
+    seconds: float | None = None
+
+
 _UNIT_OUTLET = re.compile(r"(\d+)\.(\d+)")
 _PREFIXED = re.compile(r"([A-Z]*)(\d+)")
 

@@ -101,6 +101,27 @@ class PowerReading(Base):
     energy_kwh: Mapped[float | None] = mapped_column(Double(), nullable=True)
 
 
+class Cycle(Base):
+    """One writer's poll cycle: when it was scheduled, at which interval, and what it stored.
+
+    The interval is what energy and plots bridge gaps by (:class:`~powermond.report.energy.
+    Spacing`), so history keeps its meaning when ``[collector].interval`` changes. Several
+    collectors (and ``powermon poll``) may each record their row for one scheduled time.
+    """
+
+    __tablename__ = "cycle"
+    __table_args__ = (Index(None, "interval_s"),)  # max(): how far a gap search must look
+
+    time: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    collector: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(8), primary_key=True)  # "daemon" or "poll"
+    interval_s: Mapped[float] = mapped_column(Double())
+    pdus_polled: Mapped[int] = mapped_column(Integer)
+    pdus_failed: Mapped[int] = mapped_column(Integer)
+    readings: Mapped[int] = mapped_column(Integer)  # stored by this write
+    seconds: Mapped[float | None] = mapped_column(Double(), nullable=True)  # the poll took
+
+
 class CpuLoad(Base):
     """A machine's 1/5/15-minute load averages at one time."""
 

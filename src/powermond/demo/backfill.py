@@ -1,8 +1,8 @@
 """A day of history before the daemon starts, so the plot and the report have a story.
 
 Power: what the simulated PDUs would have answered every 5 minutes over the last day,
-decoded by the real vendor profiles and stored through the repositories, with the hourly
-rollups computed for a 5-minute interval (the interval this history is "recorded" at).
+decoded by the real vendor profiles and stored through the repositories, each cycle recorded
+at the 5-minute interval this history is "recorded" at, and the hourly rollups computed.
 Load: the real RRD importer reads the demo's Ganglia files, as ``powermon import-load`` does.
 """
 
@@ -13,9 +13,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from powermond.collect.loadimport import import_load
+from powermond.db.cycles import DAEMON, CycleRepository, default_collector
 from powermond.db.engine import Database
 from powermond.db.repositories import ReadingRepository
-from powermond.db.rollups import max_gap_for, update_rollups
+from powermond.db.rollups import update_rollups
+from powermond.db.rows import CycleRow
 from powermond.demo.pattern import DAY
 from powermond.demo.snmprec import pdu_records, table_at
 from powermond.demo.world import World
@@ -45,15 +47,20 @@ async def backfill_power(db: Database, world: World, now: float, span: float = D
     added = 0
     async with db.transaction() as session:
         repository = ReadingRepository(session)
+        cycles = CycleRepository(session)
+        collector = default_collector()
         for t in times:
+            stored = 0
             for pdu, profile in decoders.items():
                 table = table_at(records[pdu], profile.columns, t)
-                added += await repository.add_cycle(_utc(t), pdu, profile.decode(table).readings)
+                stored += await repository.add_cycle(_utc(t), pdu, profile.decode(table).readings)
+            row = CycleRow(_utc(t), collector, DAEMON, BACKFILL_INTERVAL, len(decoders), 0, stored)
+            await cycles.add(row)
+            added += stored
         # One recomputation per hour and PDU covers that hour and the one before it.
-        gap = max_gap_for(BACKFILL_INTERVAL)
         for t in _first_of_each_hour(times):
             for pdu in decoders:
-                await update_rollups(session, _utc(t), pdu, max_gap=gap)
+                await update_rollups(session, _utc(t), pdu)
     return added
 
 

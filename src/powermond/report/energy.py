@@ -6,9 +6,14 @@ The rules (also in the report's documentation):
   belongs to the period (and the machine) of the interval's *first* reading, so that
   ``[00:00, 24:00)`` holds exactly the intervals that start that day and hourly rollups add
   up to any whole-hour period.
-* An interval longer than ``max_gap`` (two collector intervals) is not bridged by either
-  method: the counter delta across a long gap may hide a reset or a replaced PDU, and watts
-  say nothing about the missing time. The undercount shows in ``readings``.
+* An interval longer than two collector intervals is not bridged by either method: the
+  counter delta across a long gap may hide a reset or a replaced PDU, and watts say nothing
+  about the missing time. The undercount shows in ``readings``. The collector interval is the
+  one each cycle was *recorded* at (:class:`Spacing`, from the ``cycle`` table), never the
+  one configured now: an interval is bridged when it is at most twice the interval of either
+  of its cycles, so a change of interval (5-minute history, then 5-second cycles) keeps the
+  interval across the change, and a manual poll between two cycles splits their interval
+  without unbridging it.
 * Where both ends carry the PDU's energy counter and it did not go down, the interval's energy
   is the counter delta ("counter"). Otherwise it is the trapezoid of the two watts readings
   ("integrated"): this also covers a counter reset (the counter went down), since the energy
@@ -20,14 +25,43 @@ The rules (also in the report's documentation):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
 Method = Literal["counter", "integrated", "mixed"]
 IntervalKind = Literal["counter", "integrated"]
 K = TypeVar("K")
+DEFAULT_INTERVAL_S = 300.0  # the collector's default: the interval of a time with no cycle row
+
+
+@dataclass(frozen=True, slots=True)
+class Spacing:
+    """The interval (seconds) each cycle was recorded at, by cycle time; a time with no
+    recorded cycle takes ``default``. It decides which intervals energy and plots bridge."""
+
+    intervals: Mapping[datetime, float] = field(default_factory=dict)
+    default: float = DEFAULT_INTERVAL_S
+    _gaps: dict[datetime, timedelta] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        gaps = {t: timedelta(seconds=2 * i) for t, i in self.intervals.items()}
+        object.__setattr__(self, "_gaps", gaps)
+
+    def interval_at(self, time: datetime) -> float:
+        return self.intervals.get(time, self.default)
+
+    def max_gap(self, first: datetime, second: datetime) -> timedelta:
+        """The longest ``first -> second`` interval bridged: twice either cycle's interval."""
+        default = timedelta(seconds=2 * self.default)
+        return max(self._gaps.get(first, default), self._gaps.get(second, default))
+
+    @property
+    def reach(self) -> timedelta:
+        """The longest interval bridged anywhere here: how far past a period to read."""
+        longest = max(self.intervals.values(), default=self.default)
+        return timedelta(seconds=2 * longest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +173,14 @@ def tally_samples(
     samples: Sequence[Sample],
     since: datetime,
     until: datetime,
-    max_gap: timedelta,
+    spacing: Spacing,
     key: Callable[[Sample], K],
 ) -> dict[K, Tally]:
     """Tallies of the readings in ``[since, until)``, grouped by ``key``.
 
-    ``samples`` are sorted by (outlet, time) and should reach ``max_gap`` past ``until`` so
-    the period's last intervals can be closed. Each interval goes to its first reading's key.
+    ``samples`` are sorted by (outlet, time) and should reach ``spacing.reach`` past
+    ``until`` so the period's last intervals can be closed. Each interval goes to its first
+    reading's key.
     """
     tallies: dict[K, Tally] = {}
     for i, sample in enumerate(samples):
@@ -155,17 +190,18 @@ def tally_samples(
         tally.add_reading(sample.watts)
         following = samples[i + 1] if i + 1 < len(samples) else None
         if following is not None and following.outlet == sample.outlet:
-            energy = interval_energy(sample, following, max_gap)
+            gap = spacing.max_gap(sample.time, following.time)
+            energy = interval_energy(sample, following, gap)
             if energy is not None:
                 tally.add_interval(*energy)
     return tallies
 
 
 def outlet_tally(
-    samples: Sequence[Sample], since: datetime, until: datetime, max_gap: timedelta
+    samples: Sequence[Sample], since: datetime, until: datetime, spacing: Spacing
 ) -> Tally:
     """The tally of one outlet's readings (sorted by time) over ``[since, until)``."""
-    return tally_samples(samples, since, until, max_gap, lambda s: 0).get(0, Tally())
+    return tally_samples(samples, since, until, spacing, lambda s: 0).get(0, Tally())
 
 
 def hour_of(time: datetime) -> datetime:

@@ -1,14 +1,15 @@
 """What a plot draws: per-feed and total power, load 1/5/15, mean and peak.
 
-Up to ``max_points`` cycles (default about ten weeks of 5-minute cycles) a plot draws every
-cycle. Longer periods draw hourly means from the rollups, plus the hourly peak of the
-machine, and the period is widened to whole hours: a year is 8,760 points per line instead
+Up to ``max_points`` recorded cycles (default about ten weeks of 5-minute cycles) a plot draws
+every cycle, and breaks a line where a gap is longer than the recorded spacing bridges.
+Longer periods draw hourly means from the rollups, plus the hourly peak of the machine, and
+the period is widened to whole hours: a year is 8,760 points per line instead
 of 105,120, far more than a page has pixels, and the peaks still show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -17,13 +18,15 @@ from statistics import median
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from powermond.db.rollups import DEFAULT_MAX_GAP, HOUR, LoadHourly, MachinePeakHourly, PowerHourly
+from powermond.db.cycles import CycleRepository
+from powermond.db.rollups import HOUR, LoadHourly, MachinePeakHourly, PowerHourly
 from powermond.db.tables import Outlet, Pdu
-from powermond.report.energy import hour_of
+from powermond.report.energy import DEFAULT_INTERVAL_S, Spacing, hour_of
 from powermond.report.power import FeedReading, gaps_as_nan, peak_of_sums
 from powermond.report.queries import load_points, machine, power_points
 
 DEFAULT_MAX_POINTS = 20_000
+DEFAULT_LOAD_GAP = timedelta(hours=2)  # a single load sample: nothing to bridge anyway
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +62,15 @@ async def plot_data(
     since: datetime,
     until: datetime,
     *,
-    max_gap: timedelta = DEFAULT_MAX_GAP,
     max_points: int = DEFAULT_MAX_POINTS,
 ) -> MachinePlot:
     """The lines of one machine's plot; raises ``UnknownMachine``."""
-    cycles = (until - since) / (max_gap / 2)
-    if cycles > max_points:
-        return await _hourly(session, name, hour_of(since), _ceil_hour(until), max_gap)
-    return await _per_cycle(session, name, since, until, max_gap)
+    cycles = CycleRepository(session)
+    if await cycles.times_between(since, until) > max_points:
+        longest = await cycles.longest_interval() or DEFAULT_INTERVAL_S
+        hour_gap = HOUR + timedelta(seconds=2 * longest)
+        return await _hourly(session, name, hour_of(since), _ceil_hour(until), hour_gap)
+    return await _per_cycle(session, name, since, until, await cycles.spacing(since, until))
 
 
 def _ceil_hour(time: datetime) -> datetime:
@@ -74,20 +78,22 @@ def _ceil_hour(time: datetime) -> datetime:
 
 
 async def _per_cycle(
-    session: AsyncSession, name: str, since: datetime, until: datetime, max_gap: timedelta
+    session: AsyncSession, name: str, since: datetime, until: datetime, spacing: Spacing
 ) -> MachinePlot:
     power = await power_points(session, name, since, until)
     feeds: dict[str, list[tuple[datetime, float | None]]] = {}
     for r in power.readings:
         feeds.setdefault(f"{r.pdu}:{r.outlet}", []).append((r.time, r.watts))
-    feed_lines = [_line(label, points, max_gap) for label, points in sorted(feeds.items())]
+    feed_lines = [
+        _line(label, points, spacing.max_gap) for label, points in sorted(feeds.items())
+    ]
     # A partial cycle is not drawn in the total: it would look like a dip in the machine.
     total = [(p.time, None if p.partial else p.watts) for p in power.points]
     means = [_mean(v for _, v in points) for points in feeds.values()]
     peak = peak_of_sums(FeedReading(r.time, r.outlet, r.watts) for r in power.readings)
     samples = await load_points(session, name, since, until)
-    spacing = [(b.time - a.time).total_seconds() for a, b in pairwise(samples)]
-    load_gap = timedelta(seconds=2 * median(spacing)) if spacing else max_gap
+    steps = [(b.time - a.time).total_seconds() for a, b in pairwise(samples)]
+    load_gap = timedelta(seconds=2 * median(steps)) if steps else DEFAULT_LOAD_GAP
     load = [
         _line(
             f"load {minutes} min",
@@ -102,7 +108,7 @@ async def _per_cycle(
         until=until,
         resolution="cycle",
         feeds=feed_lines if len(feed_lines) > 1 else [],
-        total=_line("total", total, max_gap),
+        total=_line("total", total, spacing.max_gap),
         peak=None,
         load=load,
         mean_watts=_sum_or_none(means),
@@ -111,8 +117,10 @@ async def _per_cycle(
 
 
 async def _hourly(
-    session: AsyncSession, name: str, since: datetime, until: datetime, max_gap: timedelta
+    session: AsyncSession, name: str, since: datetime, until: datetime, hour_gap: timedelta
 ) -> MachinePlot:
+    """Hourly means; a line breaks where an hour is missing (one hour and the longest
+    recorded gap bridged)."""
     row = await machine(session, name)
     machine_id = await _machine_id(session, name)
     h = PowerHourly
@@ -143,7 +151,6 @@ async def _hourly(
         .order_by(MachinePeakHourly.hour)
     )
     peak_points: list[tuple[datetime, float | None]] = [(t, p) for t, p in peaks]
-    hour_gap = HOUR + max_gap
     means = [s / c for s, c in sums.values() if c]
     return MachinePlot(
         machine=name,
@@ -184,7 +191,11 @@ async def _machine_id(session: AsyncSession, name: str) -> int:
     return found
 
 
-def _line(label: str, points: list[tuple[datetime, float | None]], gap: timedelta) -> Series:
+def _line(
+    label: str,
+    points: list[tuple[datetime, float | None]],
+    gap: timedelta | Callable[[datetime, datetime], timedelta],
+) -> Series:
     times, values = gaps_as_nan([t for t, _ in points], [v for _, v in points], gap)
     return Series(label, times, values)
 

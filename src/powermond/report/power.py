@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -54,13 +54,17 @@ def peak_of_sums(readings: Iterable[FeedReading]) -> float | None:
 
 
 def gaps_as_nan(
-    times: Sequence[datetime], values: Sequence[float | None], max_gap: timedelta
+    times: Sequence[datetime],
+    values: Sequence[float | None],
+    max_gap: timedelta | Callable[[datetime, datetime], timedelta],
 ) -> tuple[list[datetime], list[float]]:
-    """Series with a NaN point inside every gap longer than ``max_gap``: plots break there."""
+    """Series with a NaN point inside every gap longer than ``max_gap`` (a fixed one, or one
+    per pair of times, e.g. :meth:`Spacing.max_gap`): plots break there."""
+    gap = max_gap if callable(max_gap) else lambda _a, _b: max_gap
     out_t: list[datetime] = []
     out_v: list[float] = []
     for i, (time, value) in enumerate(zip(times, values, strict=True)):
-        if i and time - times[i - 1] > max_gap:
+        if i and time - times[i - 1] > gap(times[i - 1], time):
             out_t.append(times[i - 1] + (time - times[i - 1]) / 2)
             out_v.append(float("nan"))
         out_t.append(time)

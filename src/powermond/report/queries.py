@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from powermond.db.cycles import CycleRepository
 from powermond.db.errors import UnknownMachine
 from powermond.db.repositories import LoadRepository, MachineRepository, ReadingRepository
 from powermond.db.rollups import (
-    DEFAULT_MAX_GAP,
     HOUR,
     LoadHourly,
     MachinePeakHourly,
@@ -111,32 +111,33 @@ async def report_rows(
     until: datetime,
     *,
     by: ReportBy = "machine",
-    max_gap: timedelta = DEFAULT_MAX_GAP,
     use_rollups: bool = True,
 ) -> list[ReportRow]:
-    """One row per machine (or PDU) with readings or load in ``[since, until)``, by name."""
+    """One row per machine (or PDU) with readings or load in ``[since, until)``, by name.
+
+    Gaps are bridged by the interval each cycle was recorded at, whatever is configured now.
+    """
     parts = _Parts()
     first_hour = hour_of(since) if since == hour_of(since) else hour_of(since) + HOUR
     last_hour = hour_of(until)
     if use_rollups and first_hour < last_hour:
-        parts.merge(await _raw_parts(session, since, first_hour, max_gap))
+        parts.merge(await _raw_parts(session, since, first_hour))
         parts.merge(await _rollup_parts(session, first_hour, last_hour))
-        parts.merge(await _raw_parts(session, last_hour, until, max_gap))
+        parts.merge(await _raw_parts(session, last_hour, until))
     else:
-        parts.merge(await _raw_parts(session, since, until, max_gap))
+        parts.merge(await _raw_parts(session, since, until))
     if by == "pdu":
         return await _rows_by_pdu(session, parts)
     return await _rows_by_machine(session, parts)
 
 
-async def _raw_parts(
-    session: AsyncSession, since: datetime, until: datetime, max_gap: timedelta
-) -> _Parts:
+async def _raw_parts(session: AsyncSession, since: datetime, until: datetime) -> _Parts:
     parts = _Parts()
     if since >= until:
         return parts
-    samples = await samples_between(session, since, until + max_gap)
-    parts.tallies = tally_samples(samples, since, until, max_gap, lambda s: (s.outlet, s.machine))
+    spacing = await CycleRepository(session).spacing(since, until)
+    samples = await samples_between(session, since, until + spacing.reach)
+    parts.tallies = tally_samples(samples, since, until, spacing, lambda s: (s.outlet, s.machine))
     inside = [s for s in samples if since <= s.time < until and s.watts is not None]
     parts.machine_peaks = _peaks_of_sums(inside, lambda s: s.machine)
     parts.pdu_peaks = _peaks_of_sums(inside, lambda s: s.pdu)
