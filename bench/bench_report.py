@@ -4,12 +4,14 @@ Builds once (cached in /tmp/powermon-bench-report/, a few minutes): wn-year with
 a year of 5-minute readings and load; wn0000..wn0999 with one feed each and a month of readings.
 Rollups are computed with the same functions the write path uses and bulk-inserted.
 Targets: plot <= 1 s, report <= 2 s.  Run: .venv/bin/python bench/bench_report.py
+(``BENCH_MACHINES=100`` for a quicker build of a smaller month).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import os
 import sqlite3
 import sys
 import time
@@ -19,29 +21,35 @@ from pathlib import Path
 from powermond.db.engine import Database
 from powermond.db.migrate import head_revision, upgrade
 from powermond.db.rollups import load_sums
+from powermond.energy import Sample, Spacing, hour_of, tally_samples
 from powermond.readings import LoadSample
-from powermond.report.energy import Sample, Spacing, hour_of, tally_samples
 from powermond.report.plot import build_figure, save
 from powermond.report.plotdata import plot_data
 from powermond.report.queries import report_rows
 
 CACHE = Path("/tmp/powermon-bench-report")
-DB = CACHE / f"report-{head_revision()}.db"  # a new schema revision builds a new cache
+MACHINES = int(os.environ.get("BENCH_MACHINES", "1000"))  # fewer: a quicker build
+# A new schema revision (or size) builds a new cache.
+DB = CACHE / f"report-{head_revision()}-{MACHINES}.db"
 STEP = timedelta(minutes=5)
 YEAR0 = datetime(2025, 11, 1, tzinfo=UTC)
 MONTH0 = datetime(2026, 10, 1, tzinfo=UTC)
 MONTH1 = datetime(2026, 11, 1, tzinfo=UTC)
-MACHINES = 1000
 OUTLETS_PER_PDU = 40
 
 
 def naive(t: datetime) -> str:
-    # The text SQLAlchemy writes for SQLite DATETIME: comparisons are on these strings.
+    # The text SQLAlchemy writes for SQLite DATETIME (readings store epoch seconds instead).
     return t.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def watts_at(i: int, seed: int) -> float:
-    return 200.0 + 150.0 * math.sin(i / 288 * 2 * math.pi + seed) + (i * 7919 + seed) % 40
+    return round(200.0 + 150.0 * math.sin(i / 288 * 2 * math.pi + seed) + (i * 7919 + seed) % 40)
+
+
+def milli(value: float | None) -> int | None:
+    """A reading's value as power_reading stores it: integer thousandths."""
+    return None if value is None else round(value * 1000)
 
 
 def _insert_outlet(conn: sqlite3.Connection, outlet: int, machine: int, pdu: int,
@@ -51,12 +59,15 @@ def _insert_outlet(conn: sqlite3.Connection, outlet: int, machine: int, pdu: int
     for i, t in enumerate(cycles):
         w = watts_at(i, seed)
         if energy is not None:
-            energy += w * 5 / 60 / 1000
+            energy = round(energy + w * 5 / 60 / 1000, 2)  # a counter in hundredths of a kWh
         samples.append(Sample(t, w, energy, outlet, machine, pdu))
     conn.executemany(
         "INSERT INTO power_reading (cycle, outlet_id, machine_id, watts, amps, energy_kwh)"
         " VALUES (?, ?, ?, ?, NULL, ?)",
-        [(naive(s.time), outlet, machine, s.watts, s.energy_kwh) for s in samples],
+        [
+            (int(s.time.timestamp()), outlet, machine, milli(s.watts), milli(s.energy_kwh))
+            for s in samples
+        ],
     )
     tallies = tally_samples(
         samples, cycles[0], cycles[-1] + STEP, Spacing(), lambda s: hour_of(s.time)

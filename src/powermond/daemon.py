@@ -191,6 +191,24 @@ class Daemon:
         except PowermonError as exc:  # logged once per hour at most: the job is hourly
             log.error("load import failed: %s", exc)
 
+    # --- retention -----------------------------------------------------------------------
+
+    async def prune_job(self) -> None:
+        """Daily: raw rows past ``[storage]`` retention go, in small batches (rollups stay)."""
+        from powermond.db.retention import prune_by_settings
+
+        storage = self.state.settings.storage
+        try:
+            result = await prune_by_settings(
+                self.db, storage.raw_days, storage.load_days, datetime.now(UTC)
+            )
+        except PowermonError as exc:  # tried again tomorrow; nothing is lost meanwhile
+            log.error("retention job failed: %s", exc)
+            return
+        if result.readings or result.load:
+            log.info("retention: %d readings, %d load samples removed", result.readings,
+                     result.load)  # fmt: skip
+
     # --- watchdog ------------------------------------------------------------------------
 
     async def watchdog_loop(self, interval: float) -> None:
@@ -336,7 +354,8 @@ def _install_signals(state: _State, stack: contextlib.AsyncExitStack) -> None:
     stack.callback(loop.remove_signal_handler, signal.SIGHUP)
 
 
-_JOB_NAMES = {"snmp-cycle": "SNMP cycle", "load-import": "load import"}
+_JOB_NAMES = {"snmp-cycle": "SNMP cycle", "load-import": "load import", "db-prune": "retention"}
+PRUNE_DELAY = timedelta(minutes=10)  # the first run: well after start-up's own work
 
 
 class _SchedulerLogs(logging.Filter):
@@ -380,6 +399,14 @@ def _scheduler(daemon: Daemon) -> AsyncIOScheduler:
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+    )
+    scheduler.add_job(
+        daemon.prune_job,
+        IntervalTrigger(days=1, timezone=UTC),
+        id="db-prune",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + PRUNE_DELAY,
     )
     return scheduler
 

@@ -43,11 +43,18 @@ class DaemonSettings(_Section):
     spool_max_cycles: Annotated[int, Field(ge=1)] = 10000
 
 
+class StorageSettings(_Section):
+    # Days of raw readings and of raw load kept (0: for ever); hourly rollups are kept always.
+    raw_days: Annotated[float, Field(ge=0, le=36600)] = 400
+    load_days: Annotated[float, Field(ge=0, le=36600)] = 400
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     collector: CollectorSettings = CollectorSettings()
     rrd: RrdSettings = RrdSettings()
     daemon: DaemonSettings = DaemonSettings()
+    storage: StorageSettings = StorageSettings()
 
 
 def config_dir_from(cli_value: str | None) -> Path:

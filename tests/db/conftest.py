@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from powermond.db.engine import Database
 from powermond.db.migrate import upgrade
@@ -23,6 +25,25 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 
 
 MakeInventory = Callable[..., Inventory]
+
+
+async def stored_readings(db: Database) -> list[tuple[object, ...]]:
+    """Every reading as stored, times as epoch seconds and values as floats whatever the
+    schema's column types."""
+    async with db.transaction() as session:
+        rows = await session.execute(
+            text("SELECT outlet_id, cycle, machine_id, watts, amps, energy_kwh FROM power_reading")
+        )
+        found = []
+        for outlet, cycle, *rest in rows:
+            if isinstance(cycle, str):  # SQLite's DATETIME text before revision 0005
+                cycle = datetime.fromisoformat(cycle)
+            if isinstance(cycle, datetime):
+                cycle = int(cycle.replace(tzinfo=UTC).timestamp())
+            machine, *values = rest  # integer thousandths from revision 0005 on
+            values = [v / 1000 if isinstance(v, int) else v for v in values]
+            found.append((outlet, int(cycle), machine, *values))
+    return sorted(found)
 
 
 @pytest.fixture

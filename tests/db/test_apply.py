@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from powermond.collect.store import store_cycle
 from powermond.db.apply import ApplyResult, apply_inventory
 from powermond.db.engine import Database
 from powermond.db.repositories import (
@@ -30,9 +31,10 @@ async def _apply(db: Database, inv: Inventory) -> ApplyResult:
 
 
 async def _write(db: Database, cycle: datetime, pdu: str, watts: dict[str, float]) -> None:
+    """As the daemon writes: readings with their rollups (which name the machine each
+    outlet fed, and so find a machine's readings after a remap)."""
     readings = [OutletReading(label, w, None, None) for label, w in watts.items()]
-    async with db.transaction() as session:
-        await ReadingRepository(session).add_cycle(cycle, pdu, readings)
+    await store_cycle(db, cycle, {pdu: readings}, interval=STEP.total_seconds())
 
 
 async def _watts(db: Database, machine: str) -> list[tuple[datetime, str, float | None]]:

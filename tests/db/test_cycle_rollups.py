@@ -18,8 +18,8 @@ from powermond.db.apply import apply_inventory
 from powermond.db.cycles import CycleRepository
 from powermond.db.engine import Database
 from powermond.db.rollups import MachinePeakHourly, PduPeakHourly, PowerHourly, samples_between
+from powermond.energy import Tally, hour_of, tally_samples
 from powermond.readings import OutletReading
-from powermond.report.energy import Tally, hour_of, tally_samples
 
 from .conftest import MakeInventory
 

@@ -13,6 +13,8 @@ from powermond.db.engine import Database
 from powermond.db.migrate import migrate
 from powermond.db.rows import CycleRow
 
+from .conftest import stored_readings
+
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 migration_0004 = importlib.import_module("powermond.db.migrations.versions.0004_cycle")
 
@@ -100,7 +102,10 @@ async def test_migration_backfills_cycles_from_readings(db_url: str) -> None:
             rows = [{"cycle": t, "outlet_id": o, "watts": 100.0}
                     for t in times for o in ((1, 2, 3) if t != times[2] else (1,))]  # fmt: skip
             await session.execute(sa.insert(reading), rows)
+        before = await stored_readings(db)
+        await db.dispose()  # no connection (nor statement cache) outlives the new schema
         await migrate(db_url)
+        assert await stored_readings(db) == before  # every reading, as it was
         async with db.transaction() as session:
             spacing = await CycleRepository(session).spacing(T0, T0 + timedelta(hours=3))
             last = await CycleRepository(session).last()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from powermond.report.energy import Sample, Spacing, Tally, interval_energy, outlet_tally
+from powermond.energy import Sample, Spacing, Tally, interval_energy, outlet_tally
 from powermond.report.power import (
     FeedReading,
     LoadTally,

@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,9 @@ from powermond.errors import EXIT_OK, NotFoundError
 from powermond.output import iso_z, write_rows
 from powermond.settings import config_dir_from
 
+if TYPE_CHECKING:
+    from powermond.db.retention import PruneResult
+
 T = TypeVar("T")
 
 
@@ -25,6 +28,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = db.add_subparsers(dest="db_action", metavar="ACTION", required=True)
     upgrade = add_command(actions, "upgrade", "create or migrate the schema to the newest revision")
     upgrade.set_defaults(func=_upgrade)
+    prune = add_command(
+        actions, "prune", "delete raw readings and load older than [storage] raw_days/load_days"
+    )
+    prune.add_argument(
+        "--before", metavar="TIME", help="delete raw rows before this hour instead (ISO-8601, -30d)"
+    )
+    prune.set_defaults(func=_prune)
 
     pdus = add_command(subparsers, "pdus", "list the PDUs in the database (retired ones marked)")
     add_format_option(pdus)
@@ -74,6 +84,37 @@ def _upgrade(args: argparse.Namespace) -> int:
         print(f"{safe_url(url)}: already at revision {after}")
     else:
         print(f"{safe_url(url)}: upgraded from {before or 'empty'} to revision {after}")
+    return EXIT_OK
+
+
+def _prune(args: argparse.Namespace) -> int:
+    """The daemon's daily retention job, now; hourly rollups are kept."""
+    from powermond.db.engine import Database
+    from powermond.db.retention import horizon, prune
+    from powermond.inventory.load import load_settings
+    from powermond.timeparse import parse_time
+
+    settings = load_settings(config_dir_from(getattr(args, "config_dir", None)))
+    now = datetime.now(UTC)
+    readings_before: datetime | None
+    load_before: datetime | None
+    if args.before is not None:
+        readings_before = load_before = parse_time(args.before, now=now)
+    else:
+        readings_before = horizon(now, settings.storage.raw_days)
+        load_before = horizon(now, settings.storage.load_days)
+
+    async def run() -> PruneResult:
+        async with Database.from_url(settings.database.url.get_secret_value()) as db:
+            return await prune(db, readings_before, load_before)
+
+    result = asyncio.run(run())
+    for what, count, before in (
+        ("power readings", result.readings, result.readings_before),
+        ("load samples", result.load, result.load_before),
+    ):
+        done = "kept (retention 0 days)" if before is None else f"{count} removed"
+        print(f"{what}: {done}" + ("" if before is None else f" from before {iso_z(before)}"))
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from powermond.db.types import UtcDateTime
+from powermond.db.types import EpochSeconds, UtcDateTime
 
 Row = Mapping[str, Any]
 _TIME = UtcDateTime()
@@ -263,7 +263,7 @@ def _from_arrays(sql: str, columns: Sequence[Any], dialect: Any) -> str:
 
 def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
-    if process is not None and isinstance(column_type, UtcDateTime):
+    if process is not None and isinstance(column_type, UtcDateTime | EpochSeconds):
         return functools.lru_cache(maxsize=64)(process)
     return process  # type: ignore[no-any-return]
 

@@ -45,7 +45,7 @@ from powermond.db.rollups import (
     recompute_peaks,
 )
 from powermond.db.tables import Outlet, PowerReading
-from powermond.report.energy import Sample, Spacing, Tally, hour_of, interval_energy
+from powermond.energy import Sample, Spacing, Tally, hour_of, interval_energy
 
 ADDED = (
     "readings",

@@ -20,7 +20,7 @@ from powermond.db.repository_base import Repository, table_of, translated
 from powermond.db.rows import CycleRow
 from powermond.db.tables import Cycle
 from powermond.db.types import range_bound
-from powermond.report.energy import DEFAULT_INTERVAL_S, Spacing
+from powermond.energy import DEFAULT_INTERVAL_S, Spacing
 
 DAEMON = "daemon"
 POLL = "poll"

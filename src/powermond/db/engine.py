@@ -56,7 +56,8 @@ def create_engine(url: str | URL) -> AsyncEngine:
 
 
 class Database:
-    """An engine and its session factory. Create once per process; ``await dispose()`` at exit."""
+    """An engine and its session factory. Create once per process; ``await dispose()`` at exit,
+    or use it as ``async with Database.from_url(url) as db:``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -76,6 +77,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.dispose()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -70,6 +70,18 @@ async def migrate(url: str, revision: str = "head") -> tuple[str | None, str | N
     return before, after
 
 
+async def downgrade(url: str, revision: str) -> None:
+    """Back to ``revision`` (``alembic downgrade``): for developers and tests."""
+    config = alembic_config(url)
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    with _quiet_driver():
+        await _with_connection(url, run, commit=True)
+
+
 async def current_revision(url: str) -> str | None:
     """The schema revision the database is at; ``None`` for an empty database."""
     found: list[str | None] = []

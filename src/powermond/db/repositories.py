@@ -17,7 +17,7 @@ from powermond.db.bulk import insert_ignore, insert_rows, stored_keys
 from powermond.db.cycle_rollups import StoredCycle, StoredReading, stored_time
 from powermond.db.errors import UnknownMachine, UnknownPdu
 from powermond.db.repository_base import Repository, table_of, translated
-from powermond.db.rollups import chunked
+from powermond.db.rollups import PowerHourly, chunked
 from powermond.db.rows import (
     LoadRow,
     MachineRow,
@@ -27,7 +27,8 @@ from powermond.db.rows import (
     outlet_sort_key,
 )
 from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
-from powermond.db.types import UtcDateTime, range_bound
+from powermond.db.types import UtcDateTime, range_bound, to_milli
+from powermond.energy import hour_of
 from powermond.readings import LoadSample, OutletReading
 
 __all__ = [
@@ -256,8 +257,10 @@ class ReadingRepository(_Repository):
                 outlet_id, machine_id = outlets[(pdu_id, r.outlet)]
                 if outlet_id in present:
                     continue  # a replay: stored before
-                new.append(StoredReading(outlet_id, pdu_id, machine_id, r.watts, r.energy_kwh))
-                rows.append((stored.cycle, outlet_id, machine_id, r.watts, r.amps, r.energy_kwh))
+                # As stored (thousandths): the rollups add exactly what a report reads back.
+                watts, energy = to_milli(r.watts), to_milli(r.energy_kwh)
+                new.append(StoredReading(outlet_id, pdu_id, machine_id, watts, energy))
+                rows.append((stored.cycle, outlet_id, machine_id, watts, r.amps, energy))
         del outlets
         await insert_rows(self.session, _table(PowerReading), READING_NAMES, rows, READING_KEY)
         stored.new.extend(new)
@@ -295,25 +298,45 @@ class ReadingRepository(_Repository):
     ) -> builtins.list[ReadingRow]:
         """The machine's readings with ``since <= time < until``, every feed, in time order.
 
-        Readings belong to the machine their outlet fed when they were written.
+        Readings belong to the machine their outlet fed when they were written. They are
+        looked up by primary key through the outlets that fed the machine: those its hourly
+        rollups name (every stored reading is tallied there under its machine: writers store
+        rollups with readings) and those mapped to it now.
         """
-        stmt = (
-            select(
-                PowerReading.cycle,
-                Pdu.name,
-                Outlet.label,
-                PowerReading.watts,
-                PowerReading.amps,
-                PowerReading.energy_kwh,
+        machine_id = await self.session.scalar(select(Machine.id).where(Machine.name == machine))
+        if machine_id is None:
+            return []
+        outlet_ids = await self._outlets_that_fed(machine_id, since, until)
+        found: builtins.list[ReadingRow] = []
+        for chunk in chunked(sorted(outlet_ids)):
+            stmt = (
+                select(
+                    PowerReading.cycle,
+                    Pdu.name,
+                    Outlet.label,
+                    PowerReading.watts,
+                    PowerReading.amps,
+                    PowerReading.energy_kwh,
+                )
+                .join(Outlet, Outlet.id == PowerReading.outlet_id)
+                .join(Pdu, Pdu.id == Outlet.pdu_id)
+                .where(PowerReading.outlet_id.in_(chunk), PowerReading.machine_id == machine_id)
+                .where(_in_range(PowerReading.cycle, since, until))
             )
-            .join(Machine, Machine.id == PowerReading.machine_id)
-            .join(Outlet, Outlet.id == PowerReading.outlet_id)
-            .join(Pdu, Pdu.id == Outlet.pdu_id)
-            .where(Machine.name == machine, _in_range(PowerReading.cycle, since, until))
-            .order_by(PowerReading.cycle, Pdu.name)
-        )
-        found = [ReadingRow(*row) for row in await self.session.execute(stmt)]
+            found.extend(ReadingRow(*row) for row in await self.session.execute(stmt))
         return sorted(found, key=lambda r: (r.time, r.pdu, outlet_sort_key(r.outlet)))
+
+    async def _outlets_that_fed(
+        self, machine_id: int, since: datetime, until: datetime
+    ) -> set[int]:
+        hourly = select(PowerHourly.outlet_id).distinct().where(
+            PowerHourly.machine_id == machine_id,
+            PowerHourly.hour >= hour_of(since),
+            PowerHourly.hour < range_bound(until),
+        )
+        mapped = select(Outlet.id).where(Outlet.machine_id == machine_id)
+        found = set((await self.session.scalars(hourly)).all())
+        return found | set((await self.session.scalars(mapped)).all())
 
 
 def _last_per_outlet(readings: Sequence[OutletReading]) -> builtins.list[OutletReading]:

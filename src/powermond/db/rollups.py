@@ -1,7 +1,7 @@
 """Hourly rollups of readings and load, maintained at write time, so reports and long plots
 read one row per outlet-hour instead of twelve.
 
-Each rollup row holds the additive :class:`~powermond.report.energy.Tally` of one outlet's
+Each rollup row holds the additive :class:`~powermond.energy.Tally` of one outlet's
 readings in one hour (keyed by the machine the readings fed), so the report from rollups is
 the report from raw readings (tests check this). Intervals belong to their first reading's
 hour, so a reading closes the previous reading's interval, which may lie in the hour before.
@@ -19,88 +19,24 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Double, ForeignKey, Index, Integer, delete, insert, select, text
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from powermond.db.cycles import CycleRepository
-from powermond.db.tables import Base, CpuLoad, Machine, Outlet, Pdu, PowerReading
-from powermond.db.types import UtcDateTime, range_bound
+from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
+from powermond.db.tables import LoadHourly as LoadHourly  # the rollup tables, named here too
+from powermond.db.tables import MachinePeakHourly as MachinePeakHourly
+from powermond.db.tables import PduPeakHourly as PduPeakHourly
+from powermond.db.tables import PowerHourly as PowerHourly
+from powermond.db.types import range_bound
+from powermond.energy import Sample, Spacing, hour_of, tally_samples
 from powermond.readings import LoadSample
-from powermond.report.energy import Sample, Spacing, hour_of, tally_samples
 
 T = TypeVar("T")
 HOUR = timedelta(hours=1)
 IN_LIST_CHUNK = 5000  # ids per IN list: SQLite allows 32766 variables, PostgreSQL 32767
 
 
-class PowerHourly(Base):
-    """One outlet's readings in one hour that fed one machine (NULL: no machine)."""
-
-    __tablename__ = "power_hourly"
-    # hour: reports over all machines; machine_id: long plots. The unique key is what a
-    # cycle's upsert adds to (and the write path's index): machine_key is machine_id with 0
-    # for none, because unique keys never match NULLs.
-    __table_args__ = (
-        Index(None, "hour"),
-        Index(None, "outlet_id", "hour", "machine_key", unique=True),
-        Index(None, "machine_id", "hour"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime())
-    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"))
-    machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"), nullable=True)
-    machine_key: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    readings: Mapped[int] = mapped_column(Integer)
-    watts_count: Mapped[int] = mapped_column(Integer)
-    watts_sum: Mapped[float] = mapped_column(Double())
-    watts_peak: Mapped[float | None] = mapped_column(Double(), nullable=True)
-    counter_kwh: Mapped[float] = mapped_column(Double())
-    counter_intervals: Mapped[int] = mapped_column(Integer)
-    integrated_kwh: Mapped[float] = mapped_column(Double())
-    integrated_intervals: Mapped[int] = mapped_column(Integer)
-
-
-class MachinePeakHourly(Base):
-    """The highest per-cycle sum of a machine's feeds in one hour (not derivable per outlet)."""
-
-    __tablename__ = "machine_peak_hourly"
-    __table_args__ = (Index(None, "hour"),)
-
-    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
-    peak_watts: Mapped[float] = mapped_column(Double())
-
-
-class PduPeakHourly(Base):
-    """The highest per-cycle sum of a PDU's outlets in one hour."""
-
-    __tablename__ = "pdu_peak_hourly"
-    __table_args__ = (Index(None, "hour"),)
-
-    pdu_id: Mapped[int] = mapped_column(ForeignKey("pdu.id"), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
-    peak_watts: Mapped[float] = mapped_column(Double())
-
-
-class LoadHourly(Base):
-    """Sums of a machine's load samples in one hour (means for reports and long plots)."""
-
-    __tablename__ = "load_hourly"
-    __table_args__ = (Index(None, "hour"),)
-
-    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
-    samples: Mapped[int] = mapped_column(Integer)
-    load1_sum: Mapped[float] = mapped_column(Double())
-    load5_count: Mapped[int] = mapped_column(Integer)
-    load5_sum: Mapped[float] = mapped_column(Double())
-    load15_count: Mapped[int] = mapped_column(Integer)
-    load15_sum: Mapped[float] = mapped_column(Double())
-
-
-ROLLUP_TABLES = (PowerHourly, MachinePeakHourly, PduPeakHourly, LoadHourly)
 
 
 async def samples_between(

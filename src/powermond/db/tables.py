@@ -1,7 +1,10 @@
-"""The schema: PDUs, machines, outlets (the current outlet -> machine mapping), readings, load.
+"""The schema, every table: PDUs, machines, outlets (the current outlet -> machine mapping),
+readings, recorded cycles, load, and the hourly rollups.
 
-Nothing is ever deleted: a PDU or machine removed from the configuration is *retired*
-(``retired_at`` set) so its readings stay queryable, and re-adding it restores it.
+PDUs and machines are never deleted: one removed from the configuration is *retired*
+(``retired_at`` set) so its readings stay queryable, and re-adding it restores it. Raw
+readings and load past ``[storage]`` retention are pruned (:mod:`powermond.db.retention`);
+the rollups and the cycle rows are kept.
 """
 
 from __future__ import annotations
@@ -9,18 +12,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     Double,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from powermond.db.types import UtcDateTime, utc_now
+from powermond.db.types import EpochSeconds, Milli, MilliWide, UtcDateTime, utc_now
 
 # Explicit constraint names: migrations then name the same objects on every dialect, and
 # later migrations can drop or alter them by name.
@@ -34,9 +38,6 @@ NAMING_CONVENTION = {
 
 NAME_LENGTH = 255  # VARCHAR(255) in utf8mb4 still fits MariaDB's index key limit
 LABEL_LENGTH = 32
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias), not a BIGINT one.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -83,28 +84,38 @@ class Outlet(Base):
 
 
 class PowerReading(Base):
-    """One outlet's values in one cycle; ``machine_id`` is the machine it fed when written."""
+    """One outlet's values in one cycle; ``machine_id`` is the machine it fed when written.
+
+    Nearly every stored byte is here, so the row is compact: the natural key (outlet, cycle)
+    is the primary key (a replayed cycle cannot duplicate; SQLite WITHOUT ROWID, InnoDB's
+    clustered index), the time is epoch seconds, values are integer thousandths.
+    """
 
     __tablename__ = "power_reading"
+    # One secondary index: (cycle), for a period's and a cycle's readings (report edges, the
+    # rollups of a cycle); on PostgreSQL a BRIN index, since rows arrive in cycle order (a few
+    # bytes per thousand rows instead of ~20 per row). A machine's readings are found through
+    # the outlets that fed it (rollups and the mapping), by primary key. machine_id has no
+    # foreign key: InnoDB would add an index for it, and machines are never deleted.
     __table_args__ = (
-        UniqueConstraint("outlet_id", "cycle"),  # a replayed cycle cannot duplicate
-        Index(None, "machine_id", "cycle"),
-        Index(None, "cycle"),
+        PrimaryKeyConstraint("outlet_id", "cycle"),
+        Index(None, "cycle", postgresql_using="brin"),
+        {"sqlite_with_rowid": False},
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    cycle: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Declared in storage order: 8-byte columns first, so PostgreSQL pads nothing.
+    cycle: Mapped[datetime] = mapped_column(EpochSeconds())
+    energy_kwh: Mapped[float | None] = mapped_column(MilliWide(), nullable=True)
     outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"))
-    machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"), nullable=True)
-    watts: Mapped[float | None] = mapped_column(Double(), nullable=True)
-    amps: Mapped[float | None] = mapped_column(Double(), nullable=True)
-    energy_kwh: Mapped[float | None] = mapped_column(Double(), nullable=True)
+    machine_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    watts: Mapped[float | None] = mapped_column(Milli(), nullable=True)
+    amps: Mapped[float | None] = mapped_column(Milli(), nullable=True)
 
 
 class Cycle(Base):
     """One writer's poll cycle: when it was scheduled, at which interval, and what it stored.
 
-    The interval is what energy and plots bridge gaps by (:class:`~powermond.report.energy.
+    The interval is what energy and plots bridge gaps by (:class:`~powermond.energy.
     Spacing`), so history keeps its meaning when ``[collector].interval`` changes. Several
     collectors (and ``powermon poll``) may each record their row for one scheduled time.
     """
@@ -132,3 +143,75 @@ class CpuLoad(Base):
     load1: Mapped[float | None] = mapped_column(Double(), nullable=True)
     load5: Mapped[float | None] = mapped_column(Double(), nullable=True)
     load15: Mapped[float | None] = mapped_column(Double(), nullable=True)
+
+
+# --- hourly rollups (maintained at write time: db/cycle_rollups.py, db/rollups.py) ---------
+
+
+class PowerHourly(Base):
+    """One outlet's readings in one hour that fed one machine (NULL: no machine)."""
+
+    __tablename__ = "power_hourly"
+    # hour: reports over all machines; machine_id: long plots. The unique key is what a
+    # cycle's upsert adds to (and the write path's index): machine_key is machine_id with 0
+    # for none, because unique keys never match NULLs.
+    __table_args__ = (
+        Index(None, "hour"),
+        Index(None, "outlet_id", "hour", "machine_key", unique=True),
+        Index(None, "machine_id", "hour"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime())
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"))
+    machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"), nullable=True)
+    machine_key: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    readings: Mapped[int] = mapped_column(Integer)
+    watts_count: Mapped[int] = mapped_column(Integer)
+    watts_sum: Mapped[float] = mapped_column(Double())
+    watts_peak: Mapped[float | None] = mapped_column(Double(), nullable=True)
+    counter_kwh: Mapped[float] = mapped_column(Double())
+    counter_intervals: Mapped[int] = mapped_column(Integer)
+    integrated_kwh: Mapped[float] = mapped_column(Double())
+    integrated_intervals: Mapped[int] = mapped_column(Integer)
+
+
+class MachinePeakHourly(Base):
+    """The highest per-cycle sum of a machine's feeds in one hour (not derivable per outlet)."""
+
+    __tablename__ = "machine_peak_hourly"
+    __table_args__ = (Index(None, "hour"),)
+
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    peak_watts: Mapped[float] = mapped_column(Double())
+
+
+class PduPeakHourly(Base):
+    """The highest per-cycle sum of a PDU's outlets in one hour."""
+
+    __tablename__ = "pdu_peak_hourly"
+    __table_args__ = (Index(None, "hour"),)
+
+    pdu_id: Mapped[int] = mapped_column(ForeignKey("pdu.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    peak_watts: Mapped[float] = mapped_column(Double())
+
+
+class LoadHourly(Base):
+    """Sums of a machine's load samples in one hour (means for reports and long plots)."""
+
+    __tablename__ = "load_hourly"
+    __table_args__ = (Index(None, "hour"),)
+
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    samples: Mapped[int] = mapped_column(Integer)
+    load1_sum: Mapped[float] = mapped_column(Double())
+    load5_count: Mapped[int] = mapped_column(Integer)
+    load5_sum: Mapped[float] = mapped_column(Double())
+    load15_count: Mapped[int] = mapped_column(Integer)
+    load15_sum: Mapped[float] = mapped_column(Double())
+
+
+ROLLUP_TABLES = (PowerHourly, MachinePeakHourly, PduPeakHourly, LoadHourly)

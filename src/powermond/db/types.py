@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -52,3 +53,65 @@ def range_bound(value: datetime) -> datetime:
     """
     whole = value.replace(microsecond=0)
     return whole + timedelta(seconds=1) if value.microsecond else whole
+
+
+class EpochSeconds(TypeDecorator[datetime]):
+    """A UTC time stored as whole seconds since 1970 (an ``INTEGER``), read back aware (UTC).
+
+    For the readings table, which holds nearly every byte PowerMon stores: 4 to 8 bytes a
+    time instead of SQLite's 26-character text or a server's 8-byte ``DATETIME`` with its
+    conversions. Fractions are cut, as :class:`UtcDateTime` cuts them; naive input is UTC.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"EpochSeconds needs a datetime, not {type(value).__name__}")
+        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return math.floor(aware.timestamp())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromtimestamp(int(value), UTC)
+
+
+MILLI = 1000
+
+
+def to_milli(value: float | None) -> float | None:
+    """``value`` as :class:`Milli` stores it: to the thousandth (watts, amps, kWh)."""
+    return None if value is None else round(value * MILLI) / MILLI
+
+
+class Milli(TypeDecorator[float]):
+    """A reading's value stored as an integer count of thousandths (mW, mA, Wh), in an
+    ``INTEGER`` (up to 2.1 MW or MA; :class:`MilliWide` for energy counters).
+
+    PDUs report whole or decimal units (W, tenths of A, hundredths of kWh): those are kept
+    exactly, in 1 to 4 bytes on SQLite instead of an 8-byte REAL. Finer fractions are rounded
+    to the thousandth, far below any meter's accuracy; writers store :func:`to_milli` values
+    so that what they computed from equals what is read back.
+    """
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        return round(float(value) * MILLI)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> float | None:
+        return None if value is None else int(value) / MILLI
+
+
+class MilliWide(Milli):
+    """:class:`Milli` in a ``BIGINT``: an energy counter in Wh may pass 2.1 GWh."""
+
+    impl = BigInteger
+    cache_ok = True

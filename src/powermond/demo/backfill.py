@@ -1,8 +1,8 @@
 """A day of history before the daemon starts, so the plot and the report have a story.
 
 Power: what the simulated PDUs would have answered every 5 minutes over the last day,
-decoded by the real vendor profiles and stored through the repositories, each cycle recorded
-at the 5-minute interval this history is "recorded" at, and the hourly rollups computed.
+decoded by the real vendor profiles and stored as the daemon stores a cycle, at the 5-minute
+interval this history is "recorded" at.
 Load: the real RRD importer reads the demo's Ganglia files, as ``powermon import-load`` does.
 """
 
@@ -13,11 +13,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from powermond.collect.loadimport import import_load
-from powermond.db.cycles import DAEMON, CycleRepository, default_collector
+from powermond.collect.store import store_cycle
 from powermond.db.engine import Database
-from powermond.db.repositories import ReadingRepository
-from powermond.db.rollups import update_rollups
-from powermond.db.rows import CycleRow
 from powermond.demo.pattern import DAY
 from powermond.demo.snmprec import pdu_records, table_at
 from powermond.demo.world import World
@@ -39,36 +36,22 @@ def _utc(t: float) -> datetime:
 
 
 async def backfill_power(db: Database, world: World, now: float, span: float = DAY) -> int:
-    """Store the last ``span`` seconds of 5-minute cycles; returns the readings added."""
-    times = cycle_times(now, span)
+    """Store the last ``span`` seconds of 5-minute cycles; returns the readings added.
+
+    Each cycle is stored as the daemon stores one (``store_cycle``: readings, the cycle's
+    row at 300 s, and the rollups it changes), one transaction per cycle.
+    """
     # Records once per PDU; evaluating them per cycle is cheap arithmetic.
     records = {p.name: pdu_records(world, p) for p in world.pdus}
     decoders = {p.name: profiles.get(p.profile) for p in world.pdus}
     added = 0
-    async with db.transaction() as session:
-        repository = ReadingRepository(session)
-        cycles = CycleRepository(session)
-        collector = default_collector()
-        for t in times:
-            stored = 0
-            for pdu, profile in decoders.items():
-                table = table_at(records[pdu], profile.columns, t)
-                stored += await repository.add_cycle(_utc(t), pdu, profile.decode(table).readings)
-            row = CycleRow(_utc(t), collector, DAEMON, BACKFILL_INTERVAL, len(decoders), 0, stored)
-            await cycles.add(row)
-            added += stored
-        # One recomputation per hour and PDU covers that hour and the one before it.
-        for t in _first_of_each_hour(times):
-            for pdu in decoders:
-                await update_rollups(session, _utc(t), pdu)
+    for t in cycle_times(now, span):
+        readings = {
+            pdu: profile.decode(table_at(records[pdu], profile.columns, t)).readings
+            for pdu, profile in decoders.items()
+        }
+        added += await store_cycle(db, _utc(t), readings, interval=BACKFILL_INTERVAL)
     return added
-
-
-def _first_of_each_hour(times: Iterable[float]) -> list[float]:
-    seen: dict[int, float] = {}
-    for t in times:
-        seen.setdefault(int(t // 3600), t)
-    return sorted(seen.values())
 
 
 async def backfill_load(

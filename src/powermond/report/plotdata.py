@@ -2,8 +2,9 @@
 
 Up to ``max_points`` recorded cycles (default about ten weeks of 5-minute cycles) a plot draws
 every cycle, and breaks a line where a gap is longer than the recorded spacing bridges.
-Longer periods draw hourly means from the rollups, plus the hourly peak of the machine, and
-the period is widened to whole hours: a year is 8,760 points per line instead
+Longer periods, and periods reaching back before the raw readings kept (``[storage]
+raw_days``), draw hourly means from the rollups, plus the hourly peak of the machine, and the
+period is widened to whole hours: a year is 8,760 points per line instead
 of 105,120, far more than a page has pixels, and the peaks still show.
 """
 
@@ -19,9 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.cycles import CycleRepository
+from powermond.db.retention import pruned_before
 from powermond.db.rollups import HOUR, LoadHourly, MachinePeakHourly, PowerHourly
 from powermond.db.tables import Outlet, Pdu
-from powermond.report.energy import DEFAULT_INTERVAL_S, Spacing, hour_of
+from powermond.energy import DEFAULT_INTERVAL_S, Spacing, hour_of
 from powermond.report.power import FeedReading, gaps_as_nan, peak_of_sums
 from powermond.report.queries import load_points, machine, power_points
 
@@ -66,7 +68,9 @@ async def plot_data(
 ) -> MachinePlot:
     """The lines of one machine's plot; raises ``UnknownMachine``."""
     cycles = CycleRepository(session)
-    if await cycles.times_between(since, until) > max_points:
+    pruned = await pruned_before(session)  # before it, retention left the rollups only
+    long = await cycles.times_between(since, until) > max_points
+    if long or (pruned is not None and since < pruned):
         longest = await cycles.longest_interval() or DEFAULT_INTERVAL_S
         hour_gap = HOUR + timedelta(seconds=2 * longest)
         return await _hourly(session, name, hour_of(since), _ceil_hour(until), hour_gap)

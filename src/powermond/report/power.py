@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from powermond.report.energy import Method, Tally, max_or_none, merge_all
+from powermond.energy import Method, Tally, max_or_none, merge_all
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,8 @@ from powermond.db.rollups import (
 from powermond.db.rows import MachineRow, ReadingRow
 from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu
 from powermond.db.types import range_bound
+from powermond.energy import Sample, Tally, hour_of, tally_samples
 from powermond.readings import LoadSample
-from powermond.report.energy import Sample, Tally, hour_of, tally_samples
 from powermond.report.power import (
     FeedReading,
     LoadTally,

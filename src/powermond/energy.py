@@ -1,4 +1,5 @@
-"""Energy, mean and peak of outlet readings: pure functions, no database.
+"""Energy, mean and peak of outlet readings: pure functions, no database, at the bottom of the
+package (``db`` and ``report`` both import them).
 
 The rules (also in the report's documentation):
 

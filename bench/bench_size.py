@@ -1,0 +1,101 @@
+"""Bytes per stored reading: table + index bytes of ``power_reading`` / readings.
+
+    .venv/bin/python bench/bench_size.py [--db sqlite|mariadb|postgres|all] [--pdus N]
+        [--cycles K]
+
+Fills a fresh database (as bench_store.py makes them) with K cycles of N 48-outlet PDUs
+(default 1,000 x 21 = 1,007,000 readings, a few missed) through ``ReadingRepository``, the
+daemon's write path without the rollups, then prints the bytes the readings table and its
+indexes take: SQLite ``dbstat`` pages, PostgreSQL ``pg_total_relation_size``, MariaDB
+``data_length + index_length`` (after ANALYZE TABLE). Also the size a year at 300 s takes
+for 1,000 outlets (105,120 readings each). Targets: SQLite <= 48 B, servers <= 100 B.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_store import INTERVAL, OUTLETS, T0, Readings, database_url, inventory
+from powermond.db.apply import apply_inventory
+from powermond.db.engine import Database
+from powermond.db.migrate import head_revision, upgrade
+from powermond.db.repositories import ReadingRepository
+
+YEAR_READINGS_PER_OUTLET = 365 * 24 * 3600 // 300
+
+
+async def table_bytes(db: Database, kind: str) -> int:
+    async with db.transaction() as session:
+        if kind == "sqlite":
+            names = await session.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE tbl_name = 'power_reading'"
+                    " AND type IN ('table', 'index')"
+                )
+            )
+            wanted = [n for (n,) in names]
+            marks = ", ".join(f"'{n}'" for n in wanted)
+            stmt = f"SELECT SUM(pgsize) FROM dbstat WHERE name IN ({marks})"
+            return int(await session.scalar(text(stmt)) or 0)
+        if kind == "postgres":
+            stmt = "SELECT pg_total_relation_size('power_reading')"
+            return int(await session.scalar(text(stmt)) or 0)
+        await session.execute(text("ANALYZE TABLE power_reading"))
+        stmt = (
+            "SELECT data_length + index_length FROM information_schema.tables"
+            " WHERE table_schema = DATABASE() AND table_name = 'power_reading'"
+        )
+        return int(await session.scalar(text(stmt)) or 0)
+
+
+async def bench(kind: str, pdus: int, cycles: int) -> None:
+    async with database_url(kind) as url:
+        await upgrade(url)
+        db = Database.from_url(url)
+        try:
+            async with db.transaction() as session:
+                await apply_inventory(session, inventory(pdus))
+            source = Readings(pdus)
+            stored = 0
+            started = time.perf_counter()
+            for n in range(cycles):
+                cycle = T0 + timedelta(seconds=n * INTERVAL)
+                async with db.transaction() as session:
+                    added = await ReadingRepository(session).add_cycle_many(cycle, source.cycle())
+                stored += added.added
+            filled = time.perf_counter() - started
+            size = await table_bytes(db, kind)
+        finally:
+            await db.dispose()
+    per = size / stored
+    year_gb = per * YEAR_READINGS_PER_OUTLET * 1000 / 1e9
+    print(
+        f"{kind} (schema {head_revision()}): {stored:,} readings ({pdus} PDUs x {OUTLETS} x "
+        f"{cycles} cycles, filled in {filled:.0f} s): {size:,} B table + indexes = "
+        f"{per:.1f} B/reading; 1,000 outlets x 1 year at 300 s = {year_gb:.2f} GB",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "mariadb", "postgres", "all"), default="all")
+    parser.add_argument("--pdus", type=int, default=1000)
+    parser.add_argument("--cycles", type=int, default=21)
+    args = parser.parse_args()
+    kinds = ("sqlite", "mariadb", "postgres") if args.db == "all" else (args.db,)
+    for kind in kinds:
+        asyncio.run(bench(kind, args.pdus, args.cycles))
+
+
+if __name__ == "__main__":
+    main()
