@@ -19,7 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -160,6 +168,7 @@ class Metrics:
     """The daemon's registry and the calls that update it."""
 
     def __init__(self) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series: they double the counters' samples
         self.registry = CollectorRegistry(auto_describe=False)
         r = self.registry
         Info("powermon_build", "PowerMon version", registry=r).info({"version": __version__})

@@ -5,50 +5,17 @@ decides what is polled or stored."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from powermond.collect.cycle import CycleResult
-from powermond.collect.health import HealthBook, PduHealthState
 from powermond.collect.loadimport import ImportSummary
 from powermond.db.engine import Database
-from powermond.errors import PowermonError
+from powermond.db.health import HealthRecorder
 from powermond.inventory.model import Inventory
 from powermond.metrics import Metrics, snapshot_of
 from powermond.spool import Spool
 from powermond.supervise import Progress
-
-log = logging.getLogger(__name__)
-
-
-class HealthRecorder:
-    """A :class:`HealthBook` kept in the database: seeded from it, written after each cycle.
-
-    While the database is away the book goes on in memory, and the next cycle that reaches
-    the database writes every PDU's current state.
-    """
-
-    def __init__(self, db: Database, book: HealthBook | None = None) -> None:
-        self.db = db
-        self.book = book or HealthBook()
-
-    async def record(self, result: CycleResult) -> list[PduHealthState]:
-        from powermond.db.health import HealthRepository
-
-        if not self.book.seeded:
-            try:
-                async with self.db.transaction() as session:
-                    self.book.seed(await HealthRepository(session).states())
-            except PowermonError as exc:
-                log.debug("PDU health not read from the database: %s", exc)
-        changed = self.book.observe(result)
-        try:
-            async with self.db.transaction() as session:
-                await HealthRepository(session).save(changed)
-        except PowermonError as exc:  # the readings path reports the outage itself
-            log.debug("PDU health not stored: %s", exc)
-        return changed
 
 
 class Monitor:

@@ -3,6 +3,7 @@ every cycle that polls it (daemon and ``powermon poll``)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -10,10 +11,15 @@ from sqlalchemy import Double, ForeignKey, Integer, String, delete, insert, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from powermond.collect.health import STATES, PduHealthState, State
+from powermond.collect.cycle import CycleResult
+from powermond.collect.health import STATES, HealthBook, PduHealthState, State
+from powermond.db.engine import Database
 from powermond.db.errors import translate
 from powermond.db.tables import Base, Pdu
 from powermond.db.types import UtcDateTime
+from powermond.errors import PowermonError
+
+log = logging.getLogger(__name__)
 
 ERROR_LENGTH = 1024
 STATE_LENGTH = 16
@@ -30,6 +36,33 @@ class PduHealthRecord(Base):
     last_error: Mapped[str | None] = mapped_column(String(ERROR_LENGTH), nullable=True)
     failures: Mapped[int] = mapped_column(Integer)
     walk_seconds: Mapped[float | None] = mapped_column(Double(), nullable=True)
+
+
+class HealthRecorder:
+    """A :class:`HealthBook` kept in the database: seeded from it, written after each cycle.
+
+    While the database is away the book goes on in memory, and the next cycle that reaches
+    the database writes every PDU's current state.
+    """
+
+    def __init__(self, db: Database, book: HealthBook | None = None) -> None:
+        self.db = db
+        self.book = book or HealthBook()
+
+    async def record(self, result: CycleResult) -> list[PduHealthState]:
+        if not self.book.seeded:
+            try:
+                async with self.db.transaction() as session:
+                    self.book.seed(await HealthRepository(session).states())
+            except PowermonError as exc:
+                log.debug("PDU health not read from the database: %s", exc)
+        changed = self.book.observe(result)
+        try:
+            async with self.db.transaction() as session:
+                await HealthRepository(session).save(changed)
+        except PowermonError as exc:  # the readings path reports the outage itself
+            log.debug("PDU health not stored: %s", exc)
+        return changed
 
 
 class HealthRepository:

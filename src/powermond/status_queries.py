@@ -1,0 +1,144 @@
+"""The queries behind ``powermon status``, in one place.
+
+The seam for issue 10: ``last_cycle`` is derived here from ``pdu_health`` (the latest cycle
+that polled PDUs, and how many answered) and ``power_reading`` (readings stored at it); its
+duration is unknown. Once the ``cycle`` table lands, ``last_cycle`` reads that table through
+its repository instead, and the reading queries follow the new readings schema; nothing
+outside this module changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from powermond.db.errors import translate
+from powermond.db.health import PduHealthRecord
+from powermond.db.tables import Machine, Outlet, Pdu, PowerReading
+from powermond.output import iso_z
+
+
+@dataclass(frozen=True, slots=True)
+class LastCycle:
+    time: datetime
+    pdus_ok: int
+    pdus_failed: int
+    readings: int
+    duration: float | None = None  # the cycle table records it; the fallback cannot
+
+    @property
+    def duration_or_zero(self) -> timedelta:
+        return timedelta(seconds=self.duration or 0)
+
+    def summary(self) -> str:
+        took = f", {self.duration:.1f} s" if self.duration is not None else ""
+        return (
+            f"{iso_z(self.time)}{took}: {self.pdus_ok}/{self.pdus_ok + self.pdus_failed} "
+            f"PDUs ok, {self.readings} readings stored"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": self.time,
+            "duration_s": self.duration,
+            "pdus_ok": self.pdus_ok,
+            "pdus_failed": self.pdus_failed,
+            "readings": self.readings,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MachineLatest:
+    machine: str
+    created_at: datetime
+    last_reading: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartialMachine:
+    machine: str
+    cycle: datetime
+    missing: tuple[str, ...]  # "pdu:label" of the feeds without a reading
+
+
+class StatusQueries:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _rows(self, stmt: Any) -> list[Any]:
+        try:
+            return list((await self.session.execute(stmt)).all())
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def last_cycle(self) -> LastCycle | None:
+        active = select(PduHealthRecord.checked, PduHealthRecord.state).join(
+            Pdu, and_(Pdu.id == PduHealthRecord.pdu_id, Pdu.retired_at.is_(None))
+        )
+        rows = await self._rows(active)
+        if not rows:
+            return None
+        latest = max(checked for checked, _ in rows)
+        states = [state for checked, state in rows if checked == latest]
+        ok = sum(1 for s in states if s == "up")
+        count = await self._rows(
+            select(func.count()).select_from(PowerReading).where(PowerReading.cycle == latest)
+        )
+        return LastCycle(latest, ok, len(states) - ok, int(count[0][0]))
+
+    async def machine_latest(self) -> list[MachineLatest]:
+        """Active machines with a feed, and the time of their newest reading."""
+        newest = (
+            select(PowerReading.cycle)
+            .where(PowerReading.machine_id == Machine.id)
+            .order_by(PowerReading.cycle.desc())
+            .limit(1)
+            .correlate(Machine)
+            .scalar_subquery()
+        )
+        fed = select(Outlet.id).where(Outlet.machine_id == Machine.id).exists()
+        stmt = (
+            select(Machine.name, Machine.created_at, newest)
+            .where(Machine.retired_at.is_(None), fed)
+            .order_by(Machine.name)
+        )
+        return [
+            MachineLatest(name, created, last) for name, created, last in await self._rows(stmt)
+        ]
+
+    async def partial_machines(self) -> list[PartialMachine]:
+        """Machines with some feeds but not all in the newest cycle stored."""
+        newest = await self._rows(select(func.max(PowerReading.cycle)))
+        cycle = newest[0][0]
+        if cycle is None:
+            return []
+        reading = (
+            select(PowerReading.id)
+            .where(PowerReading.outlet_id == Outlet.id, PowerReading.cycle == cycle)
+            .exists()
+        )
+        stmt = (
+            select(Machine.name, Pdu.name, Outlet.label, reading)
+            .join(Outlet, Outlet.machine_id == Machine.id)
+            .join(Pdu, Pdu.id == Outlet.pdu_id)
+            .where(Machine.retired_at.is_(None))
+        )
+        feeds: dict[str, list[tuple[str, bool]]] = {}
+        for machine, pdu, label, present in await self._rows(stmt):
+            feeds.setdefault(machine, []).append((f"{pdu}:{label}", bool(present)))
+        found = []
+        for machine, outlets in sorted(feeds.items()):
+            missing = tuple(sorted(name for name, present in outlets if not present))
+            if missing and len(missing) < len(outlets):
+                found.append(PartialMachine(machine, _aware(cycle), missing))
+        return found
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
