@@ -12,8 +12,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST
-
 from powermond.metrics import Metrics
 from powermond.settings import parse_listen
 
@@ -22,6 +20,8 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 10.0
 MAX_HEADER_LINES = 100
 MAX_LINE_BYTES = 8192
+#: What ``generate_latest`` writes: the text format 0.0.4 (every Prometheus 2.x parses it).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 async def serve_metrics(
@@ -73,7 +73,7 @@ async def _respond(
         _send(writer, 404, b"try /metrics\n", "text/plain; charset=utf-8")
     else:
         body = await asyncio.to_thread(metrics.exposition)
-        _send(writer, 200, body, CONTENT_TYPE_LATEST, head=request[0] == "HEAD")
+        _send(writer, 200, body, CONTENT_TYPE, head=request[0] == "HEAD")
     await writer.drain()
 
 

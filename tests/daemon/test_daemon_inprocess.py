@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collect.rrdfiles import make_host
 from daemon_harness import HOST, Config, settings_for
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from collect.rrdfiles import make_host
 from powermond.daemon import DaemonResult, run_daemon
 from powermond.db.health import PduHealthRecord
 from powermond.db.migrate import upgrade
@@ -262,4 +262,3 @@ async def _has(port: int, name: str) -> bool:
 
 async def _reloaded(port: int) -> bool:
     return (await scrape(port))["powermon_config_reloads_total"][(("result", "ok"),)] >= 1
-
