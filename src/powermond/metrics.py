@@ -177,6 +177,9 @@ class Metrics:
             buckets=CYCLE_BUCKETS, registry=r,
         )  # fmt: skip
         self.cycles = Counter("powermon_cycles", "cycles finished", registry=r)
+        self.interval = Gauge(
+            "powermon_collector_interval_seconds", "[collector] interval", registry=r
+        )
         self.last_end = Gauge(
             "powermon_cycle_last_end_timestamp_seconds", "when the last cycle ended", registry=r
         )

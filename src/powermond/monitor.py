@@ -28,6 +28,7 @@ class Monitor:
     ) -> None:
         self.health = HealthRecorder(db)
         self.metrics = Metrics()
+        self.metrics.interval.set(interval)
         self.progress = Progress(interval)
         self.spool = spool
         self._bound = bound  # the longest a cycle over an inventory may take, store included
