@@ -11,6 +11,9 @@ check(ctx) -> Section`` and append it to :data:`DATABASE_CHECKS`.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,9 +84,23 @@ async def gather(settings: Settings, now: datetime) -> StatusReport:
         sections[:0] = [_database(db.safe_url, None), *found]
     except PowermonError as exc:
         sections[:0] = [_database(db.safe_url, str(exc))]
+        await asyncio.to_thread(_join_sqlite_workers)
     finally:
         await db.dispose()
     return StatusReport(sections)
+
+
+def _join_sqlite_workers(timeout: float = 2.0) -> None:
+    """Let aiosqlite's worker threads of a failed connect end while the loop still runs.
+
+    A connect that fails stops its thread, which then posts to the event loop; if the loop
+    has already closed (this command returns at once), that thread dies with "Event loop is
+    closed". Joining here, from a worker thread, keeps the loop running meanwhile.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _database(url: str, error: str | None) -> Section:
