@@ -16,6 +16,7 @@ or a secret. Other modules add families through :meth:`Metrics.register` (a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -221,8 +222,13 @@ class Metrics:
             registry=r,
         )  # fmt: skip
         self.last_reload_ok.set(1)
+        # The state families are most of the text (per outlet) and change once per cycle:
+        # rendered at the first scrape after a cycle, then served from the cache.
         self._state = _SnapshotCollector()
-        r.register(self._state)
+        self._state_registry = CollectorRegistry(auto_describe=False)
+        self._state_registry.register(self._state)
+        self._rendered: tuple[Snapshot, bytes] | None = None
+        self._render_lock = threading.Lock()
 
     def register(self, collector: Collector) -> None:
         """Add families of another module (scraped with the rest)."""
@@ -251,4 +257,12 @@ class Metrics:
         self.last_reload_ok.set(1 if ok else 0)
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        """The text of a scrape (thread-safe: the server calls it in a worker thread)."""
+        return generate_latest(self.registry) + self._state_text()
+
+    def _state_text(self) -> bytes:
+        with self._render_lock:
+            snapshot = self._state.snapshot
+            if self._rendered is None or self._rendered[0] is not snapshot:
+                self._rendered = (snapshot, generate_latest(self._state_registry))
+            return self._rendered[1]
