@@ -139,9 +139,11 @@ async def _last_cycle(ctx: Context) -> Section:
     )
     late = ctx.now - cycle.time
     if late > ctx.interval * STALE_INTERVALS + cycle.duration_or_zero:
-        section.problems.append(
+        problem = (
             f"no cycle for {_ago(late)} (the last at {iso_z(cycle.time)}): is powermond running?"
         )
+        section.lines.append(f"  {problem}")
+        section.problems.append(problem)
     return section
 
 
