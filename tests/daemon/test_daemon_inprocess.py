@@ -5,7 +5,9 @@ the RRD import job and its ``[rrd]`` reload, and a crashing task ending the daem
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import shutil
 import socket
 import time
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_harness import HOST, Config, settings_for
+from daemon_harness import HOST, Config, NotifyListener, settings_for
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -262,3 +264,54 @@ async def _has(port: int, name: str) -> bool:
 
 async def _reloaded(port: int) -> bool:
     return (await scrape(port))["powermon_config_reloads_total"][(("result", "ok"),)] >= 1
+
+
+class StuckTransport(FakeTransport):
+    """A walk that ignores the PDU's and the cycle's cancellations (as a wedged driver would)
+    and only gives in to the third one (the shutdown's)."""
+
+    async def walk_columns(
+        self, pdu: Any, columns: Any, *, max_repetitions: int | None = None
+    ) -> Any:
+        for _ in range(2):
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(3600)
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+async def test_the_watchdog_is_withheld_while_a_cycle_is_stuck(
+    config: Config,
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    listener = NotifyListener()
+    monkeypatch.setenv("NOTIFY_SOCKET", listener.path)
+    monkeypatch.setenv("WATCHDOG_USEC", "400000")  # pings every 0.2 s
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    config.settings["daemon"]["shutdown_grace"] = 0.5
+    config.write()
+    stop = asyncio.Event()
+    fake = StuckTransport({}, budget=0.1)  # a cycle's bound: 1.3 s polling + 1 s interval
+    try:
+        with caplog.at_level(logging.ERROR, logger="powermond"):
+            daemon = asyncio.create_task(run(config, fake, max_cycles=10_000, stop=stop))
+            await listener.wait_for(lambda m: m.get("WATCHDOG") == "1", 10)
+            await until(
+                lambda: _async(lambda: "withholding the watchdog ping" in caplog.text), 15,
+                "the watchdog withheld",
+            )  # fmt: skip
+            seen = len(listener.collect())
+            await asyncio.sleep(1.0)
+            later = listener.collect()[seen:]
+            assert not any(m.get("WATCHDOG") == "1" for m in later), later
+            stop.set()
+            assert (await daemon).exit_code == EXIT_OK
+        assert "past its bound" in caplog.text
+    finally:
+        listener.close()
+
+
+async def _async(check: Callable[[], bool]) -> bool:
+    return check()
