@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections.abc import Callable
 
@@ -44,6 +45,12 @@ async def serve_metrics(
             with contextlib.suppress(ConnectionError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
 
+    if not _is_loopback(host):
+        log.warning(
+            "metrics: listening on %s, beyond this machine: whoever reaches it reads the "
+            "names of PDUs, outlets and machines (no secrets)",
+            host,
+        )
     server = await asyncio.start_server(handle, host, port, limit=MAX_LINE_BYTES)
     bound = server.sockets[0].getsockname()
     log.info("metrics: serving http://%s:%d/metrics", _url_host(host), bound[1])
@@ -54,6 +61,15 @@ async def serve_metrics(
     finally:
         server.close()
         await server.wait_closed()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: the operator's choice
 
 
 def _url_host(host: str) -> str:

@@ -47,7 +47,7 @@ class Monitor:
         added: int | None,
     ) -> None:
         self.progress.cycle_finished()
-        await self.health.record(result)
+        await self.health.record(result, store=added is not None)  # None: the DB is away
         self._last = result
         m = self.metrics
         m.cycle_done(result, duration, added)

@@ -144,10 +144,12 @@ async def test_an_unreachable_database_spools_and_loses_nothing(
         per_cycle = select(PowerReading.cycle, func.count()).group_by(PowerReading.cycle)
         async with eng.connect() as conn:
             stored = dict((await conn.execute(per_cycle)).tuples().all())
+            health = (await conn.execute(select(PduHealthRecord.state))).scalars().all()
     finally:
         await eng.dispose()
     assert len(stored) == 5, stored
     assert set(stored.values()) == {6}
+    assert health == ["up", "up"]  # written once the database answered
 
 
 def rrd_host(root: Path, host: str) -> None:

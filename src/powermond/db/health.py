@@ -49,7 +49,11 @@ class HealthRecorder:
         self.db = db
         self.book = book or HealthBook()
 
-    async def record(self, result: CycleResult) -> list[PduHealthState]:
+    async def record(self, result: CycleResult, *, store: bool = True) -> list[PduHealthState]:
+        """Apply ``result`` to the book and write it (``store=False``: the database is known
+        to be away this cycle, so the book only goes on in memory)."""
+        if not store:
+            return self.book.observe(result)
         if not self.book.seeded:
             try:
                 async with self.db.transaction() as session:
