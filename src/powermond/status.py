@@ -42,15 +42,18 @@ class Section:
     problems: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Context:
     session: AsyncSession
     settings: Settings
     now: datetime
+    recorded_interval: float | None = None  # the last cycle's, once known
 
     @property
     def interval(self) -> timedelta:
-        return timedelta(seconds=self.settings.collector.interval)
+        """The recorded interval of the last cycle, else ``[collector] interval``."""
+        seconds = self.recorded_interval or self.settings.collector.interval
+        return timedelta(seconds=seconds)
 
 
 Check = Callable[[Context], Awaitable[Section]]
@@ -132,6 +135,7 @@ async def _last_cycle(ctx: Context) -> Section:
         section = Section("last_cycle", None, ["last cycle: none stored"])
         section.problems.append("no cycle stored yet")
         return section
+    ctx.recorded_interval = cycle.interval
     data = cycle.to_json()
     section = Section("last_cycle", data, [f"last cycle: {cycle.summary()}"])
     section.rows.append(

@@ -1,10 +1,8 @@
 """The queries behind ``powermon status``, in one place.
 
-The seam for issue 10: ``last_cycle`` is derived here from ``pdu_health`` (the latest cycle
-that polled PDUs, and how many answered) and ``power_reading`` (readings stored at it); its
-duration is unknown. Once the ``cycle`` table lands, ``last_cycle`` reads that table through
-its repository instead, and the reading queries follow the new readings schema; nothing
-outside this module changes.
+The last cycle comes from the ``cycle`` table (:class:`~powermond.db.cycles.CycleRepository`);
+stale and partial machines from the readings. When the readings schema changes, only this
+module follows.
 """
 
 from __future__ import annotations
@@ -13,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from powermond.db.cycles import CycleRepository
 from powermond.db.errors import translate
-from powermond.db.health import PduHealthRecord
 from powermond.db.tables import Machine, Outlet, Pdu, PowerReading
 from powermond.output import iso_z
 
@@ -28,7 +26,10 @@ class LastCycle:
     pdus_ok: int
     pdus_failed: int
     readings: int
-    duration: float | None = None  # the cycle table records it; the fallback cannot
+    duration: float | None
+    interval: float  # the interval the cycle was recorded at
+    origin: str  # "daemon" or "poll"
+    collector: str
 
     @property
     def duration_or_zero(self) -> timedelta:
@@ -38,7 +39,7 @@ class LastCycle:
         took = f", {self.duration:.1f} s" if self.duration is not None else ""
         return (
             f"{iso_z(self.time)}{took}: {self.pdus_ok}/{self.pdus_ok + self.pdus_failed} "
-            f"PDUs ok, {self.readings} readings stored"
+            f"PDUs ok, {self.readings} readings stored ({self.origin} on {self.collector})"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -48,6 +49,9 @@ class LastCycle:
             "pdus_ok": self.pdus_ok,
             "pdus_failed": self.pdus_failed,
             "readings": self.readings,
+            "interval_s": self.interval,
+            "origin": self.origin,
+            "collector": self.collector,
         }
 
 
@@ -76,19 +80,15 @@ class StatusQueries:
             raise translate(exc) from exc
 
     async def last_cycle(self) -> LastCycle | None:
-        active = select(PduHealthRecord.checked, PduHealthRecord.state).join(
-            Pdu, and_(Pdu.id == PduHealthRecord.pdu_id, Pdu.retired_at.is_(None))
-        )
-        rows = await self._rows(active)
-        if not rows:
+        """The newest recorded cycle (any collector, daemon or ``poll``)."""
+        row = await CycleRepository(self.session).last()
+        if row is None:
             return None
-        latest = max(checked for checked, _ in rows)
-        states = [state for checked, state in rows if checked == latest]
-        ok = sum(1 for s in states if s == "up")
-        count = await self._rows(
-            select(func.count()).select_from(PowerReading).where(PowerReading.cycle == latest)
-        )
-        return LastCycle(latest, ok, len(states) - ok, int(count[0][0]))
+        ok = row.pdus_polled - row.pdus_failed
+        return LastCycle(
+            row.time, ok, row.pdus_failed, row.readings, row.seconds, row.interval_s,
+            row.origin, row.collector,
+        )  # fmt: skip
 
     async def machine_latest(self) -> list[MachineLatest]:
         """Active machines with a feed, and the time of their newest reading."""

@@ -13,7 +13,7 @@ import pytest
 
 from powermond.cli import main
 from powermond.collect.cycle import CycleResult, PduResult
-from powermond.collect.store import InventorySync, store_cycle
+from powermond.collect.store import CycleInfo, InventorySync, store_cycle
 from powermond.db.engine import Database
 from powermond.db.health import HealthRecorder
 from powermond.db.migrate import upgrade
@@ -71,7 +71,9 @@ def cycles(config_dir: Path, *results: CycleResult) -> None:
             assert await InventorySync(db).apply(inventory)
             recorder = HealthRecorder(db)
             for result in results:
-                await store_cycle(db, result.cycle, result.readings_by_pdu(), interval=INTERVAL)
+                info = CycleInfo(failed=len(result.errors), seconds=result.seconds)
+                readings = result.readings_by_pdu()
+                await store_cycle(db, result.cycle, readings, interval=INTERVAL, info=info)
                 await recorder.record(result)
         finally:
             await db.dispose()
@@ -86,7 +88,7 @@ def cycle_at(when: datetime, *, b_down: bool) -> CycleResult:
         if b_down
         else PduResult("rack-b1", readings=(reading("1", 70),), seconds=0.2)
     )
-    return CycleResult(when.replace(microsecond=0), (a, b))
+    return CycleResult(when.replace(microsecond=0), (a, b), seconds=4.2)
 
 
 def status(config_dir: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> tuple[int, str]:
@@ -103,8 +105,10 @@ def test_everything_up_exits_0(config_dir: Path, capsys: pytest.CaptureFixture[s
     assert code == 0, document["problems"]
     assert document["ok"] is True
     assert document["database"]["reachable"] is True
-    assert document["last_cycle"]["pdus_ok"] == 2
-    assert document["last_cycle"]["readings"] == 3
+    last = document["last_cycle"]
+    assert (last["pdus_ok"], last["pdus_failed"], last["readings"]) == (2, 0, 3)
+    assert (last["duration_s"], last["interval_s"], last["origin"]) == (4.2, INTERVAL, "daemon")
+    assert last["time"] == _z(now)
     assert document["pdus"] == {"polled": 2, "up": 2, "not_up": []}
     assert document["stale_machines"] == []
     assert document["partial_machines"] == []
@@ -123,6 +127,8 @@ def test_a_pdu_down_and_a_partial_machine_exit_1(
     code, out = status(config_dir, capsys, "json")
     document = json.loads(out)
     assert code == 1
+    last = document["last_cycle"]
+    assert (last["pdus_ok"], last["pdus_failed"], last["readings"]) == (1, 1, 2)
     (down,) = document["pdus"]["not_up"]
     assert down["pdu"] == "rack-b1"
     assert down["state"] == "down"
