@@ -116,26 +116,36 @@ async def test_cycles_store_readings_and_health(config: Config, engine: AsyncEng
     assert health["b"] == ["never answered", 2, None, "no answer"]
 
 
+class DatabaseReturns(FakeTransport):
+    """Puts the migrated database in place while the third cycle polls: before the daemon
+    applies its configuration and writes, as when a database comes back between cycles."""
+
+    def __init__(self, ready: Path, blocker: Path) -> None:
+        super().__init__({"a": fake_pdu("a"), "b": fake_pdu("b")})
+        self.ready, self.blocker = ready, blocker
+
+    async def walk_columns(
+        self, pdu: Any, columns: Any, *, max_repetitions: int | None = None
+    ) -> Any:
+        if len(self.walks) == 4 and self.blocker.is_file():  # cycles 1 and 2 walked a and b
+            self.blocker.unlink()
+            self.blocker.mkdir()
+            shutil.move(self.ready, self.blocker / "powermon.db")
+        return await super().walk_columns(pdu, columns, max_repetitions=max_repetitions)
+
+
 async def test_an_unreachable_database_spools_and_loses_nothing(
     config: Config, tmp_path: Path
 ) -> None:
-    """SQLite cannot open the file (its directory is a plain file) until the test puts a
-    migrated database in place; every cycle reaches it then, from the spool."""
+    """SQLite cannot open the file (its directory is a plain file) for two cycles, then a
+    migrated database is in place; every cycle reaches it, the first two from the spool."""
     ready = tmp_path / "ready.db"
     await upgrade(f"sqlite+aiosqlite:///{ready}")
     blocker = tmp_path / "db"
     blocker.write_text("not a directory")
     spool = tmp_path / "state" / "spool"
-    fake = FakeTransport({"a": fake_pdu("a"), "b": fake_pdu("b")})
+    fake = DatabaseReturns(ready, blocker)
     daemon = asyncio.create_task(run(config, fake, max_cycles=5))
-
-    async def spooled() -> bool:
-        return len(waiting(spool)) >= 2
-
-    await until(spooled, 30, "two spooled cycles")
-    blocker.unlink()
-    blocker.mkdir()
-    shutil.move(ready, blocker / "powermon.db")
     result = await daemon
     assert result.exit_code == EXIT_OK
     assert waiting(spool) == []
