@@ -91,24 +91,27 @@ class StatusQueries:
         )  # fmt: skip
 
     async def machine_latest(self) -> list[MachineLatest]:
-        """Active machines with a feed, and the time of their newest reading."""
+        """Active machines with a feed, and the newest reading of any feed (each outlet's
+        newest reading is a primary-key lookup: (outlet_id, cycle))."""
         newest = (
             select(PowerReading.cycle)
-            .where(PowerReading.machine_id == Machine.id)
+            .where(PowerReading.outlet_id == Outlet.id)
             .order_by(PowerReading.cycle.desc())
             .limit(1)
-            .correlate(Machine)
+            .correlate(Outlet)
             .scalar_subquery()
         )
-        fed = select(Outlet.id).where(Outlet.machine_id == Machine.id).exists()
         stmt = (
             select(Machine.name, Machine.created_at, newest)
-            .where(Machine.retired_at.is_(None), fed)
-            .order_by(Machine.name)
+            .join(Outlet, Outlet.machine_id == Machine.id)
+            .where(Machine.retired_at.is_(None))
         )
-        return [
-            MachineLatest(name, created, last) for name, created, last in await self._rows(stmt)
-        ]
+        found: dict[str, MachineLatest] = {}
+        for name, created, last in await self._rows(stmt):
+            seen = found.get(name)
+            if seen is None or (last is not None and (seen.last_reading or last) <= last):
+                found[name] = MachineLatest(name, created, last)
+        return [found[name] for name in sorted(found)]
 
     async def partial_machines(self) -> list[PartialMachine]:
         """Machines with some feeds but not all in the newest cycle stored."""
@@ -117,7 +120,7 @@ class StatusQueries:
         if cycle is None:
             return []
         reading = (
-            select(PowerReading.id)
+            select(PowerReading.cycle)
             .where(PowerReading.outlet_id == Outlet.id, PowerReading.cycle == cycle)
             .exists()
         )
