@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -27,11 +26,13 @@ from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
 from powermond.collect.store import CycleInfo, CycleWriter, InventorySync
 from powermond.db.engine import Database
-from powermond.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, ConfigError, PowermonError
+from powermond.errors import EXIT_CONFIG, EXIT_OK, ConfigError, PowermonError
 from powermond.inventory.load import load_all
 from powermond.inventory.model import Inventory
+from powermond.monitor import Monitor
 from powermond.output import iso_z
 from powermond.settings import Settings
+from powermond.snmp.client import PduTransport
 
 log = logging.getLogger("powermond")
 
@@ -53,6 +54,7 @@ class _State:
     inflight: asyncio.Task[None] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     reload: asyncio.Event = field(default_factory=asyncio.Event)
+    hurry: asyncio.Event = field(default_factory=asyncio.Event)  # a second SIGTERM: no grace
 
 
 class Daemon:
@@ -67,6 +69,8 @@ class Daemon:
         poll: Callable[[Inventory, datetime], Awaitable[CycleOutcome]],
         notifier: systemd.Notifier,
         max_cycles: int | None,
+        *,
+        monitor: Monitor,
     ) -> None:
         self.config_dir = config_dir
         self.state = state
@@ -75,6 +79,7 @@ class Daemon:
         self._poll = poll
         self.notifier = notifier
         self.max_cycles = max_cycles
+        self.monitor = monitor
         self._load_problems: dict[str, str] = {}  # machine -> last RRD problem, to log once
         self.inventory_sync = InventorySync(db)
 
@@ -100,6 +105,7 @@ class Daemon:
     async def _cycle(self, scheduled: datetime) -> None:
         inventory = self.state.inventory  # one inventory per cycle: a reload never tears it
         started = time.monotonic()
+        self.monitor.cycle_started(inventory)
         outcome = await self._poll(inventory, scheduled)
         polled = time.monotonic() - started
         # PDUs and outlets must be in the database before readings naming them are written.
@@ -107,11 +113,15 @@ class Daemon:
         info = CycleInfo(failed=outcome.pdus_total - outcome.pdus_ok, seconds=polled)
         added = await self.writer.write(scheduled, outcome.readings, info)
         duration = time.monotonic() - started
+        await self.monitor.cycle_finished(
+            inventory, outcome.result, duration=duration, store_seconds=duration - polled,
+            added=added,
+        )  # fmt: skip
         self.state.cycles_done += 1
         status = outcome.status_line(scheduled, duration, added, self.writer.spooled)
         self.state.last_status = status
         self.notifier.status(status)
-        log.info("%s", status)
+        log.info("%s", status, extra={"cycle": iso_z(scheduled), "duration": round(duration, 3)})
         interval = self.state.settings.collector.interval
         if duration > interval:
             log.warning(
@@ -135,7 +145,8 @@ class Daemon:
             if self.state.stop.is_set():
                 return
             self.state.reload.clear()
-            await self.reload()
+            ok = await self.reload()
+            self.monitor.reloaded(ok, self.state.inventory)
 
     async def reload(self) -> bool:
         """Parse, validate and apply all three files; keep the old config on any failure."""
@@ -185,11 +196,14 @@ class Daemon:
 
         machines = [(m.name, m.rrd) for m in self.state.inventory.machines.values()]
         try:
-            await import_load(
+            summary = await import_load(
                 self.db, self.state.settings.rrd, machines, remembered=self._load_problems
             )
         except PowermonError as exc:  # logged once per hour at most: the job is hourly
             log.error("load import failed: %s", exc)
+            self.monitor.imported(None)
+        else:
+            self.monitor.imported(summary)
 
     # --- retention -----------------------------------------------------------------------
 
@@ -209,14 +223,6 @@ class Daemon:
             log.info("retention: %d readings, %d load samples removed", result.readings,
                      result.load)  # fmt: skip
 
-    # --- watchdog ------------------------------------------------------------------------
-
-    async def watchdog_loop(self, interval: float) -> None:
-        while not self.state.stop.is_set():
-            self.notifier.watchdog()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.state.stop.wait(), interval)
-
     # --- shutdown ------------------------------------------------------------------------
 
     async def finish_inflight(self, grace: float) -> None:
@@ -224,8 +230,12 @@ class Daemon:
         if task is None or task.done():
             return
         log.info("waiting up to %.0f s for %s to finish", grace, task.get_name())
-        done, _ = await asyncio.wait({task}, timeout=grace)
-        if not done:
+        hurry = asyncio.create_task(self.state.hurry.wait())
+        try:
+            await asyncio.wait({task, hurry}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hurry.cancel()
+        if not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -252,8 +262,12 @@ async def run_daemon(
     max_cycles: int | None = None,
     stop: asyncio.Event | None = None,
     install_signals: bool = False,
+    transport: PduTransport | None = None,
 ) -> DaemonResult:
-    """Run until ``stop`` is set, a signal arrives, or ``max_cycles`` cycles are done."""
+    """Run until ``stop`` is set, a signal arrives, or ``max_cycles`` cycles are done.
+
+    ``transport`` replaces SNMP (tests: :class:`powermond.snmp.fake.FakeTransport`).
+    """
     notifier = systemd.Notifier.from_env()
     try:
         settings, inventory = load_all(config_dir)
@@ -262,19 +276,24 @@ async def run_daemon(
             log.error("%s", problem)
         log.error("invalid configuration: not starting")
         return DaemonResult(EXIT_CONFIG, "invalid configuration")
+    if install_signals:  # the real process: its own log format
+        from powermond.logsetup import setup_logging
+
+        json = settings.daemon.log_format == "json"
+        setup_logging(debug=log.isEnabledFor(logging.DEBUG), json=json)
     state = _State(settings=settings, inventory=inventory)
     if stop is not None:
         state.stop = stop
     try:
         async with contextlib.AsyncExitStack() as stack:
-            daemon = await _assemble(stack, config_dir, state, notifier, max_cycles)
+            daemon = await _assemble(stack, config_dir, state, notifier, max_cycles, transport)
             if install_signals:
                 _install_signals(state, stack)
             await _serve(daemon, stack)
     except PowermonError as exc:
         log.error("%s", exc)
         notifier.stopping()
-        return DaemonResult(EXIT_FAILURE, state.last_status)
+        return DaemonResult(exc.exit_code, state.last_status)
     log.info("stopped")
     return DaemonResult(EXIT_OK, state.last_status)
 
@@ -285,6 +304,7 @@ async def _assemble(
     state: _State,
     notifier: systemd.Notifier,
     max_cycles: int | None,
+    transport: PduTransport | None = None,
 ) -> Daemon:
     from powermond.spool import Spool
 
@@ -295,7 +315,9 @@ async def _assemble(
     stack.push_async_callback(db.dispose)
     log.info("database %s", db.safe_url)
     spool = Spool(settings.daemon.state_dir / "spool", settings.daemon.spool_max_cycles)
-    poller = await stack.enter_async_context(Poller(settings.collector))
+    poller = await stack.enter_async_context(Poller(settings.collector, transport))
+    interval = settings.collector.interval
+    monitor = Monitor(db, spool, interval, lambda inventory: poller.bound(inventory) + interval)
     daemon = Daemon(
         config_dir,
         state,
@@ -304,6 +326,7 @@ async def _assemble(
         poller.poll,
         notifier,
         max_cycles,
+        monitor=monitor,
     )
     # The database may come later: cycles are spooled meanwhile, and the configuration is
     # applied before the first of them is written.
@@ -327,10 +350,16 @@ async def _check_schema(url: str) -> None:
         return
     if current != head_revision():
         found = "no schema" if current is None else f"schema revision {current}"
-        raise PowermonError(
+        raise SchemaNotCurrent(
             f"the database has {found}, this PowerMon needs {head_revision()}: "
             "run `powermon db upgrade`"
         )
+
+
+class SchemaNotCurrent(PowermonError):
+    """Restarting cannot help (EX_CONFIG: the unit's RestartPreventExitStatus=78)."""
+
+    exit_code = EXIT_CONFIG
 
 
 def _install_signals(state: _State, stack: contextlib.AsyncExitStack) -> None:
@@ -338,8 +367,10 @@ def _install_signals(state: _State, stack: contextlib.AsyncExitStack) -> None:
 
     def terminate(signame: str) -> None:
         if state.stop.is_set():
-            log.warning("second %s: exiting at once", signame)
-            os._exit(EXIT_FAILURE)
+            if not state.hurry.is_set():
+                log.warning("second %s: no more grace, abandoning the cycle in flight", signame)
+            state.hurry.set()
+            return
         log.info("%s: shutting down", signame)
         state.stop.set()
 
@@ -412,23 +443,9 @@ def _scheduler(daemon: Daemon) -> AsyncIOScheduler:
 
 
 async def _serve(daemon: Daemon, stack: contextlib.AsyncExitStack) -> None:
-    from powermond.inventory.watch import watch_config
+    from powermond.supervise import supervise
 
     state = daemon.state
-
-    async def on_change() -> None:
-        log.info("configuration files changed: reloading")
-        state.reload.set()
-
-    tasks = [
-        asyncio.create_task(daemon.reload_loop(), name="reload"),
-        asyncio.create_task(
-            watch_config(daemon.config_dir, on_change, stop_event=state.stop), name="watcher"
-        ),
-    ]
-    watchdog = daemon.notifier.watchdog_interval()
-    if watchdog is not None:
-        tasks.append(asyncio.create_task(daemon.watchdog_loop(watchdog / 2), name="watchdog"))
     scheduler = _scheduler(daemon)
     scheduler.start()
     daemon.notifier.ready(f"collecting from {len(state.inventory.pdus)} PDUs")
@@ -438,16 +455,39 @@ async def _serve(daemon: Daemon, stack: contextlib.AsyncExitStack) -> None:
         len(state.inventory.machines),
         state.settings.collector.interval,
     )
-    await state.stop.wait()
-    daemon.notifier.stopping()
-    scheduler.shutdown(wait=False)  # no new cycles; the one in flight is ours to finish
-    await daemon.finish_inflight(state.settings.daemon.shutdown_grace)
-    for task in tasks:
-        task.cancel()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    for task, result in zip(tasks, results, strict=True):
-        if isinstance(result, Exception):
-            log.error("%s task failed: %s", task.get_name(), result)
+    try:
+        await supervise(_tasks(daemon), state.stop)
+    finally:
+        daemon.notifier.stopping()
+        scheduler.shutdown(wait=False)  # no new cycles; the one in flight is ours to finish
+        await daemon.finish_inflight(state.settings.daemon.shutdown_grace)
+
+
+def _tasks(daemon: Daemon) -> dict[str, Callable[[], Awaitable[None]]]:
+    """The daemon's long-running tasks, by name, for :func:`powermond.supervise.supervise`."""
+    from powermond.inventory.watch import watch_config
+    from powermond.supervise import watchdog_loop
+
+    state = daemon.state
+
+    async def on_change() -> None:
+        log.info("configuration files changed: reloading")
+        state.reload.set()
+
+    tasks: dict[str, Callable[[], Awaitable[None]]] = {
+        "reload": daemon.reload_loop,
+        "file watcher": lambda: watch_config(daemon.config_dir, on_change, stop_event=state.stop),
+    }
+    listen = state.settings.metrics.listen
+    if listen is not None:
+        from powermond.metrics_server import serve_metrics
+
+        tasks["metrics server"] = lambda: serve_metrics(daemon.monitor.metrics, listen, state.stop)
+    period = daemon.notifier.watchdog_interval()
+    if period is not None:
+        progress = daemon.monitor.progress
+        tasks["watchdog"] = lambda: watchdog_loop(daemon.notifier, progress, period / 2, state.stop)
+    return tasks
 
 
 def main(config_dir: Path) -> int:

@@ -4,6 +4,11 @@ Under systemd, stderr is a stream into journald (``$JOURNAL_STREAM`` names it). 
 stamps every line itself and reads a ``<N>`` syslog priority prefix, so there each line is
 ``<N>message`` with no timestamp. Anywhere else (a terminal, a file, a pipe) lines carry a
 timestamp and the level name.
+
+With ``[daemon] log_format = "json"`` each record is one JSON object (python-json-logger):
+``level``, ``logger``, ``message``, any structured fields the call passed in ``extra``
+(``pdu``, ``cycle``, ``duration``...), ``time`` outside journald; under journald the line
+still starts with its ``<N>`` priority.
 """
 
 from __future__ import annotations
@@ -67,6 +72,25 @@ class JournalFormatter(logging.Formatter):
             text = f"{record.name}: {text}"
         prefix = f"<{syslog_priority(record.levelno)}>"
         return "\n".join(prefix + line for line in text.splitlines() or [""])
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per record; ``<N>`` before it under journald."""
+
+    def __init__(self, *, journal: bool) -> None:
+        from pythonjsonlogger.json import JsonFormatter
+
+        super().__init__()
+        self._journal = journal
+        self._json = JsonFormatter(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger", "asctime": "time"},
+            timestamp="time" if not journal else False,
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self._json.format(record)
+        return f"<{syslog_priority(record.levelno)}>{text}" if self._journal else text
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -166,12 +190,17 @@ def under_journald(stream: TextIO, environ: dict[str, str] | None = None) -> boo
 _HANDLER_MARK = "_powermond_handler"
 
 
-def setup_logging(*, debug: bool = False, stream: TextIO | None = None) -> None:
+def setup_logging(*, debug: bool = False, stream: TextIO | None = None, json: bool = False) -> None:
     """Send every logger's records to stderr (or ``stream``); safe to call again."""
     out = sys.stderr if stream is None else stream
     handler = logging.StreamHandler(out)
     journal = under_journald(out)
-    handler.setFormatter(JournalFormatter() if journal else ConsoleFormatter())
+    formatter: logging.Formatter
+    if json:
+        formatter = JsonLinesFormatter(journal=journal)
+    else:
+        formatter = JournalFormatter() if journal else ConsoleFormatter()
+    handler.setFormatter(formatter)
     handler.addFilter(RedactSecrets())
     setattr(handler, _HANDLER_MARK, True)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 DEFAULT_CONFIG_DIR = Path("/etc/powermon")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:////var/lib/powermon/powermon.db"
@@ -41,6 +41,19 @@ class DaemonSettings(_Section):
     state_dir: Path = Path("/var/lib/powermon")
     shutdown_grace: Annotated[float, Field(gt=0, le=600)] = 10
     spool_max_cycles: Annotated[int, Field(ge=1)] = 10000
+    log_format: Literal["text", "json"] = "text"
+
+
+class MetricsSettings(_Section):
+    # Off unless set; a non-loopback address is the operator's explicit choice.
+    listen: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)  # ValueError: pydantic names the key
+        return value
 
 
 class StorageSettings(_Section):
@@ -55,6 +68,17 @@ class Settings(_Section):
     rrd: RrdSettings = RrdSettings()
     daemon: DaemonSettings = DaemonSettings()
     storage: StorageSettings = StorageSettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``"127.0.0.1:9577"``, ``"[::1]:9577"`` -> (host, port); ValueError if malformed."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
 
 
 def config_dir_from(cli_value: str | None) -> Path:

@@ -347,3 +347,17 @@ def _iso(moment: datetime) -> str:
 
 def _file_name(cycle: datetime, seq: int) -> str:
     return f"{cycle.strftime(_NAME_TIME)}-{seq:06d}.json"
+
+
+def waiting(directory: Path) -> list[SpoolEntry]:
+    """The cycles waiting in the spool at ``directory``, oldest first, read-only (for
+    ``powermon status``: nothing is moved, created or deleted)."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        match = _NAME.match(path.name)
+        if match is not None and path.is_file():
+            cycle = datetime.strptime(match["cycle"], _NAME_TIME).replace(tzinfo=UTC)
+            found.append(SpoolEntry(cycle, int(match["seq"]), path))
+    return sorted(found)

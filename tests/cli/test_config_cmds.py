@@ -81,7 +81,7 @@ def test_check_apply_twice_then_a_broken_file_writes_nothing(
     assert code == 78
     assert out == ""
     assert (
-        f"{config_dir / 'machines.toml'}: [machine.\"wn003\"] outlets: rack-a1:4 is already "
+        f'{config_dir / "machines.toml"}: [machine."wn003"] outlets: rack-a1:4 is already '
         "used by machine 'wn002'"
     ) in err
     assert run(capsys, config_dir, "config", "check")[0] == 78

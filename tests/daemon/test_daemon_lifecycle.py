@@ -124,8 +124,12 @@ async def test_grace_exceeded_abandons_cycle_and_stores_nothing_of_it(
 
 
 @SQLITE
-async def test_second_sigterm_exits_at_once(
-    config: Config, snmpsim: Snmpsim, start_daemon: DaemonFactory, notify: NotifyListener
+async def test_second_sigterm_ends_the_grace_and_exits_cleanly(
+    config: Config,
+    snmpsim: Snmpsim,
+    start_daemon: DaemonFactory,
+    notify: NotifyListener,
+    engine: AsyncEngine,
 ) -> None:
     slow_cycles(config, snmpsim, grace=30)
     daemon = start_daemon(config)
@@ -134,8 +138,12 @@ async def test_second_sigterm_exits_at_once(
     daemon.send(signal.SIGTERM)
     await daemon.wait_log("waiting up to 30 s", 5)
     daemon.send(signal.SIGTERM)
-    assert await daemon.wait_exit(3) != 0  # not the clean 0: it did not finish the cycle
-    await daemon.wait_log("second SIGTERM: exiting at once", 0)
+    # Not os._exit in the handler: the shutdown path runs (abandon, close, "stopped").
+    assert await daemon.wait_exit(3) == 0, daemon.log_text()
+    await daemon.wait_log("second SIGTERM: no more grace, abandoning the cycle in flight", 0)
+    await daemon.wait_log(r"abandoned cycle \S+: nothing of it was stored", 0)
+    await daemon.wait_log(r"\bstopped$", 0)
+    assert all(per_pdu == PDU_OUTLETS for per_pdu in (await readings_by_cycle(engine)).values())
 
 
 @SQLITE
@@ -216,7 +224,7 @@ def test_a_database_without_the_schema_stops_startup_with_what_to_do(
     config.settings["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
     config.write()
     done = run_until_exit(config, notify)
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 78, done.stderr  # EX_CONFIG: RestartPreventExitStatus=78
     assert "has no schema" in done.stderr
     assert "run `powermon db upgrade`" in done.stderr
     assert not any(is_ready(m) for m in notify.collect())

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "snmp_cmds",
     "load_cmds",
     "report_cmds",
+    "status_cmd",
     "demo_cmd",
 )
 

@@ -123,9 +123,14 @@ def _status(retired_at: datetime | None) -> str:
 
 
 def _pdus(args: argparse.Namespace) -> int:
+    from powermond.db.health import HealthRepository
     from powermond.db.repositories import PduRepository
 
-    pdus: list[PduRow] = _query(args, lambda s: PduRepository(s).list(include_retired=True))
+    async def work(session: AsyncSession) -> tuple[list[PduRow], dict[str, Any]]:
+        listed = await PduRepository(session).list(include_retired=True)
+        return listed, await HealthRepository(session).states(include_retired=True)
+
+    pdus, health = _query(args, work)
     rows = [
         {
             "name": p.name,
@@ -137,12 +142,27 @@ def _pdus(args: argparse.Namespace) -> int:
             "retired": p.retired,
             "created_at": p.created_at,
             "retired_at": p.retired_at,
+            **_health_columns(health.get(p.name)),
         }
         for p in pdus
     ]
-    columns = ["name", "host", "port", "profile", "version", "status"]
+    columns = ["name", "host", "port", "profile", "version", "status", "state", "last_success"]
     _write(rows, columns, args.format)
     return EXIT_OK
+
+
+def _health_columns(health: Any) -> dict[str, Any]:
+    """A PDU's stored health (``None``: no cycle has polled it since the upgrade)."""
+    if health is None:
+        return {"state": "not polled", "since": None, "last_success": None, "last_error": None}
+    return {
+        "state": health.state,
+        "since": health.since,
+        "last_success": health.last_success,
+        "last_error": health.last_error,
+        "failures": health.failures,
+        "walk_seconds": health.walk_seconds,
+    }
 
 
 def _machines(args: argparse.Namespace) -> int:

@@ -59,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     probe.add_argument("--profile", help="use this profile instead of detecting one")
     probe.add_argument("--timeout", type=float, default=2.0, help="seconds per request")
     probe.add_argument("--retries", type=int, default=1)
+    _verbose_option(probe)
     add_format_option(probe)
     probe.set_defaults(func=_probe)
 
@@ -66,9 +67,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     poll.epilog = POLL_EPILOG
     poll.formatter_class = argparse.RawDescriptionHelpFormatter
     poll.add_argument("--pdu", action="append", metavar="NAME", help="only this PDU (repeatable)")
-    poll.add_argument("--no-store", action="store_true", help="print only, do not store")
+    poll.add_argument(
+        "--no-store", action="store_true", help="print only, store neither readings nor health"
+    )
+    _verbose_option(poll)
     add_format_option(poll)
     poll.set_defaults(func=_poll)
+
+
+def _verbose_option(parser: argparse.ArgumentParser) -> None:
+    # Also after the command (`powermon poll -v`); the global -v works as well.
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the SNMP exchange: each request, its max-repetitions, the varbinds each "
+        "answer had, round-trip times and retries",
+    )
 
 
 # --- probe ----------------------------------------------------------------------------------
@@ -215,7 +231,7 @@ def _poll(args: argparse.Namespace) -> int:
     async def run() -> Any:
         async with SnmpClient(defaults) as client:
             result = await poll_cycle(client, pdus, cycle, concurrency=collector.concurrency)
-        if not args.no_store and result.readings_by_pdu():
+        if not args.no_store:
             await _store(settings.database.url.get_secret_value(), result, collector.interval)
         return result
 
@@ -225,18 +241,23 @@ def _poll(args: argparse.Namespace) -> int:
 
 
 async def _store(url: str, result: Any, interval: float) -> None:
-    """The whole cycle in one transaction, rollups included: the daemon's own store step."""
+    """The whole cycle in one transaction, rollups included: the daemon's own store step;
+    then every polled PDU's health, as the daemon records it."""
     from powermond.collect.store import CycleInfo, store_cycle
     from powermond.db.cycles import POLL
     from powermond.db.engine import Database
+    from powermond.db.health import HealthRecorder
 
     info = CycleInfo(POLL, failed=len(result.errors), seconds=result.seconds)
     db = Database.from_url(url)
     try:
-        await store_cycle(db, result.cycle, result.readings_by_pdu(), interval=interval, info=info)
+        if result.readings_by_pdu():
+            readings = result.readings_by_pdu()
+            await store_cycle(db, result.cycle, readings, interval=interval, info=info)
     except PowermonError as exc:  # the DB layer's errors name no password
         raise PowermonError(f"polled, but storing the readings failed: {exc}") from None
     finally:
+        await HealthRecorder(db).record(result)
         await db.dispose()
 
 

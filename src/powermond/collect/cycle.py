@@ -207,11 +207,11 @@ class PduHealth:
             if r.error is not None and r.error != previous:
                 verb = "still failing, now" if previous else "down"
                 messages.append(f"PDU {r.pdu} {verb}: {r.error}")
-                self._log.warning(messages[-1])
+                self._log.warning(messages[-1], extra={"pdu": r.pdu})
                 self._down[r.pdu] = r.error
             elif r.error is None and previous is not None:
                 messages.append(f"PDU {r.pdu} is back ({len(r.readings)} outlets)")
-                self._log.info(messages[-1])
+                self._log.info(messages[-1], extra={"pdu": r.pdu})
                 del self._down[r.pdu]
         return messages
 

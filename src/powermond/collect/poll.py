@@ -7,11 +7,11 @@ import logging
 from datetime import datetime
 from types import TracebackType
 
-from powermond.collect.cycle import CycleResult, PduHealth, poll_cycle
+from powermond.collect.cycle import CycleResult, PduHealth, cycle_bound, poll_cycle
 from powermond.inventory.model import Inventory, PduConfig
 from powermond.output import iso_z
 from powermond.settings import CollectorSettings
-from powermond.snmp.client import ClientDefaults, SnmpClient
+from powermond.snmp.client import ClientDefaults, PduTransport, SnmpClient
 from powermond.snmp.profiles import make_profile
 from powermond.snmp.profiles.base import Profile
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 class Poller:
     """Polls an inventory's PDUs; ``async with Poller(settings) as poller``."""
 
-    def __init__(self, settings: CollectorSettings) -> None:
+    def __init__(self, settings: CollectorSettings, transport: PduTransport | None = None) -> None:
         self._settings = settings
         self._client = SnmpClient(
             ClientDefaults(
@@ -30,6 +30,8 @@ class Poller:
                 max_repetitions=settings.max_repetitions,
             )
         )
+        # Tests poll through a fake transport; the real client is then opened but unused.
+        self._transport: PduTransport = transport or self._client
         self._health = PduHealth(log)
         self._known: set[str] = set()
 
@@ -56,7 +58,7 @@ class Poller:
         self._health.forget(sorted(gone))
         self._known = set(inventory.pdus)
         result = await poll_cycle(
-            self._client,
+            self._transport,
             pdus,
             cycle,
             concurrency=self._settings.concurrency,
@@ -67,6 +69,11 @@ class Poller:
             for warning in pdu.warnings:
                 log.debug("PDU %s: %s", pdu.pdu, warning)
         return CycleOutcome(result)
+
+    def bound(self, inventory: Inventory) -> float:
+        """The longest a cycle over ``inventory``'s PDUs may poll (:func:`cycle_bound`)."""
+        pdus = list(inventory.pdus.values())
+        return cycle_bound(self._transport, pdus, self._settings.concurrency)
 
 
 @functools.lru_cache(maxsize=4096)

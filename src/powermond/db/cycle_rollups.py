@@ -199,9 +199,7 @@ async def add_cycle_rollups(
     return learned
 
 
-async def _counts_near(
-    session: AsyncSession, t: datetime, spacing: Spacing
-) -> dict[datetime, int]:
+async def _counts_near(session: AsyncSession, t: datetime, spacing: Spacing) -> dict[datetime, int]:
     """Readings stored per cycle within the spacing's reach of ``t`` (an index-only count):
     every reading an interval with ``t`` may be bridged to, and the nearer ones that may end
     an outlet's interval first."""

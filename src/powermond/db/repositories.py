@@ -329,10 +329,14 @@ class ReadingRepository(_Repository):
     async def _outlets_that_fed(
         self, machine_id: int, since: datetime, until: datetime
     ) -> set[int]:
-        hourly = select(PowerHourly.outlet_id).distinct().where(
-            PowerHourly.machine_id == machine_id,
-            PowerHourly.hour >= hour_of(since),
-            PowerHourly.hour < range_bound(until),
+        hourly = (
+            select(PowerHourly.outlet_id)
+            .distinct()
+            .where(
+                PowerHourly.machine_id == machine_id,
+                PowerHourly.hour >= hour_of(since),
+                PowerHourly.hour < range_bound(until),
+            )
         )
         mapped = select(Outlet.id).where(Outlet.machine_id == machine_id)
         found = set((await self.session.scalars(hourly)).all())

@@ -72,9 +72,7 @@ async def _prune_readings(db: Database, before: datetime, batch: int, pause: flo
             until = await _batch_end(session, PowerReading.cycle, before, batch)
             if until is None:
                 return removed
-            result = await session.execute(
-                delete(PowerReading).where(PowerReading.cycle <= until)
-            )
+            result = await session.execute(delete(PowerReading).where(PowerReading.cycle <= until))
             removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
         await asyncio.sleep(pause)
 

@@ -37,8 +37,6 @@ HOUR = timedelta(hours=1)
 IN_LIST_CHUNK = 5000  # ids per IN list: SQLite allows 32766 variables, PostgreSQL 32767
 
 
-
-
 async def samples_between(
     session: AsyncSession,
     since: datetime,

@@ -88,9 +88,7 @@ async def _per_cycle(
     feeds: dict[str, list[tuple[datetime, float | None]]] = {}
     for r in power.readings:
         feeds.setdefault(f"{r.pdu}:{r.outlet}", []).append((r.time, r.watts))
-    feed_lines = [
-        _line(label, points, spacing.max_gap) for label, points in sorted(feeds.items())
-    ]
+    feed_lines = [_line(label, points, spacing.max_gap) for label, points in sorted(feeds.items())]
     # A partial cycle is not drawn in the total: it would look like a dip in the machine.
     total = [(p.time, None if p.partial else p.watts) for p in power.points]
     means = [_mean(v for _, v in points) for points in feeds.values()]

@@ -16,7 +16,9 @@ Secrets (community, v3 keys) never reach log lines or exception texts.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -65,6 +67,9 @@ SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 MAX_ROWS_PER_COLUMN = 4096
 
 _PDU_TYPES = {"get": PduType.GET, "next": PduType.GET_NEXT, "bulk": PduType.GET_BULK}
+_REQUEST_NAMES = {"get": "GET", "next": "GETNEXT", "bulk": "GETBULK"}
+
+log = logging.getLogger(__name__)
 
 
 class PduTransport(Protocol):
@@ -218,8 +223,12 @@ class SnmpClient:
             reps = min(reps, self._bulk_limits.get((pdu.host, pdu.port), reps))
             return await self._v1_tolerant(pdu, kind, oids, reps)
 
-        table, _rounds = await walk(request, columns, repetitions)
+        table, rounds = await walk(request, columns, repetitions)
         longest = max((len(rows) for rows in table.values()), default=0)
+        log.debug(
+            "PDU %s: walked %d columns in %d requests, %d rows", pdu.name, len(columns), rounds,
+            longest,
+        )  # fmt: skip
         self._rows_seen[(pdu.host, pdu.port, tuple(columns))] = longest
         return table
 
@@ -257,6 +266,24 @@ class SnmpClient:
     async def _send(
         self, pdu: PduConfig, kind: str, oids: Sequence[Oid], reps: int
     ) -> list[Varbind]:
+        if not log.isEnabledFor(logging.DEBUG):
+            return await self._send_sized(pdu, kind, oids, reps)
+        # -v: the exchange, one line per request (what `poll -v` and `probe -v` show).
+        started = time.monotonic()
+        what = f"PDU {pdu.name}: {_REQUEST_NAMES[kind]} of {len(oids)} OIDs" + (
+            f", max-repetitions {reps}" if kind == "bulk" else ""
+        )
+        try:
+            varbinds = await self._send_sized(pdu, kind, oids, reps)
+        except SnmpError as exc:
+            log.debug("%s failed after %.1f ms: %s", what, _ms(started), exc)
+            raise
+        log.debug("%s: %d varbinds in %.1f ms", what, len(varbinds), _ms(started))
+        return varbinds
+
+    async def _send_sized(
+        self, pdu: PduConfig, kind: str, oids: Sequence[Oid], reps: int
+    ) -> list[Varbind]:
         while True:
             try:
                 if pdu.version == "3":
@@ -278,6 +305,7 @@ class SnmpClient:
                 # asking for no more than that (later rounds and cycles).
                 reps //= 2
                 self._bulk_limits[(pdu.host, pdu.port)] = reps
+                log.debug("PDU %s: tooBig, asking for %d rows from now on", pdu.name, reps)
 
     async def _send_community(
         self, pdu: PduConfig, kind: str, oids: Sequence[Oid], reps: int
@@ -318,3 +346,7 @@ class SnmpClient:
             host, port = infos[0][4][:2]
             address = self._addresses[key] = (str(host), int(port))
         return address
+
+
+def _ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000

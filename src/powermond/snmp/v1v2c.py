@@ -112,6 +112,11 @@ class CommunityTransport:
                         # shield: a try that times out must not cancel the shared answer.
                         return await asyncio.shield(answer)
                 except TimeoutError:
+                    if _try < retries:
+                        log.debug(
+                            "%s:%d: no answer within %g s, retry %d of %d",
+                            *address, seconds_per_try, _try + 1, retries,
+                        )  # fmt: skip
                     continue
             raise RequestTimedOut()
         finally:

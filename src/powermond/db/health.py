@@ -1,0 +1,137 @@
+"""Stored PDU health (table ``pdu_health``, migration 0004): one row per PDU, replaced by
+every cycle that polls it (daemon and ``powermon poll``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Double, ForeignKey, Integer, String, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from powermond.collect.cycle import CycleResult
+from powermond.collect.health import STATES, HealthBook, PduHealthState, State
+from powermond.db.engine import Database
+from powermond.db.errors import translate
+from powermond.db.tables import Base, Pdu
+from powermond.db.types import UtcDateTime
+from powermond.errors import PowermonError
+
+log = logging.getLogger(__name__)
+
+ERROR_LENGTH = 1024
+STATE_LENGTH = 16
+
+
+class PduHealthRecord(Base):
+    __tablename__ = "pdu_health"
+
+    pdu_id: Mapped[int] = mapped_column(ForeignKey("pdu.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(STATE_LENGTH))
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+    checked: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_success: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(ERROR_LENGTH), nullable=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    walk_seconds: Mapped[float | None] = mapped_column(Double(), nullable=True)
+
+
+class HealthRecorder:
+    """A :class:`HealthBook` kept in the database: seeded from it, written after each cycle.
+
+    While the database is away the book goes on in memory, and the next cycle that reaches
+    the database writes every PDU's current state.
+    """
+
+    def __init__(self, db: Database, book: HealthBook | None = None) -> None:
+        self.db = db
+        self.book = book or HealthBook()
+
+    async def record(self, result: CycleResult, *, store: bool = True) -> list[PduHealthState]:
+        """Apply ``result`` to the book and write it (``store=False``: the database is known
+        to be away this cycle, so the book only goes on in memory)."""
+        if not store:
+            return self.book.observe(result)
+        if not self.book.seeded:
+            try:
+                async with self.db.transaction() as session:
+                    self.book.seed(await HealthRepository(session).states())
+            except PowermonError as exc:
+                log.debug("PDU health not read from the database: %s", exc)
+        changed = self.book.observe(result)
+        try:
+            async with self.db.transaction() as session:
+                await HealthRepository(session).save(changed)
+        except PowermonError as exc:  # the readings path reports the outage itself
+            log.debug("PDU health not stored: %s", exc)
+        return changed
+
+
+class HealthRepository:
+    """Reads and writes ``pdu_health`` in the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def states(self, include_retired: bool = False) -> dict[str, PduHealthState]:
+        """Stored states by PDU name (retired PDUs only when asked)."""
+        stmt = select(Pdu.name, PduHealthRecord).join(Pdu, Pdu.id == PduHealthRecord.pdu_id)
+        if not include_retired:
+            stmt = stmt.where(Pdu.retired_at.is_(None))
+        try:
+            rows = (await self.session.execute(stmt)).tuples().all()
+        except Exception as exc:
+            raise translate(exc) from exc
+        return {name: _state(name, record) for name, record in rows}
+
+    async def save(self, states: Sequence[PduHealthState]) -> int:
+        """Replace the rows of ``states``' PDUs; PDUs the database does not know are skipped
+        (their readings cannot be stored either). Returns the rows written."""
+        if not states:
+            return 0
+        try:
+            return await self._save(states)
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def _save(self, states: Sequence[PduHealthState]) -> int:
+        names = [s.pdu for s in states]
+        found = await self.session.execute(select(Pdu.name, Pdu.id).where(Pdu.name.in_(names)))
+        ids = dict(found.tuples().all())
+        rows = [_row(ids[s.pdu], s) for s in states if s.pdu in ids]
+        if not rows:
+            return 0
+        await self.session.execute(
+            delete(PduHealthRecord).where(PduHealthRecord.pdu_id.in_(list(ids.values())))
+        )
+        await self.session.execute(insert(PduHealthRecord), rows)
+        return len(rows)
+
+
+def _row(pdu_id: int, s: PduHealthState) -> dict[str, object]:
+    return {
+        "pdu_id": pdu_id,
+        "state": s.state,
+        "since": s.since,
+        "checked": s.checked,
+        "last_success": s.last_success,
+        "last_error": s.last_error[:ERROR_LENGTH] if s.last_error else None,
+        "failures": s.failures,
+        "walk_seconds": s.walk_seconds,
+    }
+
+
+def _state(name: str, r: PduHealthRecord) -> PduHealthState:
+    state: State = next((s for s in STATES if s == r.state), "down")
+    return PduHealthState(
+        name,
+        state,
+        r.since,
+        r.checked,
+        r.last_success,
+        r.last_error,
+        r.failures,
+        r.walk_seconds,
+    )
