@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from powermond import systemd
+from powermond.cluster import Cluster
 from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
 from powermond.collect.store import CycleInfo, CycleWriter, InventorySync
@@ -77,6 +78,7 @@ class Daemon:
         self.max_cycles = max_cycles
         self._load_problems: dict[str, str] = {}  # machine -> last RRD problem, to log once
         self.inventory_sync = InventorySync(db)
+        self.cluster: Cluster | None = None  # set by _assemble: the other collectors
 
     # --- SNMP cycles -------------------------------------------------------------------
 
@@ -100,6 +102,8 @@ class Daemon:
     async def _cycle(self, scheduled: datetime) -> None:
         inventory = self.state.inventory  # one inventory per cycle: a reload never tears it
         started = time.monotonic()
+        if self.cluster is not None:  # this collector's share of the PDUs
+            inventory = await self.cluster.share(inventory)
         outcome = await self._poll(inventory, scheduled)
         polled = time.monotonic() - started
         # PDUs and outlets must be in the database before readings naming them are written.
@@ -112,6 +116,8 @@ class Daemon:
         self.state.last_status = status
         self.notifier.status(status)
         log.info("%s", status)
+        if self.cluster is not None:
+            await self.cluster.cycle_done(scheduled, outcome.pdus_ok)
         interval = self.state.settings.collector.interval
         if duration > interval:
             log.warning(
@@ -183,6 +189,8 @@ class Daemon:
     async def import_job(self) -> None:
         from powermond.collect.loadimport import import_load
 
+        if self.cluster is not None and not await self.cluster.may_import():
+            return  # another collector holds the import lease
         machines = [(m.name, m.rrd) for m in self.state.inventory.machines.values()]
         try:
             await import_load(
@@ -294,6 +302,7 @@ async def _assemble(
     db = Database.from_url(url)
     stack.push_async_callback(db.dispose)
     log.info("database %s", db.safe_url)
+    cluster = await join_cluster(stack, db, settings)
     spool = Spool(settings.daemon.state_dir / "spool", settings.daemon.spool_max_cycles)
     poller = await stack.enter_async_context(Poller(settings.collector))
     daemon = Daemon(
@@ -305,11 +314,28 @@ async def _assemble(
         notifier,
         max_cycles,
     )
+    daemon.cluster = cluster
     # The database may come later: cycles are spooled meanwhile, and the configuration is
     # applied before the first of them is written.
     if not await daemon.inventory_sync.apply(state.inventory, refused_ok=True):
         log.error("configuration not applied to %s: readings are spooled until it is", db.safe_url)
     return daemon
+
+
+async def join_cluster(
+    stack: contextlib.AsyncExitStack, db: Database, settings: Settings
+) -> Cluster:
+    """Join the collectors on this database; leave them (rows deleted) at exit."""
+    from powermond.cluster import Identity, sqlite_guard
+
+    me = Identity.of_this_process(settings.collector)
+    release = sqlite_guard(settings.database.url.get_secret_value(), me)
+    if release is not None:
+        stack.callback(release)
+    cluster = Cluster(db, me, settings.collector.interval, settings.rrd.interval)
+    await cluster.join()
+    stack.push_async_callback(cluster.leave)
+    return cluster
 
 
 async def _check_schema(url: str) -> None:
