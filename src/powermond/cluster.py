@@ -106,8 +106,13 @@ class Cluster:
 
     # --- joining and leaving ----------------------------------------------------------
 
-    async def join(self) -> None:
-        """Refuse to start when a live collector of the same name is another process."""
+    async def join(self, inventory: Inventory) -> None:
+        """Announce this collector, so the others count it from their next cycle on.
+
+        Refuses to start when a live collector of the same name is another process (a
+        second daemon on the host, or a host copied with its configuration).
+        """
+        pdus = frozenset(inventory.pdus)
         try:
             async with self._db.transaction() as session:
                 now = await db_now(session)
@@ -120,6 +125,9 @@ class Cluster:
                 f"collector {self.me.name!r} is already running (pid {row.pid} on {row.host}): "
                 "give this one its own [collector] name in powermon.toml"
             )
+        members = await self._bounded(self._beat(pdus, inventory_digest(pdus)), "join")
+        if members is not None:
+            self._members = members
         log.info("collector %r (pid %d on %s)", self.me.name, self.me.pid, self.me.host)
 
     def _is_other(self, row: CollectorRow) -> bool:
@@ -179,10 +187,17 @@ class Cluster:
         self._notice(live, digest)
         return members
 
-    async def cycle_done(self, cycle: datetime, pdus_ok: int) -> None:
+    async def cycle_done(self, cycle: datetime, pdus_ok: int, *, overran: bool) -> None:
+        """Record the cycle. One that overran the interval makes the scheduler skip the next
+        start, and with it the heartbeat: beat now instead, or the others would count this
+        collector gone. (Only then: beating after every cycle would keep a dead collector's
+        PDUs waiting for as long again as its cycles last.)"""
+
         async def work() -> None:
             async with self._db.transaction() as session:
-                await CollectorRepository(session).cycle_done(self.me.name, cycle, pdus_ok)
+                beat = (await db_now(session), self._ttl) if overran else None
+                repo = CollectorRepository(session)
+                await repo.cycle_done(self.me.name, cycle, pdus_ok, beat)
 
         await self._bounded(work(), "record the cycle")
 

@@ -116,9 +116,9 @@ class Daemon:
         self.state.last_status = status
         self.notifier.status(status)
         log.info("%s", status)
-        if self.cluster is not None:
-            await self.cluster.cycle_done(scheduled, outcome.pdus_ok)
         interval = self.state.settings.collector.interval
+        if self.cluster is not None:
+            await self.cluster.cycle_done(scheduled, outcome.pdus_ok, overran=duration > interval)
         if duration > interval:
             log.warning(
                 "cycle %s overran: %.1f s (poll %.1f s, store %.1f s) > interval %g s; "
@@ -302,7 +302,7 @@ async def _assemble(
     db = Database.from_url(url)
     stack.push_async_callback(db.dispose)
     log.info("database %s", db.safe_url)
-    cluster = await join_cluster(stack, db, settings)
+    cluster = await join_cluster(stack, db, settings, state.inventory)
     spool = Spool(settings.daemon.state_dir / "spool", settings.daemon.spool_max_cycles)
     poller = await stack.enter_async_context(Poller(settings.collector))
     daemon = Daemon(
@@ -323,7 +323,7 @@ async def _assemble(
 
 
 async def join_cluster(
-    stack: contextlib.AsyncExitStack, db: Database, settings: Settings
+    stack: contextlib.AsyncExitStack, db: Database, settings: Settings, inventory: Inventory
 ) -> Cluster:
     """Join the collectors on this database; leave them (rows deleted) at exit."""
     from powermond.cluster import Identity, sqlite_guard
@@ -333,7 +333,7 @@ async def join_cluster(
     if release is not None:
         stack.callback(release)
     cluster = Cluster(db, me, settings.collector.interval, settings.rrd.interval)
-    await cluster.join()
+    await cluster.join(inventory)
     stack.push_async_callback(cluster.leave)
     return cluster
 

@@ -150,9 +150,15 @@ class CollectorRepository:
             row = {"name": me.name, **values}
             await insert_ignore(self.session, _table(Collector), [row], ("name",))
 
-    async def cycle_done(self, name: str, cycle: datetime, pdus_ok: int) -> None:
-        stmt = update(Collector).where(Collector.name == name)
-        await self.session.execute(stmt.values(last_cycle=cycle, last_ok=pdus_ok))
+    async def cycle_done(
+        self, name: str, cycle: datetime, pdus_ok: int, beat: tuple[datetime, timedelta] | None
+    ) -> None:
+        """Record ``name``'s last cycle; ``beat`` (now, ttl): refresh its heartbeat as well."""
+        values: dict[str, object] = {"last_cycle": cycle, "last_ok": pdus_ok}
+        if beat is not None:
+            now, ttl = beat
+            values |= {"heartbeat_at": now, "expires_at": whole_second_after(now + ttl)}
+        await self.session.execute(update(Collector).where(Collector.name == name).values(values))
 
     async def live(self, now: datetime) -> list[CollectorRow]:
         """The collectors whose heartbeat has not expired at ``now``, by name."""
