@@ -99,7 +99,7 @@ class Cluster:
         self._import_ttl = timedelta(seconds=HEARTBEAT_INTERVALS * import_interval)
         self._bound = min(DB_BOUND_S, max(1.0, interval / 4))
         self._members: tuple[Member, ...] | None = None  # as last read from the database
-        self._others: dict[str, str] = {}  # live collector -> its inventory digest
+        self._others: dict[str, str] | None = None  # live collector -> its inventory digest
         self._said: tuple[int, int, tuple[str, ...]] | None = None
         self._unreadable = False
         self.share_size = 0
@@ -228,8 +228,13 @@ class Cluster:
     def _notice(self, live: list[CollectorRow], digest: str) -> None:
         """Log collectors joining, leaving, or knowing other PDUs: state changes, once."""
         now = {row.name: row.inventory for row in live}
-        for name in sorted(now.keys() - self._others.keys()):
-            log.info("collector %r joined", name)
+        if self._others is None:  # the first look: they were there before this one
+            if now:
+                log.info("other live collectors: %s", ", ".join(sorted(now)))
+            self._others = {}
+        else:
+            for name in sorted(now.keys() - self._others.keys()):
+                log.info("collector %r joined", name)
         for name in sorted(self._others.keys() - now.keys()):
             log.info("collector %r left (stopped or its heartbeat expired)", name)
         for name, theirs in sorted(now.items()):
