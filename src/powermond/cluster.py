@@ -97,7 +97,7 @@ class Cluster:
         self.me = me
         self._ttl = timedelta(seconds=HEARTBEAT_INTERVALS * interval)
         self._import_ttl = timedelta(seconds=HEARTBEAT_INTERVALS * import_interval)
-        self._bound = min(DB_BOUND_S, max(1.0, interval / 4))
+        self._bound = min(DB_BOUND_S, max(2.0, interval / 4))
         self._members: tuple[Member, ...] | None = None  # as last read from the database
         self._others: dict[str, str] | None = None  # live collector -> its inventory digest
         self._said: tuple[int, int, tuple[str, ...]] | None = None
