@@ -302,7 +302,10 @@ class SqliteGuard:
         return cls(Path(parsed.database), me)
 
     def acquire(self) -> None:
-        handle = self.path.open("a+")
+        try:
+            handle = self.path.open("a+")
+        except OSError as exc:
+            raise PowermonError(f"cannot lock {self.path}: {exc.strerror}") from exc
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
