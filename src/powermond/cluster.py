@@ -104,6 +104,11 @@ class Cluster:
         self._unreadable = False
         self.share_size = 0
 
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The collectors the last cycle's share was computed over (for status, metrics)."""
+        return tuple(m.name for m in self._members or ())
+
     # --- joining and leaving ----------------------------------------------------------
 
     async def join(self, inventory: Inventory) -> None:

@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from daemon_harness import (
     DaemonProcess,
     db_upgrade,
     duplicate_readings,
+    logged_cycle,
     readings_by_cycle,
     settings_for,
 )
@@ -40,7 +42,7 @@ from powermond.demo.snmprec import write_snmprec
 from powermond.demo.world import PduModel, World
 from simulator import Snmpsim
 
-INTERVAL = 4.0
+INTERVAL = 5.0
 OUTLETS = 8
 PROFILES = ("apc-rpdu2", "raritan-pdu2", "eaton-epdu")
 
@@ -145,6 +147,15 @@ def double_polls(daemons: list[DaemonProcess]) -> int:
     return total
 
 
+def failed_polls(daemons: list[DaemonProcess]) -> Counter[datetime]:
+    """PDUs polled but not answering, per cycle (snmpsim starved on a loaded machine)."""
+    failed: Counter[datetime] = Counter()
+    for daemon in daemons:
+        for match in daemon.cycles():
+            failed[logged_cycle(match)] += int(match["total"]) - int(match["ok"])
+    return failed
+
+
 OVERRAN = re.compile(r"cycle (\S+Z) overran: .* (\d+) scheduled cycle\(s\) skipped")
 
 
@@ -171,6 +182,7 @@ def first_complete_after(
 
 
 @SERVERS
+@pytest.mark.timeout(300)
 async def test_three_collectors_share_and_take_over(
     tmp_path: Path,
     world_agent: Snmpsim,
@@ -186,7 +198,7 @@ async def test_three_collectors_share_and_take_over(
     for daemon in daemons.values():
         await daemon.wait_log(r"polling 10 of 30 PDUs, shared by 3", START_S)
     for daemon in daemons.values():  # two whole cycles of all three, then the start
-        await daemon.wait_log(r"10/10 PDUs ok, 80 readings", 6 * INTERVAL, count=2)
+        await daemon.wait_log(r"cycle \S+: \d+/10 PDUs ok", 6 * INTERVAL, count=2)
     steady = time.time() - INTERVAL
 
     await at_phase(0.5)
@@ -207,7 +219,7 @@ async def test_three_collectors_share_and_take_over(
         await daemon.wait_log(r"polling 10 of 30 PDUs, shared by 3", START_S)
     shared_back = time.time()
     for daemon in returned:
-        await daemon.wait_log(r"10/10 PDUs ok, 80 readings", 6 * INTERVAL, count=2)
+        await daemon.wait_log(r"cycle \S+: \d+/10 PDUs ok", 6 * INTERVAL, count=2)
     await at_phase(0.5)
     ended_at = time.time() - INTERVAL  # the cycle that started last may still be writing
     for daemon in [daemons["c3"], *returned]:
@@ -217,13 +229,20 @@ async def test_three_collectors_share_and_take_over(
 
     all_daemons = [*daemons.values(), *returned]
     stored = await readings_by_cycle(engine)
-    skipped = skipped_cycles(all_daemons)
-    cycles = [c for c in cycles_between(steady, ended_at) if c not in skipped]
-    gaps = gaps_by_pdu(stored, cycles)
     assert await duplicate_readings(engine) == 0
-
+    skipped, failed = skipped_cycles(all_daemons), failed_polls(all_daemons)
+    cycles = [c for c in cycles_between(steady, ended_at) if c not in skipped]
     died_in = math.floor(killed_at / INTERVAL) * INTERVAL
     allowed = {datetime.fromtimestamp(died_in + k * INTERVAL, UTC) for k in (0, 1)}
+    # Every cycle: the PDUs missing beyond those polled without an answer were polled by
+    # nobody; only the killed collector's share, only in the two cycles after its death.
+    for cycle in cycles:
+        missing = sum(1 for pdu in PDUS if stored.get(cycle, {}).get(pdu, 0) == 0)
+        assert missing - failed[cycle] <= (10 if cycle in allowed else 0), (cycle, missing)
+    # Cycles where every PDU polled answered: gaps per PDU.
+    clean = [c for c in cycles if failed[c] == 0]
+    assert len(clean) >= 4, f"only {len(clean)} clean cycles: the machine is too loaded"
+    gaps = gaps_by_pdu(stored, clean)
     assert len(gaps) <= 10, gaps  # the killed collector's share, no more
     for pdu, missed in gaps.items():
         assert set(missed) <= allowed, (pdu, missed, sorted(allowed))
@@ -233,7 +252,8 @@ async def test_three_collectors_share_and_take_over(
     handed = first_complete_after(stored, set(PDUS), stopped_at).timestamp() - stopped_at
     print(
         f"\n{db_url.split('+')[0]}: {len(cycles)} cycles x {len(PDUS)} PDUs "
-        f"({len(skipped)} skipped after an overrun, not counted); gaps: "
+        f"({len(skipped)} skipped after an overrun, not counted; {len(cycles) - len(clean)} "
+        f"with {sum(failed[c] for c in cycles)} PDU polls unanswered); gaps in clean cycles: "
         f"{sum(map(len, gaps.values()))} (PDU, cycle) pairs in {len(gaps)} PDUs, "
         f"max {max(map(len, gaps.values()), default=0)} per PDU; duplicates stored: 0; "
         f"double polls (skipped at write): {double_polls(all_daemons)} readings; "
