@@ -295,3 +295,26 @@ async def test_a_second_daemon_on_one_sqlite_file_refuses(
     after = start_daemon(second)
     await after.wait_log(r"PDUs ok", START_S)
     assert "already collected" not in after.log_text()
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_second_collector_of_the_same_name_refuses(
+    tmp_path: Path, world_agent: Snmpsim, db_url: str, start_daemon: DaemonFactory
+) -> None:
+    first = collector_config(tmp_path / "a", "twin", db_url, world_agent.port)
+    second = collector_config(tmp_path / "b", "twin", db_url, world_agent.port)
+    db_upgrade(first.directory)
+    running = start_daemon(first)
+    await running.wait_log(r"polling 30 of 30 PDUs", START_S)
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [str(POWERMOND), "--config-dir", str(second.directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1, refused.stderr
+    assert f"collector 'twin' is already running (pid {running.pid} on " in refused.stderr
+    assert "own [collector] name" in refused.stderr
