@@ -192,19 +192,18 @@ class Cluster:
         self._notice(live, digest)
         return members
 
-    async def cycle_done(self, cycle: datetime, pdus_ok: int, *, overran: bool) -> None:
-        """Record the cycle. One that overran the interval makes the scheduler skip the next
-        start, and with it the heartbeat: beat now instead, or the others would count this
-        collector gone. (Only then: beating after every cycle would keep a dead collector's
-        PDUs waiting for as long again as its cycles last.)"""
+    async def beat_again(self) -> None:
+        """Refresh the heartbeat after a cycle that overran the interval: the scheduler skips
+        the next start, and with it that beat, so the others would count this collector gone.
+        (Only then: beating after every cycle would keep a dead collector's PDUs waiting for
+        as long again as its cycles last.)"""
 
         async def work() -> None:
             async with self._db.transaction() as session:
-                beat = (await db_now(session), self._ttl) if overran else None
-                repo = CollectorRepository(session)
-                await repo.cycle_done(self.me.name, cycle, pdus_ok, beat)
+                now = await db_now(session)
+                await CollectorRepository(session).refresh(self.me.name, now, self._ttl)
 
-        await self._bounded(work(), "record the cycle")
+        await self._bounded(work(), "refresh the heartbeat")
 
     # --- the RRD import lease -----------------------------------------------------------
 

@@ -15,7 +15,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -109,6 +109,8 @@ class Daemon:
         # PDUs and outlets must be in the database before readings naming them are written.
         await self.inventory_sync.apply_pending()
         info = CycleInfo(failed=outcome.pdus_total - outcome.pdus_ok, seconds=polled)
+        if self.cluster is not None:
+            info = replace(info, collector=self.cluster.me.name)
         added = await self.writer.write(scheduled, outcome.readings, info)
         duration = time.monotonic() - started
         self.state.cycles_done += 1
@@ -117,8 +119,8 @@ class Daemon:
         self.notifier.status(status)
         log.info("%s", status)
         interval = self.state.settings.collector.interval
-        if self.cluster is not None:
-            await self.cluster.cycle_done(scheduled, outcome.pdus_ok, overran=duration > interval)
+        if self.cluster is not None and duration > interval:
+            await self.cluster.beat_again()  # the scheduler skips the next start, and its beat
         if duration > interval:
             log.warning(
                 "cycle %s overran: %.1f s (poll %.1f s, store %.1f s) > interval %g s; "

@@ -12,10 +12,13 @@ import pytest
 from powermond.cli import main
 from powermond.cluster import inventory_digest
 from powermond.db.collectors import CollectorRepository, Heartbeat
+from powermond.db.cycles import DAEMON, CycleRepository
 from powermond.db.engine import Database
 from powermond.db.migrate import upgrade
+from powermond.db.rows import CycleRow
 
 PDUS = [f"rack-{i}" for i in range(7)]
+LAST = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -44,6 +47,9 @@ def _beat(config_dir: Path, *beats: tuple[Heartbeat, datetime]) -> None:
             async with db.transaction() as session:
                 for beat, at in beats:
                     await CollectorRepository(session).beat(beat, at, timedelta(seconds=450))
+                # alpha's last cycle, as its daemon records it (issue 10's cycle table)
+                row = CycleRow(LAST, "alpha", DAEMON, 300.0, 4, 1, 24, 1.5)
+                await CycleRepository(session).add(row)
         finally:
             await db.dispose()
 
@@ -77,10 +83,17 @@ def test_lists_live_collectors_and_their_shares(
     assert {len(collectors["alpha"]["pdus"]), len(collectors["beta"]["pdus"])} == {3}
     assert (collectors["alpha"]["same_pdus"], collectors["beta"]["same_pdus"]) == (True, False)
     assert document["unpolled"] == []
+    alpha = collectors["alpha"]
+    assert (alpha["last_cycle"], alpha["last_pdus_polled"], alpha["last_pdus_failed"]) == (
+        "2026-12-01T09:00:00Z",
+        4,
+        1,
+    )
+    assert collectors["beta"]["last_cycle"] is None
 
     assert main(["--config-dir", str(config_dir), "collectors"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["collector", "host", "pid", "pdus", "last_cycle", "ok",
+    assert table[0].split() == ["collector", "host", "pid", "pdus", "last_cycle", "failed",
                                 "heartbeat", "note"]  # fmt: skip
     assert any(line.startswith("beta") and "other pdus.toml" in line for line in table)
 

@@ -41,14 +41,13 @@ async def test_heartbeats_expire_and_leaving_deletes(db: Database) -> None:
         assert await repo.live(T0 + timedelta(seconds=5)) == []
         await repo.beat(beat("a"), T0 + timedelta(seconds=3), TTL)  # a refresh, not a new row
         assert [r.name for r in await repo.live(T0 + timedelta(seconds=5))] == ["a"]
-        await repo.cycle_done("b", T0, 10, None)  # no beat: still gone at +5 s
-        await repo.cycle_done("a", T0, 9, (T0 + timedelta(seconds=4), TTL))  # and a beat
+        await repo.refresh("a", T0 + timedelta(seconds=4), TTL)  # after an overrun
     async with db.transaction() as session:
         repo = CollectorRepository(session)
         row = await repo.get("a")
         assert row is not None
-        assert (row.last_cycle, row.last_ok, row.pdus) == (T0, 9, 10)
         assert row.expires_at == T0 + timedelta(seconds=9)
+        assert row.heartbeat_at == T0 + timedelta(seconds=4)
         assert [r.name for r in await repo.live(T0 + timedelta(seconds=5))] == ["a"]
         assert not await repo.leave("a", pid=999)  # another process's row stays
         assert await repo.leave("a", pid=100)

@@ -46,13 +46,13 @@ def _collectors(args: argparse.Namespace) -> int:
             "pid": c.pid,
             "pdus": len(c.pdus) if args.format != "json" else list(c.pdus),
             "last_cycle": c.last_cycle,
-            "ok": c.last_ok,
+            "failed": c.last_failed,
             "heartbeat": iso_z(c.heartbeat_at),
             "note": "" if c.same_pdus else "other pdus.toml",
         }
         for c in view.collectors
     ]
-    columns = ["collector", "host", "pid", "pdus", "last_cycle", "ok", "heartbeat", "note"]
+    columns = ["collector", "host", "pid", "pdus", "last_cycle", "failed", "heartbeat", "note"]
     write_rows(rows, columns, args.format, sys.stdout, document=view.as_json())
     if args.format == "table":
         if not view.collectors:

@@ -49,8 +49,6 @@ class Collector(Base):
     only: Mapped[str | None] = mapped_column(Text(), nullable=True)  # JSON list of PDU names
     inventory: Mapped[str] = mapped_column(String(32))  # digest of the PDU names it knows
     pdus: Mapped[int] = mapped_column(Integer)  # its share at the last heartbeat
-    last_cycle: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    last_ok: Mapped[int | None] = mapped_column(Integer, nullable=True)  # PDUs answering then
 
 
 class Lease(Base):
@@ -72,8 +70,6 @@ class CollectorRow:
     only: frozenset[str]
     inventory: str
     pdus: int
-    last_cycle: datetime | None
-    last_ok: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,15 +146,11 @@ class CollectorRepository:
             row = {"name": me.name, **values}
             await insert_ignore(self.session, _table(Collector), [row], ("name",))
 
-    async def cycle_done(
-        self, name: str, cycle: datetime, pdus_ok: int, beat: tuple[datetime, timedelta] | None
-    ) -> None:
-        """Record ``name``'s last cycle; ``beat`` (now, ttl): refresh its heartbeat as well."""
-        values: dict[str, object] = {"last_cycle": cycle, "last_ok": pdus_ok}
-        if beat is not None:
-            now, ttl = beat
-            values |= {"heartbeat_at": now, "expires_at": whole_second_after(now + ttl)}
-        await self.session.execute(update(Collector).where(Collector.name == name).values(values))
+    async def refresh(self, name: str, now: datetime, ttl: timedelta) -> None:
+        """Move ``name``'s heartbeat to ``now`` (live until ``now + ttl``)."""
+        deadline = whole_second_after(now + ttl)
+        stmt = update(Collector).where(Collector.name == name)
+        await self.session.execute(stmt.values(heartbeat_at=now, expires_at=deadline))
 
     async def live(self, now: datetime) -> list[CollectorRow]:
         """The collectors whose heartbeat has not expired at ``now``, by name."""
@@ -220,6 +212,4 @@ def _row(c: Collector) -> CollectorRow:
         only=frozenset(json.loads(c.only)) if c.only else frozenset(),
         inventory=c.inventory,
         pdus=c.pdus,
-        last_cycle=c.last_cycle,
-        last_ok=c.last_ok,
     )

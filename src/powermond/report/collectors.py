@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from powermond.cluster import inventory_digest
 from powermond.collect.assign import Member, assign, shares
 from powermond.db.collectors import CollectorRepository, db_now
+from powermond.db.cycles import CycleRepository
 from powermond.inventory.model import Inventory
 from powermond.output import iso_z
 
@@ -26,8 +27,9 @@ class CollectorView:
     expires_at: datetime
     pdus: tuple[str, ...]  # its share, computed from the configuration read here
     pinned: tuple[str, ...]  # its [collector] only
-    last_cycle: datetime | None
-    last_ok: int | None  # PDUs that answered in that cycle
+    last_cycle: datetime | None  # its newest row in the cycle table
+    last_polled: int | None  # PDUs it polled then
+    last_failed: int | None  # of which gave no readings
     same_pdus: bool  # it knows the same PDU names as the configuration read here
 
     def as_json(self) -> dict[str, Any]:
@@ -41,7 +43,8 @@ class CollectorView:
             "pdus": list(self.pdus),
             "pinned": list(self.pinned),
             "last_cycle": iso_z(self.last_cycle) if self.last_cycle else None,
-            "last_pdus_ok": self.last_ok,
+            "last_pdus_polled": self.last_polled,
+            "last_pdus_failed": self.last_failed,
             "same_pdus": self.same_pdus,
         }
 
@@ -65,9 +68,11 @@ class CollectorsView:
 
 
 async def collectors_view(session: AsyncSession, inventory: Inventory) -> CollectorsView:
-    """The live collectors and their shares of ``inventory``'s PDUs, as they compute them."""
+    """The live collectors, their shares of ``inventory``'s PDUs (as they compute them),
+    and their last cycles (the ``cycle`` table's rows under their names)."""
     now = await db_now(session)
     rows = await CollectorRepository(session).live(now)
+    cycles = await CycleRepository(session).last_per_collector()
     by_owner = shares(assign(inventory.pdus, [Member(r.name, r.only) for r in rows]))
     digest = inventory_digest(inventory.pdus)
     views = tuple(
@@ -80,8 +85,9 @@ async def collectors_view(session: AsyncSession, inventory: Inventory) -> Collec
             expires_at=r.expires_at,
             pdus=tuple(by_owner.get(r.name, ())),
             pinned=tuple(sorted(r.only)),
-            last_cycle=r.last_cycle,
-            last_ok=r.last_ok,
+            last_cycle=cycles[r.name].time if r.name in cycles else None,
+            last_polled=cycles[r.name].pdus_polled if r.name in cycles else None,
+            last_failed=cycles[r.name].pdus_failed if r.name in cycles else None,
             same_pdus=r.inventory == digest,
         )
         for r in rows

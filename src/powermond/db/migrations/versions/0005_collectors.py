@@ -1,7 +1,7 @@
 """Several collectors on one database: their heartbeat rows, and named leases and locks.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 
 ``collector`` holds one row per live collector (see :mod:`powermond.db.collectors`);
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -36,8 +36,6 @@ def upgrade() -> None:
         sa.Column("only", sa.Text(), nullable=True),
         sa.Column("inventory", sa.String(32), nullable=False),
         sa.Column("pdus", sa.Integer(), nullable=False),
-        sa.Column("last_cycle", sa.DateTime(), nullable=True),
-        sa.Column("last_ok", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_collector")),
     )
     lease = op.create_table(
