@@ -125,7 +125,7 @@ class Cluster:
         except DatabaseError as exc:
             log.warning("cannot read the collectors now (%s): polling every PDU until then", exc)
             return
-        if row is not None and row.expires_at > now and self._is_other(row):
+        if row is not None and self._is_other(row, now):
             raise PowermonError(
                 f"collector {self.me.name!r} is already running (pid {row.pid} on {row.host}): "
                 "give this one its own [collector] name in powermon.toml"
@@ -135,10 +135,12 @@ class Cluster:
             self._members = members
         log.info("collector %r (pid %d on %s)", self.me.name, self.me.pid, self.me.host)
 
-    def _is_other(self, row: CollectorRow) -> bool:
+    def _is_other(self, row: CollectorRow, now: datetime) -> bool:
+        """Whether ``row`` is another live process's. On this host its process tells (a busy
+        daemon's heartbeat may lapse, a killed one's may not have yet); elsewhere, the expiry."""
         if row.host != self.me.host:
-            return True
-        return row.pid != self.me.pid and _pid_alive(row.pid)
+            return row.expires_at > now
+        return row.pid != self.me.pid and _is_powermond(row.pid)
 
     async def leave(self) -> None:
         """Delete this collector's row and give up its lease: the others take over now."""
@@ -276,14 +278,20 @@ def _members(rows: Iterable[CollectorRow]) -> list[Member]:
     return [Member(row.name, row.only) for row in rows]
 
 
-def _pid_alive(pid: int) -> bool:
+def _is_powermond(pid: int) -> bool:
+    """Whether process ``pid`` runs PowerMon (not a process that got a dead daemon's pid)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return b"powermon" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
         return False
-    except PermissionError:
+    except OSError:  # no /proc: whether the process exists at all
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
         return True
-    return True
 
 
 # --- SQLite: one collector ------------------------------------------------------------------

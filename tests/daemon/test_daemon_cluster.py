@@ -34,9 +34,11 @@ from daemon_harness import (
     readings_by_cycle,
     settings_for,
 )
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conftest import DaemonFactory
+from powermond.db.tables import Cycle
 from powermond.demo.pattern import MachineModel, Wave
 from powermond.demo.snmprec import write_snmprec
 from powermond.demo.world import PduModel, World
@@ -261,6 +263,9 @@ async def test_three_collectors_share_and_take_over(
         f"SIGTERM: all PDUs stored in the cycle {handed:.1f} s after the signal; "
         f"return: both sharing {shared_back - back_at:.1f} s after their start"
     )
+    async with engine.connect() as conn:  # each cycle recorded under its collector's name
+        writers = set((await conn.scalars(select(Cycle.collector).distinct())).all())
+    assert writers == {"c1", "c2", "c3"}
     imports = [n for n, d in daemons.items() if "load import:" in d.log_text()]
     assert len(imports) == 1, imports  # the RRD import ran on one collector only
     applied = [n for n, d in daemons.items() if "config: PDU added: pdu00" in d.log_text()]
