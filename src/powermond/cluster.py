@@ -111,13 +111,15 @@ class Cluster:
 
     # --- joining and leaving ----------------------------------------------------------
 
-    async def join(self, inventory: Inventory) -> None:
-        """Announce this collector, so the others count it from their next cycle on.
-
-        Refuses to start when a live collector of the same name is another process (a
+    async def join(self) -> None:
+        """Refuse to start when a live collector of the same name is another process (a
         second daemon on the host, or a host copied with its configuration).
+
+        The first heartbeat is the first cycle's, not one now: a collector counted by the
+        others must poll its share in that very cycle, and a daemon starting a moment before
+        a cycle start would only begin at the next one (a cycle of its PDUs lost). Beating
+        in the cycle it polls, its first share may be polled twice instead (stored once).
         """
-        pdus = frozenset(inventory.pdus)
         try:
             async with self._db.transaction() as session:
                 now = await db_now(session)
@@ -130,9 +132,6 @@ class Cluster:
                 f"collector {self.me.name!r} is already running (pid {row.pid} on {row.host}): "
                 "give this one its own [collector] name in powermon.toml"
             )
-        members = await self._bounded(self._beat(pdus, inventory_digest(pdus)), "join")
-        if members is not None:
-            self._members = members
         log.info("collector %r (pid %d on %s)", self.me.name, self.me.pid, self.me.host)
 
     def _is_other(self, row: CollectorRow, now: datetime) -> bool:

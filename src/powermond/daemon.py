@@ -304,7 +304,7 @@ async def _assemble(
     db = Database.from_url(url)
     stack.push_async_callback(db.dispose)
     log.info("database %s", db.safe_url)
-    cluster = await join_cluster(stack, db, settings, state.inventory)
+    cluster = await join_cluster(stack, db, settings)
     spool = Spool(settings.daemon.state_dir / "spool", settings.daemon.spool_max_cycles)
     poller = await stack.enter_async_context(Poller(settings.collector))
     daemon = Daemon(
@@ -325,7 +325,7 @@ async def _assemble(
 
 
 async def join_cluster(
-    stack: contextlib.AsyncExitStack, db: Database, settings: Settings, inventory: Inventory
+    stack: contextlib.AsyncExitStack, db: Database, settings: Settings
 ) -> Cluster:
     """Join the collectors on this database; leave them (rows deleted) at exit."""
     from powermond.cluster import Identity, sqlite_guard
@@ -335,7 +335,7 @@ async def join_cluster(
     if release is not None:
         stack.callback(release)
     cluster = Cluster(db, me, settings.collector.interval, settings.rrd.interval)
-    await cluster.join(inventory)
+    await cluster.join()
     stack.push_async_callback(cluster.leave)
     return cluster
 
