@@ -13,7 +13,7 @@ times or database latency; half an interval of margin absorbs that. A collector 
 (SIGKILL, host lost) is still counted at the next cycle and gone at the one after, so its
 PDUs miss at most the cycle it died in and the next one: taken over within two cycles. One
 that stops (SIGTERM) deletes its row once its last cycle is stored, so the others take its
-PDUs at the very next cycle; a returning one is in the set at the next cycle.
+PDUs at the very next cycle; a returning one beats and polls its share in its first cycle.
 
 When the database cannot be read, a collector keeps the share it had (everyone else does
 the same when the database is away for all), or polls every PDU if it never had one: a PDU
