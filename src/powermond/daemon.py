@@ -14,7 +14,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from powermond import systemd
+from powermond.cluster import Cluster
 from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
 from powermond.collect.store import CycleInfo, CycleWriter, InventorySync
@@ -82,6 +83,7 @@ class Daemon:
         self.monitor = monitor
         self._load_problems: dict[str, str] = {}  # machine -> last RRD problem, to log once
         self.inventory_sync = InventorySync(db)
+        self.cluster: Cluster | None = None  # set by _assemble: the other collectors
 
     # --- SNMP cycles -------------------------------------------------------------------
 
@@ -105,12 +107,16 @@ class Daemon:
     async def _cycle(self, scheduled: datetime) -> None:
         inventory = self.state.inventory  # one inventory per cycle: a reload never tears it
         started = time.monotonic()
+        if self.cluster is not None:  # this collector's share of the PDUs
+            inventory = await self.cluster.share(inventory)
         self.monitor.cycle_started(inventory)
         outcome = await self._poll(inventory, scheduled)
         polled = time.monotonic() - started
         # PDUs and outlets must be in the database before readings naming them are written.
         await self.inventory_sync.apply_pending()
         info = CycleInfo(failed=outcome.pdus_total - outcome.pdus_ok, seconds=polled)
+        if self.cluster is not None:
+            info = replace(info, collector=self.cluster.me.name)
         added = await self.writer.write(scheduled, outcome.readings, info)
         duration = time.monotonic() - started
         await self.monitor.cycle_finished(
@@ -123,6 +129,8 @@ class Daemon:
         self.notifier.status(status)
         log.info("%s", status, extra={"cycle": iso_z(scheduled), "duration": round(duration, 3)})
         interval = self.state.settings.collector.interval
+        if self.cluster is not None and duration > interval:
+            await self.cluster.beat_again()  # the scheduler skips the next start, and its beat
         if duration > interval:
             log.warning(
                 "cycle %s overran: %.1f s (poll %.1f s, store %.1f s) > interval %g s; "
@@ -194,6 +202,8 @@ class Daemon:
     async def import_job(self) -> None:
         from powermond.collect.loadimport import import_load
 
+        if self.cluster is not None and not await self.cluster.may_import():
+            return  # another collector holds the import lease
         machines = [(m.name, m.rrd) for m in self.state.inventory.machines.values()]
         try:
             summary = await import_load(
@@ -314,6 +324,7 @@ async def _assemble(
     db = Database.from_url(url)
     stack.push_async_callback(db.dispose)
     log.info("database %s", db.safe_url)
+    cluster = await join_cluster(stack, db, settings)
     spool = Spool(settings.daemon.state_dir / "spool", settings.daemon.spool_max_cycles)
     poller = await stack.enter_async_context(Poller(settings.collector, transport))
     interval = settings.collector.interval
@@ -328,11 +339,28 @@ async def _assemble(
         max_cycles,
         monitor=monitor,
     )
+    daemon.cluster = cluster
     # The database may come later: cycles are spooled meanwhile, and the configuration is
     # applied before the first of them is written.
     if not await daemon.inventory_sync.apply(state.inventory, refused_ok=True):
         log.error("configuration not applied to %s: readings are spooled until it is", db.safe_url)
     return daemon
+
+
+async def join_cluster(
+    stack: contextlib.AsyncExitStack, db: Database, settings: Settings
+) -> Cluster:
+    """Join the collectors on this database; leave them (rows deleted) at exit."""
+    from powermond.cluster import Identity, sqlite_guard
+
+    me = Identity.of_this_process(settings.collector)
+    release = sqlite_guard(settings.database.url.get_secret_value(), me)
+    if release is not None:
+        stack.callback(release)
+    cluster = Cluster(db, me, settings.collector.interval, settings.rrd.interval)
+    await cluster.join()
+    stack.push_async_callback(cluster.leave)
+    return cluster
 
 
 async def _check_schema(url: str) -> None:

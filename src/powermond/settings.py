@@ -21,12 +21,19 @@ class DatabaseSettings(_Section):
     url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
 
 
+# A collector's name among several on one database: printable, no surrounding blanks.
+CollectorName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^\S(.*\S)?$")]
+
+
 class CollectorSettings(_Section):
     interval: Annotated[float, Field(ge=1, le=86400)] = 300
     timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
     retries: Annotated[int, Field(ge=0, le=10)] = 1
     concurrency: Annotated[int, Field(ge=1, le=100000)] = 256
     max_repetitions: Annotated[int, Field(ge=1, le=1000)] = 64
+    # Among several collectors on one database (see cluster.py); None: the host name.
+    name: CollectorName | None = None
+    only: Annotated[tuple[str, ...], Field(strict=False)] = ()  # PDUs pinned to this collector
 
 
 class RrdSettings(_Section):

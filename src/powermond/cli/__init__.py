@@ -23,6 +23,7 @@ log = logging.getLogger("powermond")
 COMMAND_MODULES = (
     "daemon_cmd",
     "db_cmds",
+    "cluster_cmds",
     "config_cmds",
     "snmp_cmds",
     "load_cmds",

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from powermond.db.collectors import CYCLE_LOCK, lock
 from powermond.db.cycle_rollups import RecentReadings, add_cycle_rollups
 from powermond.db.cycles import DAEMON, CycleRepository, default_collector
 from powermond.db.engine import Database
@@ -56,6 +57,9 @@ async def store_cycle(
     is recorded with the cycle, and decides which gaps to and from it energy bridges."""
     recent = _recent.setdefault(db, RecentReadings())
     async with db.transaction() as session:
+        # Collectors sharing the database write one at a time: a cycle's rollups (a machine's
+        # peak sums feeds that other collectors may write) must see what the others stored.
+        await lock(session, CYCLE_LOCK)
         stored = await ReadingRepository(session).add_cycle_many(cycle, readings)
         cycles = CycleRepository(session)
         await _record(cycles, stored.cycle, stored.added, len(readings), interval, info)

@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from powermond.db.collectors import CONFIG_LOCK, lock
 from powermond.db.errors import translate
 from powermond.db.rows import outlet_sort_key
 from powermond.db.tables import Base, Machine, Outlet, Pdu
@@ -75,7 +76,8 @@ class ApplyResult:
 async def apply_inventory(session: AsyncSession, inventory: Inventory) -> ApplyResult:
     """Make the stored PDUs, machines and outlet mapping match ``inventory``."""
     try:
-        pdus = await _apply_pdus(session, inventory)
+        await lock(session, CONFIG_LOCK)  # one collector applies at a time; then the rest find
+        pdus = await _apply_pdus(session, inventory)  # nothing left to change
         machines = await _apply_machines(session, inventory)
         outlets = await _apply_outlets(session, inventory)
         await session.flush()

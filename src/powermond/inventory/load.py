@@ -340,7 +340,18 @@ def load_all(config_dir: Path) -> tuple[Settings, Inventory]:
     except ConfigError as exc:
         problems.extend(exc.problems)
         raise ConfigError(problems) from None
+    if settings is not None:
+        problems.extend(_pinning_problems(config_dir, settings, inventory))
     if problems or settings is None:
         raise ConfigError(problems)
     _register_secrets(settings, None)
     return settings, inventory
+
+
+def _pinning_problems(config_dir: Path, settings: Settings, inventory: Inventory) -> list[str]:
+    path = config_dir / SETTINGS_FILE
+    return [
+        f"{path}: [collector] only: PDU {name!r} is not in {PDUS_FILE}"
+        for name in settings.collector.only
+        if name not in inventory.pdus
+    ]

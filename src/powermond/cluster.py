@@ -1,0 +1,350 @@
+"""Several collectors on one database: membership, the share of PDUs each polls, leases.
+
+Each cycle a collector reads the live collectors from the database, refreshes its own row
+(its heartbeat) and polls the PDUs :func:`powermond.collect.assign.assign` gives it. Nothing
+else coordinates them: every collector computes the same assignment from the same rows.
+
+Why the heartbeat expires 1.5 intervals after it was written: every collector beats at the
+start of each cycle, and cycles start at the same wall-clock moments everywhere, so when a
+collector reads the live set, the others' rows are those of the *previous* cycle, one
+interval old, or being written right then. Expiring them after one interval would make live
+collectors flicker out of the set (and their PDUs be polled twice) for any jitter in start
+times or database latency; half an interval of margin absorbs that. A collector that dies
+(SIGKILL, host lost) is still counted at the next cycle and gone at the one after, so its
+PDUs miss at most the cycle it died in and the next one: taken over within two cycles. One
+that stops (SIGTERM) deletes its row once its last cycle is stored, so the others take its
+PDUs at the very next cycle; a returning one beats and polls its share in its first cycle.
+
+When the database cannot be read, a collector keeps the share it had (everyone else does
+the same when the database is away for all), or polls every PDU if it never had one: a PDU
+polled twice is stored once (readings are unique per outlet and cycle), a PDU polled by
+nobody would be lost.
+
+SQLite takes one collector: :class:`SqliteGuard` holds a lock on a file next to the
+database for as long as the daemon runs (the kernel drops it if the daemon is killed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import functools
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, TypeVar
+
+from sqlalchemy.engine import make_url
+
+from powermond.collect.assign import Member, assign
+from powermond.db.collectors import (
+    IMPORT_LEASE,
+    CollectorRepository,
+    CollectorRow,
+    Heartbeat,
+    LeaseRepository,
+    db_now,
+)
+from powermond.db.engine import Database
+from powermond.db.errors import DatabaseError
+from powermond.errors import PowermonError
+from powermond.inventory.model import Inventory
+from powermond.settings import CollectorSettings
+
+log = logging.getLogger("powermond.cluster")
+
+HEARTBEAT_INTERVALS = 1.5  # a heartbeat lives this many cycle intervals (see above)
+DB_BOUND_S = 10.0  # longest a membership statement may hold up a cycle
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    name: str
+    host: str
+    pid: int
+    started_at: datetime
+    only: frozenset[str]
+
+    @classmethod
+    def of_this_process(cls, settings: CollectorSettings) -> Identity:
+        host = socket.gethostname()
+        now = datetime.now(UTC).replace(microsecond=0)
+        return cls(settings.name or host, host, os.getpid(), now, frozenset(settings.only))
+
+
+def inventory_digest(pdus: Iterable[str]) -> str:
+    """The same for two collectors exactly when they know the same PDU names."""
+    return hashlib.sha256("\n".join(sorted(pdus)).encode()).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=8)
+def _assignment(pdus: frozenset[str], members: tuple[Member, ...]) -> dict[str, str | None]:
+    return assign(pdus, members)
+
+
+class Cluster:
+    """This collector among the others on the same database."""
+
+    def __init__(self, db: Database, me: Identity, interval: float, import_interval: float):
+        self._db = db
+        self.me = me
+        self._ttl = timedelta(seconds=HEARTBEAT_INTERVALS * interval)
+        self._import_ttl = timedelta(seconds=HEARTBEAT_INTERVALS * import_interval)
+        self._bound = min(DB_BOUND_S, max(2.0, interval / 4))
+        self._members: tuple[Member, ...] | None = None  # as last read from the database
+        self._others: dict[str, str] | None = None  # live collector -> its inventory digest
+        self._said: tuple[int, int, tuple[str, ...]] | None = None
+        self._unreadable = False
+        self.share_size = 0
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The collectors the last cycle's share was computed over (for status, metrics)."""
+        return tuple(m.name for m in self._members or ())
+
+    # --- joining and leaving ----------------------------------------------------------
+
+    async def join(self) -> None:
+        """Refuse to start when a live collector of the same name is another process (a
+        second daemon on the host, or a host copied with its configuration).
+
+        The first heartbeat is the first cycle's, not one now: a collector counted by the
+        others must poll its share in that very cycle, and a daemon starting a moment before
+        a cycle start would only begin at the next one (a cycle of its PDUs lost). Beating
+        in the cycle it polls, its first share may be polled twice instead (stored once).
+        """
+        try:
+            async with self._db.transaction() as session:
+                now = await db_now(session)
+                row = await CollectorRepository(session).get(self.me.name)
+        except DatabaseError as exc:
+            log.warning("cannot read the collectors now (%s): polling every PDU until then", exc)
+            return
+        if row is not None and self._is_other(row, now):
+            raise PowermonError(
+                f"collector {self.me.name!r} is already running (pid {row.pid} on {row.host}): "
+                "give this one its own [collector] name in powermon.toml"
+            )
+        log.info("collector %r (pid %d on %s)", self.me.name, self.me.pid, self.me.host)
+
+    def _is_other(self, row: CollectorRow, now: datetime) -> bool:
+        """Whether ``row`` is another live process's. On this host its process tells (a busy
+        daemon's heartbeat may lapse, a killed one's may not have yet); elsewhere, the expiry."""
+        if row.host != self.me.host:
+            return row.expires_at > now
+        return row.pid != self.me.pid and _is_powermond(row.pid)
+
+    async def leave(self) -> None:
+        """Delete this collector's row and give up its lease: the others take over now."""
+
+        async def work() -> bool:
+            async with self._db.transaction() as session:
+                await LeaseRepository(session).release(IMPORT_LEASE, self.me.name)
+                return await CollectorRepository(session).leave(self.me.name, self.me.pid)
+
+        if await self._bounded(work(), "leave the collectors") is not None:
+            log.info("left the collectors: the others take over its PDUs now")
+
+    # --- the share of each cycle --------------------------------------------------------
+
+    async def share(self, inventory: Inventory) -> Inventory:
+        """Beat, read the live collectors, and return ``inventory`` cut to this one's PDUs."""
+        pdus = frozenset(inventory.pdus)
+        digest = inventory_digest(pdus)
+        members = await self._bounded(self._beat(pdus, digest), "read the collectors")
+        if members is None:
+            if not self._unreadable:
+                log.warning("collectors unknown (database unavailable): keeping the last share")
+                self._unreadable = True
+            members = self._members or (Member(self.me.name, self.me.only),)
+        else:
+            self._unreadable = False
+            self._members = members
+        assignment = _assignment(pdus, members)
+        mine = {n: pdu for n, pdu in inventory.pdus.items() if assignment[n] == self.me.name}
+        self.share_size = len(mine)
+        self._say(len(mine), len(pdus), members, assignment)
+        return inventory.model_copy(update={"pdus": mine})
+
+    async def _beat(self, pdus: frozenset[str], digest: str) -> tuple[Member, ...]:
+        async with self._db.transaction() as session:
+            repo = CollectorRepository(session)
+            now = await db_now(session)
+            live = [row for row in await repo.live(now) if row.name != self.me.name]
+            members = tuple(sorted([Member(self.me.name, self.me.only), *_members(live)]))
+            mine = sum(1 for owner in _assignment(pdus, members).values() if owner == self.me.name)
+            beat = Heartbeat(
+                self.me.name,
+                self.me.host,
+                self.me.pid,
+                self.me.started_at,
+                self.me.only,
+                digest,
+                mine,
+            )
+            await repo.beat(beat, now, self._ttl)
+        self._notice(live, digest)
+        return members
+
+    async def beat_again(self) -> None:
+        """Refresh the heartbeat after a cycle that overran the interval: the scheduler skips
+        the next start, and with it that beat, so the others would count this collector gone.
+        (Only then: beating after every cycle would keep a dead collector's PDUs waiting for
+        as long again as its cycles last.)"""
+
+        async def work() -> None:
+            async with self._db.transaction() as session:
+                now = await db_now(session)
+                await CollectorRepository(session).refresh(self.me.name, now, self._ttl)
+
+        await self._bounded(work(), "refresh the heartbeat")
+
+    # --- the RRD import lease -----------------------------------------------------------
+
+    async def may_import(self) -> bool:
+        """Whether this collector runs the RRD import now: it holds (or took) the lease."""
+
+        async def work() -> bool:
+            async with self._db.transaction() as session:
+                now = await db_now(session)
+                return await LeaseRepository(session).acquire(
+                    IMPORT_LEASE, self.me.name, now, self._import_ttl
+                )
+
+        taken = await self._bounded(work(), "take the load import lease")
+        return bool(taken)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _bounded(self, work: Awaitable[T], what: str) -> T | None:
+        try:
+            return await asyncio.wait_for(work, self._bound)
+        except (DatabaseError, TimeoutError) as exc:
+            log.debug("could not %s: %s", what, exc or "timed out")
+            return None
+
+    def _notice(self, live: list[CollectorRow], digest: str) -> None:
+        """Log collectors joining, leaving, or knowing other PDUs: state changes, once."""
+        now = {row.name: row.inventory for row in live}
+        if self._others is None:  # the first look: they were there before this one
+            if now:
+                log.info("other live collectors: %s", ", ".join(sorted(now)))
+            self._others = {}
+        else:
+            for name in sorted(now.keys() - self._others.keys()):
+                log.info("collector %r joined", name)
+        for name in sorted(self._others.keys() - now.keys()):
+            log.info("collector %r left (stopped or its heartbeat expired)", name)
+        for name, theirs in sorted(now.items()):
+            if theirs != digest and self._others.get(name) != theirs:
+                log.warning(
+                    "collector %r has other PDUs in its pdus.toml than this one: "
+                    "give every collector the same files",
+                    name,
+                )
+        self._others = now
+
+    def _say(
+        self, mine: int, total: int, members: tuple[Member, ...], assigned: dict[str, str | None]
+    ) -> None:
+        said = (mine, total, tuple(m.name for m in members))
+        if said == self._said:
+            return
+        self._said = said
+        log.info(
+            "polling %d of %d PDUs, shared by %d collector(s): %s",
+            mine,
+            total,
+            len(members),
+            ", ".join(said[2]),
+        )
+        orphans = sum(1 for owner in assigned.values() if owner is None)
+        if orphans:
+            log.warning(
+                "%d PDUs have no collector: every live collector is pinned ([collector] only)",
+                orphans,
+            )
+
+
+def _members(rows: Iterable[CollectorRow]) -> list[Member]:
+    return [Member(row.name, row.only) for row in rows]
+
+
+def _is_powermond(pid: int) -> bool:
+    """Whether process ``pid`` runs PowerMon (not a process that got a dead daemon's pid)."""
+    try:
+        return b"powermon" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: whether the process exists at all
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+# --- SQLite: one collector ------------------------------------------------------------------
+
+
+class SqliteGuard:
+    """An exclusive lock on ``<database>.collector`` held while the daemon runs."""
+
+    def __init__(self, database: Path, me: Identity) -> None:
+        self.database = database
+        self.path = database.with_name(database.name + ".collector")
+        self._me = me
+        self._file: IO[str] | None = None
+
+    @classmethod
+    def for_url(cls, url: str, me: Identity) -> SqliteGuard | None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+            return None
+        return cls(Path(parsed.database), me)
+
+    def acquire(self) -> None:
+        try:
+            handle = self.path.open("a+")
+        except OSError as exc:
+            raise PowermonError(f"cannot lock {self.path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise PowermonError(
+                f"{self.database} is already collected by powermond ({holder}): "
+                "SQLite takes one collector; run several on PostgreSQL or MariaDB"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {self._me.pid} on {self._me.host}, collector {self._me.name!r}\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.truncate(0)
+            self._file.close()
+            self._file = None
+
+
+def sqlite_guard(url: str, me: Identity) -> Callable[[], None] | None:
+    """Take the SQLite lock (raising if another daemon holds it); its release, or None."""
+    guard = SqliteGuard.for_url(url, me)
+    if guard is None:
+        return None
+    guard.acquire()
+    return guard.release
