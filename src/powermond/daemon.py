@@ -107,9 +107,11 @@ class Daemon:
     async def _cycle(self, scheduled: datetime) -> None:
         inventory = self.state.inventory  # one inventory per cycle: a reload never tears it
         started = time.monotonic()
+        collectors = 1
         if self.cluster is not None:  # this collector's share of the PDUs
             inventory = await self.cluster.share(inventory)
-        self.monitor.cycle_started(inventory)
+            collectors = max(1, len(self.cluster.members))
+        self.monitor.cycle_started(inventory, collectors=collectors)
         outcome = await self._poll(inventory, scheduled)
         polled = time.monotonic() - started
         # PDUs and outlets must be in the database before readings naming them are written.

@@ -178,6 +178,13 @@ class Metrics:
             buckets=CYCLE_BUCKETS, registry=r,
         )  # fmt: skip
         self.cycles = Counter("powermon_cycles", "cycles finished", registry=r)
+        self.share = Gauge(
+            "powermon_collector_share_pdus",
+            "PDUs this collector polls: its share among the live collectors", registry=r,
+        )  # fmt: skip
+        self.collectors_live = Gauge(
+            "powermon_collectors_live", "live collectors on the database", registry=r
+        )
         self.interval = Gauge(
             "powermon_collector_interval_seconds", "[collector] interval", registry=r
         )

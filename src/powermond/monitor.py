@@ -34,8 +34,11 @@ class Monitor:
         self._bound = bound  # the longest a cycle over an inventory may take, store included
         self._last: CycleResult | None = None
 
-    def cycle_started(self, inventory: Inventory) -> None:
+    def cycle_started(self, inventory: Inventory, *, collectors: int = 1) -> None:
+        """``inventory``: this collector's share of the PDUs, among ``collectors`` live."""
         self.progress.cycle_started(self._bound(inventory))
+        self.metrics.share.set(len(inventory.pdus))
+        self.metrics.collectors_live.set(collectors)
 
     async def cycle_finished(
         self,

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from powermond.db.engine import Database
 from powermond.db.health import HealthRepository
 from powermond.errors import PowermonError
+from powermond.inventory.model import Inventory
 from powermond.output import iso_z
 from powermond.settings import Settings
 from powermond.spool import waiting
@@ -48,6 +49,7 @@ class Context:
     settings: Settings
     now: datetime
     recorded_interval: float | None = None  # the last cycle's, once known
+    inventory: Inventory | None = None  # pdus.toml/machines.toml, for the collectors' shares
 
     @property
     def interval(self) -> timedelta:
@@ -77,12 +79,14 @@ class StatusReport:
         return document
 
 
-async def gather(settings: Settings, now: datetime) -> StatusReport:
+async def gather(
+    settings: Settings, now: datetime, inventory: Inventory | None = None
+) -> StatusReport:
     sections = [_spool(settings)]
     db = Database.from_url(settings.database.url.get_secret_value())
     try:
         async with db.transaction() as session:
-            ctx = Context(session, settings, now)
+            ctx = Context(session, settings, now, inventory=inventory)
             found = [await check(ctx) for check in DATABASE_CHECKS]
         sections[:0] = [_database(db.safe_url, None), *found]
     except PowermonError as exc:
@@ -208,6 +212,29 @@ async def _partial(ctx: Context) -> Section:
     return section
 
 
+async def _collectors(ctx: Context) -> Section:
+    from powermond.report.collectors import collectors_view
+
+    if ctx.inventory is None:
+        return Section("collectors", None)
+    view = await collectors_view(ctx.session, ctx.inventory)
+    section = Section(
+        "collectors", view.as_json(), [f"collectors: {len(view.collectors)} live"]
+    )
+    for c in view.collectors:
+        last = iso_z(c.last_cycle) if c.last_cycle else "none yet"
+        section.lines.append(f"  {c.name} ({c.host}): {len(c.pdus)} PDUs, last cycle {last}")
+        section.rows.append(
+            {"check": "collector", "item": c.name, "state": "live", "since": c.started_at,
+             "detail": f"{len(c.pdus)} PDUs, last cycle {last}"}
+        )  # fmt: skip
+    if view.collectors and view.unpolled:
+        unpolled = " ".join(view.unpolled)
+        section.lines.append(f"  polled by no live collector: {unpolled}")
+        section.problems.append(f"PDUs polled by no live collector: {unpolled}")
+    return section
+
+
 def _ago(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
@@ -218,4 +245,4 @@ def _ago(delta: timedelta) -> str:
 
 
 #: Checks run against the database, in report order.
-DATABASE_CHECKS: list[Check] = [_last_cycle, _pdus, _stale, _partial]
+DATABASE_CHECKS: list[Check] = [_last_cycle, _collectors, _pdus, _stale, _partial]

@@ -199,3 +199,32 @@ def test_pdus_shows_state_and_last_success(
 
 def _z(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def test_status_lists_the_live_collectors_and_their_pdus(
+    config_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from powermond.cluster import Cluster, Identity
+    from powermond.settings import CollectorSettings
+
+    now = datetime.now(UTC)
+    cycles(config_dir, cycle_at(now, b_down=False))
+    settings, inventory = load_all(config_dir)
+
+    async def join_two() -> None:
+        db = Database.from_url(settings.database.url.get_secret_value())
+        try:
+            for name, only in (("north", ["rack-a1"]), ("south", [])):
+                me = Identity.of_this_process(CollectorSettings(name=name, only=only))
+                await Cluster(db, me, INTERVAL, 3600).share(inventory)
+        finally:
+            await db.dispose()
+
+    asyncio.run(join_two())
+    code, out = status(config_dir, capsys, "json")
+    collectors = {c["name"]: c["pdus"] for c in json.loads(out)["collectors"]["collectors"]}
+    assert collectors == {"north": ["rack-a1"], "south": ["rack-b1"]}
+    assert code == 0
+    code, out = status(config_dir, capsys, "table")
+    assert "collectors: 2 live" in out
+    assert "  north (" in out

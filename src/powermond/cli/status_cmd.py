@@ -29,11 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _status(args: argparse.Namespace) -> int:
-    from powermond.inventory.load import load_settings
+    from powermond.inventory.load import load_all
     from powermond.status import CSV_COLUMNS, gather
 
-    settings = load_settings(config_dir_from(getattr(args, "config_dir", None)))
-    report = asyncio.run(gather(settings, datetime.now(UTC)))
+    settings, inventory = load_all(config_dir_from(getattr(args, "config_dir", None)))
+    report = asyncio.run(gather(settings, datetime.now(UTC), inventory))
     if args.format == "json":
         write_json(report.to_json(), sys.stdout)
     elif args.format == "csv":
