@@ -19,10 +19,16 @@ Table = Mapping[str, Rows]
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """A profile's answer for one PDU walk: the readings, and what was skipped and why."""
+    """A profile's answer for one PDU walk: the readings, and what was skipped and why.
+
+    ``readings`` hold the outlets and, labelled ``inlet`` / ``inlet.N``, the PDU's own
+    inlet meters. ``notes`` say something true of the PDU as a whole that is no fault
+    (``switched, not metered per outlet``).
+    """
 
     readings: tuple[OutletReading, ...]
     warnings: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
 
 
 class Profile(Protocol):
