@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from powermond.readings import OutletReading
+from powermond.readings import INLET, OutletReading, is_inlet
 from powermond.snmp.profiles._common import Index, Labeler, unit_label
 from powermond.snmp.profiles.base import Decoded, Profile, Table
 
-INLET = "inlet"
+__all__ = ["INLET", "Metered", "inlet_label", "is_inlet"]
 
 
 def inlet_label(unit: int, number: int) -> str:
@@ -23,10 +23,6 @@ def inlet_label(unit: int, number: int) -> str:
     if (unit, number) == (1, 1):
         return INLET
     return f"{INLET}.{unit_label(unit, number)}"
-
-
-def is_inlet(label: str) -> bool:
-    return label == INLET or label.startswith(INLET + ".")
 
 
 def inlet_scalar(_table: Table) -> Callable[[Index], str]:
