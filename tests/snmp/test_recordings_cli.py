@@ -94,3 +94,23 @@ def test_poll_json_reads_every_recording_as_documented(
         notes = [x["note"] for x in document["notes"] if x["pdu"] == f"p{n}"]
         assert notes == list(case.notes), case.file
     assert f"PDU p2: {SWITCHED_ONLY}" in captured.err
+
+
+def test_a_machine_on_an_inlet_only_pdu_gets_its_power(
+    snmpsim: Snmpsim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gude = next(case for case in CASES if case.profile == "gude-epc")
+    config = _config(tmp_path, snmpsim, [gude])
+    (config / "machines.toml").write_text('[machine."big"]\noutlets = ["p0:inlet"]\n')
+    argv = ["--config-dir", str(config)]
+    assert main([*argv, "db", "upgrade"]) == 0
+    assert main([*argv, "config", "apply"]) == 0
+    capsys.readouterr()
+    assert main([*argv, "poll", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["readings"]
+    assert (row["outlet"], row["machine"], row["watts"]) == ("inlet", "big", 18)
+    assert main([*argv, "power", "big", "--format", "json"]) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert [p["watts"] for p in points] == [18]
+    assert main([*argv, "outlets", "p0"]) == 0
+    assert "inlet" in capsys.readouterr().out
