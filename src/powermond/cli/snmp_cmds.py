@@ -213,7 +213,7 @@ def _outcome(decoded: Decoded) -> str:
     outlets = len(decoded.readings) - inlets
     parts = [f"{outlets} outlets" if outlets else "no outlets"]
     if inlets:
-        parts.append(f"{inlets} inlet meters")
+        parts.append(f"{inlets} inlet meter{'s' if inlets > 1 else ''}")
     return ", ".join([*parts, *decoded.notes])
 
 
