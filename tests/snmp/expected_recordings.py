@@ -167,7 +167,8 @@ CASES = [
         "sentry4",
         [],
         {},
-        # Cords 1.1 and 2.1 (two linked units): W, and tenths of kWh.
+        # Cords 1.1 and 2.1 (two linked units): W, and tenths of kWh; three lines per cord,
+        # whose currents are not a cord current.
         inlets={"inlet": _inlet(1701, None, 893.7), "inlet.2.1": _inlet(1265, None, 2565.9)},
     ),
     Expected(
@@ -175,7 +176,8 @@ CASES = [
         "sentry4",
         [],
         {},
-        inlets={"inlet": _inlet(806, None, 3472.0), "inlet.2.1": _inlet(856, None, 3700.8)},
+        # One line per cord: st4LineCurrent 403 / 427 hundredths of A is the cord's current.
+        inlets={"inlet": _inlet(806, 4.03, 3472.0), "inlet.2.1": _inlet(856, 4.27, 3700.8)},
     ),
     Expected(
         "cyberpower_pdu81005",

@@ -8,7 +8,7 @@ daisy chain), just as outlets are ``N`` and ``U.N``: the store, the spool, ``pol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from powermond.readings import INLET, OutletReading, is_inlet
@@ -79,12 +79,35 @@ def _blank_inlet(reading: OutletReading) -> bool:
     )
 
 
+def _merged(readings: Iterable[OutletReading]) -> tuple[OutletReading, ...]:
+    """One reading per label: a later part fills what an earlier one left None (an inlet's
+    current from a line table beside its power from the cord table)."""
+    by_label: dict[str, OutletReading] = {}
+    for r in readings:
+        seen = by_label.get(r.outlet)
+        if seen is None:
+            by_label[r.outlet] = r
+        else:
+            by_label[r.outlet] = OutletReading(
+                r.outlet,
+                _first(seen.watts, r.watts),
+                _first(seen.amps, r.amps),
+                _first(seen.energy_kwh, r.energy_kwh),
+            )
+    return tuple(by_label.values())
+
+
+def _first(a: float | None, b: float | None) -> float | None:
+    return a if a is not None else b
+
+
 @dataclass(frozen=True, slots=True)
 class Metered:
     """A profile made of parts (outlets, inlets) walked together; readings concatenated.
 
     A part that finds no rows only warns when no part finds any: an inlet-only PDU is not
-    told every cycle that it has no outlet table.
+    told every cycle that it has no outlet table. Rows of one label from several parts are
+    merged (see :func:`_merged`).
     """
 
     name: str
@@ -96,7 +119,7 @@ class Metered:
 
     def decode(self, table: Table) -> Decoded:
         decoded = [part.decode(table) for part in self.parts]
-        readings = tuple(r for d in decoded for r in d.readings if not _blank_inlet(r))
+        readings = _merged(r for d in decoded for r in d.readings if not _blank_inlet(r))
         answering: Sequence[Decoded] = [d for d in decoded if d.readings or d.notes]
         warnings = (w for d in (answering if readings else decoded) for w in d.warnings)
         notes = tuple(n for d in decoded for n in d.notes)

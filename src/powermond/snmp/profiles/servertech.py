@@ -8,8 +8,11 @@ are the infeeds (Sentry3) and input cords (Sentry4), indexed unit.infeed: ``inle
 
 from __future__ import annotations
 
-from powermond.snmp.profiles._common import ColumnProfile, Quantity, by_letters
-from powermond.snmp.profiles._inlet import Metered, inlet_by_unit_number
+from collections.abc import Callable
+
+from powermond.snmp.profiles._common import ColumnProfile, Index, Quantity, by_letters
+from powermond.snmp.profiles._inlet import Metered, inlet_by_unit_number, inlet_label
+from powermond.snmp.profiles.base import Table
 
 _SENTRY3_OUTLET = "1.3.6.1.4.1.1718.3.2.3.1"
 _SENTRY3_INFEED = "1.3.6.1.4.1.1718.3.2.2.1"
@@ -36,7 +39,24 @@ SENTRY3 = Metered(
     ),
 )
 
-# The cord table has no current column (only per line), so cords give watts and energy.
+_SENTRY4_LINE_CURRENT = "1.3.6.1.4.1.1718.4.1.4.3.1.3"  # st4LineCurrent, hundredths of A
+
+
+def _single_line_cords(table: Table) -> Callable[[Index], str | None]:
+    """Index ``U.C.L``: a cord's current is its line's when it has exactly one line; the
+    lines of a three-phase cord do not add up to a cord current, so those are skipped."""
+    lines: dict[Index, int] = {}
+    for index in table.get(_SENTRY4_LINE_CURRENT) or {}:
+        lines[index[:2]] = lines.get(index[:2], 0) + 1
+
+    def label(index: Index) -> str | None:
+        unit, cord, _line = index
+        return inlet_label(unit, cord) if lines[(unit, cord)] == 1 else None
+
+    return label
+
+
+# The cord table has no current column: a single-phase cord's comes from its line.
 SENTRY4 = Metered(
     "sentry4",
     (
@@ -53,6 +73,13 @@ SENTRY4 = Metered(
             amps=None,
             energy=Quantity(f"{_SENTRY4_CORD}.10", 10),  # st4InputCordEnergy, tenths of kWh
             labels=inlet_by_unit_number(),
+        ),
+        ColumnProfile(
+            name="sentry4 input cord lines",
+            watts=None,
+            amps=Quantity(_SENTRY4_LINE_CURRENT, 100),
+            energy=None,
+            labels=_single_line_cords,
         ),
     ),
 )
