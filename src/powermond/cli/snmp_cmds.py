@@ -194,6 +194,7 @@ async def _walk_each(
     tried: list[dict[str, str]],
 ) -> AsyncIterator[tuple[str, Decoded]]:
     """Each candidate walked and decoded in turn, until one yields outlets."""
+    from powermond.collect.cycle import walk_profile
     from powermond.snmp import profiles
 
     for name, reason in choices:
@@ -201,7 +202,7 @@ async def _walk_each(
             profile = profiles.get(name)
         except ValueError as exc:
             raise PowermonError(str(exc)) from None
-        decoded = profile.decode(await client.walk_columns(pdu, profile.columns))
+        decoded = profile.decode(await walk_profile(client, pdu, profile))
         tried.append({"profile": name, "reason": reason, "result": _outcome(decoded)})
         yield name, decoded
         if any(not is_inlet(r.outlet) for r in decoded.readings):

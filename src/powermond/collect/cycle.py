@@ -20,7 +20,7 @@ from powermond.inventory.model import PduConfig
 from powermond.output import iso_z
 from powermond.readings import OutletReading, is_inlet
 from powermond.snmp.client import PduTransport, SnmpError
-from powermond.snmp.profiles.base import Profile, Table
+from powermond.snmp.profiles.base import Profile, Rows, Table, walks
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ async def poll_pdu(client: PduTransport, pdu: PduConfig, profile_for: ProfileFor
     try:
         profile = profile_for(pdu)
         async with asyncio.timeout(bound):
-            table = await client.walk_columns(pdu, profile.columns)
+            table = await walk_profile(client, pdu, profile)
     except TimeoutError:
         return result(error=f"timeout: walk not finished within {bound:g} s")
     except SnmpError as exc:
@@ -166,6 +166,14 @@ async def poll_pdu(client: PduTransport, pdu: PduConfig, profile_for: ProfileFor
     except ValueError as exc:  # unknown profile
         return result(error=str(exc))
     return _decoded(pdu, profile, table, result)
+
+
+async def walk_profile(client: PduTransport, pdu: PduConfig, profile: Profile) -> Table:
+    """Every column of ``profile``, walked group by group (:func:`profiles.base.walks`)."""
+    table: dict[str, Rows] = {}
+    for columns in walks(profile):
+        table.update(await client.walk_columns(pdu, columns))
+    return table
 
 
 def _decoded(

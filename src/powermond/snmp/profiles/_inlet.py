@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from powermond.readings import INLET, OutletReading, is_inlet
 from powermond.snmp.profiles._common import Index, Labeler, unit_label
-from powermond.snmp.profiles.base import Decoded, Profile, Table
+from powermond.snmp.profiles.base import Decoded, Profile, Table, walks
 
 __all__ = ["INLET", "Metered", "inlet_label", "is_inlet"]
 
@@ -116,6 +116,14 @@ class Metered:
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c for part in self.parts for c in part.columns))
+
+    @property
+    def walks(self) -> tuple[tuple[str, ...], ...]:
+        """The first part's main (outlet) walk, then every other column in one more walk,
+        sized by its own row count (an inlet's few rows)."""
+        main, *rest = (group for part in self.parts for group in walks(part))
+        others = tuple(dict.fromkeys(c for group in rest for c in group if c not in main))
+        return (main, others) if others else (main,)
 
     def decode(self, table: Table) -> Decoded:
         decoded = [part.decode(table) for part in self.parts]

@@ -50,6 +50,10 @@ class SwitchedOnly:
     def columns(self) -> tuple[str, ...]:
         return (*self.inner.columns, NUM_METERED)
 
+    @property
+    def walks(self) -> tuple[tuple[str, ...], ...]:
+        return (self.inner.columns, (NUM_METERED,))  # the count: one row per unit
+
     def decode(self, table: Table) -> Decoded:
         decoded = self.inner.decode(table)
         counts = table.get(NUM_METERED)

@@ -43,3 +43,14 @@ class Profile(Protocol):
         ...
 
     def decode(self, table: Table) -> Decoded: ...
+
+
+def walks(profile: Profile) -> tuple[tuple[str, ...], ...]:
+    """The column groups walked one after the other for ``profile`` (together: ``columns``).
+
+    A profile may set ``walks`` to keep an inlet's one-row columns out of the outlet table's
+    bulk requests: there each short column would carry as many varbinds as the table has
+    rows, past its end. Without it, all columns go in one walk.
+    """
+    groups: tuple[tuple[str, ...], ...] | None = getattr(profile, "walks", None)
+    return groups if groups is not None else (profile.columns,)
