@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from powermond.readings import OutletReading
-from powermond.snmp.profiles import candidates, get
+from powermond.snmp.profiles import PROFILES, candidates, get
+from powermond.snmp.profiles.base import walks
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -142,3 +143,22 @@ def test_vertiv_outlet_meters_when_the_unit_has_them() -> None:
         OutletReading("2", 80.0, None, None),
         OutletReading("inlet", 210.0, None, None),
     )
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_walk_groups_cover_the_columns_and_keep_the_outlet_table_first(name: str) -> None:
+    profile = get(name)
+    groups = walks(profile)
+    flat = [c for group in groups for c in group]
+    assert sorted(flat) == sorted(profile.columns)
+    assert len(flat) == len(set(flat))
+
+
+def test_an_inlet_total_is_not_walked_with_the_outlet_table() -> None:
+    outlets, inlets = walks(get("apc-rpdu2"))
+    assert "1.3.6.1.4.1.318.1.1.26.9.4.3.1.7" in outlets
+    assert set(inlets) == {
+        "1.3.6.1.4.1.318.1.1.26.4.2.1.6",  # NumMeteredOutlets
+        "1.3.6.1.4.1.318.1.1.26.4.3.1.5",  # rPDU2DeviceStatusPower
+        "1.3.6.1.4.1.318.1.1.26.4.3.1.9",  # rPDU2DeviceStatusEnergy
+    }
