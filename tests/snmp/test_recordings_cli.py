@@ -91,6 +91,11 @@ def test_poll_json_reads_every_recording_as_documented(
             for quantity, value in values.items():
                 want = None if value is None else pytest.approx(value)
                 assert got[label][quantity] == want, (case.file, label, quantity)
+        for quantity, column in case.columns.items():
+            values = [got[label][quantity] for label in case.labels]
+            assert values == pytest.approx(column), (case.file, quantity)
+        for quantity in case.absent:
+            assert all(got[label][quantity] is None for label in case.labels), case.file
         notes = [x["note"] for x in document["notes"] if x["pdu"] == f"p{n}"]
         assert notes == list(case.notes), case.file
     assert f"PDU p2: {SWITCHED_ONLY}" in captured.err
