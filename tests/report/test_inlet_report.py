@@ -15,7 +15,7 @@ from powermond.db.engine import Database
 from powermond.readings import OutletReading
 from powermond.report.queries import report_rows
 
-from .conftest import MAX_GAP, STEP, store
+from .conftest import STEP, store
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,7 +42,7 @@ async def test_pdu_rows_use_the_inlet_meter(db: Database, rollups: bool) -> None
     await _fill(db)
     async with db.transaction() as session:
         rows = await report_rows(
-            session, T0, T0 + timedelta(hours=2), by="pdu", max_gap=MAX_GAP, use_rollups=rollups
+            session, T0, T0 + timedelta(hours=2), by="pdu", use_rollups=rollups
         )
     a, b = rows
     hours = 2.0

@@ -45,7 +45,8 @@ a machine can be mapped to them as PDU:inlet. A profile that yields outlets is p
 failing that, one that yields inlet meters only (inlet-only or switched-only PDUs).
 Secrets may come from the environment instead of the command line (which other users can
 see in the process list): POWERMON_COMMUNITY, POWERMON_AUTH_KEY, POWERMON_PRIV_KEY.
-exit status: 0 when a profile yields outlets or inlets, 1 otherwise."""
+exit status: 0 when a profile yields outlets or inlet meters (or says the PDU is
+switched only), 1 otherwise."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
