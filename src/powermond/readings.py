@@ -21,6 +21,16 @@ class OutletReading:
     energy_kwh: float | None
 
 
+#: The label of a PDU's own inlet meter (unit 1, inlet 1); ``inlet.N`` and ``inlet.U.N``
+#: are inlet or input cord N (of unit U). Stored and mapped like outlets.
+INLET = "inlet"
+
+
+def is_inlet(label: str) -> bool:
+    """Whether an outlet label names the PDU's inlet meter rather than an outlet."""
+    return label == INLET or label.startswith(INLET + ".")
+
+
 @dataclass(frozen=True, slots=True)
 class LoadSample:
     """CPU load averages of one machine at one time (UTC)."""

@@ -30,8 +30,8 @@ LIVE_PDUS = {
     "raritan": ("raritan-pdu2", RARITAN),
     "eaton": ("eaton-epdu", EATON),
 }
-READINGS_PER_CYCLE = 72  # 24 outlets on each of the three recordings
-PDU_OUTLETS = {"apc": 24, "raritan": 24, "eaton": 24}
+READINGS_PER_CYCLE = 75  # 24 outlets and the inlet meter on each of the three recordings
+PDU_OUTLETS = {"apc": 25, "raritan": 25, "eaton": 25}
 
 DaemonFactory = Callable[..., DaemonProcess]
 REPO = Path(__file__).resolve().parents[2]

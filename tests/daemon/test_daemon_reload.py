@@ -12,7 +12,7 @@ from daemon_harness import Config, NotifyListener, logged_cycle, power_json
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from conftest import DaemonFactory
+from conftest import READINGS_PER_CYCLE, DaemonFactory
 from powermond.db.tables import Machine
 
 SERVER_DBS = pytest.mark.parametrize(
@@ -84,7 +84,7 @@ async def test_sighup_with_broken_file_keeps_old_config(
     await daemon.wait_log("keeping the previous configuration", 5)
     before = len(daemon.cycles())
     cycles = await daemon.wait_cycles(before + 2, 20)
-    assert all(c["stored"] == "72 stored" for c in cycles[before:])
+    assert all(c["stored"] == f"{READINGS_PER_CYCLE} stored" for c in cycles[before:])
     assert await machines_in_db(engine) == {"wn001"}
     assert "configuration reloaded" not in daemon.log_text()
 
@@ -123,7 +123,7 @@ async def test_database_and_collector_changes_need_a_restart(
     assert logged_cycle(first).timestamp() % 2 == 0
     # Still the old 2 s interval (not half-applied): 3 s cycles would give odd spacings.
     assert all(gap % 2 == 0 for gap in spacing), spacing
-    assert all(c["stored"] == "72 stored" for c in cycles)
+    assert all(c["stored"] == f"{READINGS_PER_CYCLE} stored" for c in cycles)
 
 
 def _machines_toml(config: Config) -> str:

@@ -54,7 +54,7 @@ def problems(directory: Path) -> list[str]:
 def test_example_config_is_valid() -> None:
     settings, inventory = load_all(EXAMPLE)
     assert settings.collector.interval == 300
-    assert set(inventory.pdus) == {"rack-a1", "rack-b1", "legacy"}
+    assert set(inventory.pdus) == {"rack-a1", "rack-b1", "rack-c1", "legacy"}
     assert inventory.pdus["legacy"].profile_name == "oid"
     assert inventory.pdus["legacy"].voltage == 230
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import snmprec
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.timeout(60)
 APC = "apc_ap8641-rpdu2-metered-by-outlet"
 FAST = ClientDefaults(timeout=0.5, retries=0, max_repetitions=64)
 RECORDINGS = sorted(p.stem for p in SNMPREC_DIR.glob("*.snmprec"))
+WALK_COLUMNS = 16
 
 
 @pytest.fixture
@@ -50,13 +52,17 @@ def _all_profile_columns() -> list[str]:
 async def test_walk_returns_every_row_of_the_recording(
     snmpsim: Snmpsim, client: SnmpClient, stem: str
 ) -> None:
-    # Every column of every profile in one walk: far more than snmpsim's 64 varbinds per
-    # answer, so answers come back cut short and columns must carry on across rounds.
+    # Every column of every profile, 16 columns a walk: far more than snmpsim's 64 varbinds
+    # per answer, so answers come back cut short and columns must carry on across rounds.
+    # (All 100+ columns in one request take snmpsim longer than the client's timeout.)
     path = SNMPREC_DIR / f"{stem}.snmprec"
     records = snmprec.parse(path)
     columns = _all_profile_columns()
     computed = _variation_oids(path)
-    table = await client.walk_columns(snmpsim.pdu(stem), columns)
+    table: dict[str, Any] = {}
+    for start in range(0, len(columns), WALK_COLUMNS):
+        chunk = columns[start : start + WALK_COLUMNS]
+        table |= await client.walk_columns(snmpsim.pdu(stem), chunk)
     assert sorted(table) == columns
     for column in columns:
         expected = snmprec.walk(records, column)
@@ -65,7 +71,8 @@ async def test_walk_returns_every_row_of_the_recording(
             oid = f"{column}.{'.'.join(map(str, index))}"
             if oid not in computed:
                 assert table[column][index] == value, oid
-    assert sum(map(len, table.values())) > 0 or stem.startswith("servertech_sentry4")
+    # The Easy PDU meters phases only: no profile reads any of its rows.
+    assert sum(map(len, table.values())) > 0 or stem == "apc_epdu1116s-easy-pdu"
 
 
 async def test_apc_values_spot_checked(snmpsim: Snmpsim, client: SnmpClient) -> None:

@@ -95,5 +95,6 @@ async def test_real_apc_profile_through_the_cycle(snmpsim: Snmpsim, client: Snmp
     )
     (only,) = result.results
     assert only.ok, only.error
-    assert len(only.readings) == 24
+    assert len(only.readings) == 25
     assert only.readings[0] == OutletReading("1", 163.0, 0.9, 304.6)
+    assert only.readings[-1] == OutletReading("inlet", 1210.0, None, 1951.6)

@@ -1,16 +1,18 @@
 """Vendor profiles against every real recording, plus synthetic tables for what they lack.
 
-Expected values are written from shared/snmprec/MIB-FACTS.md, SOURCES.md and the raw
-recording lines (raw value and MIB scaling worked out by hand), never from decode output.
+Expected values (expected_recordings.py) are written from shared/snmprec/MIB-FACTS.md,
+SOURCES.md and the raw recording lines (raw value and MIB scaling worked out by hand),
+never from decode output.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import snmprec
+from expected_recordings import CASES, DETECTED, FAMILIES, Expected
 
 from powermond.inventory.model import PduConfig, normalize_outlet_label
 from powermond.readings import OutletReading
@@ -18,6 +20,7 @@ from powermond.snmp.profiles import (
     PROFILES,
     Decoded,
     candidates,
+    choose,
     get,
     make_profile,
     oid_profile,
@@ -29,218 +32,8 @@ pytestmark = pytest.mark.timeout(60)
 W, A, KWH = "watts", "amps", "energy_kwh"
 
 
-@dataclass(frozen=True)
-class Expected:
-    """What one recording must decode to under its profile."""
-
-    file: str
-    profile: str
-    labels: list[str]
-    #: outlet -> {quantity: value}; a quantity set to None must decode to None.
-    outlets: dict[str, dict[str, float | None]]
-    watts_sum: float | None = None
-    #: Quantities that are None for every outlet (the device has no such column).
-    absent: tuple[str, ...] = ()
-    #: Full per-outlet columns, in label order.
-    columns: dict[str, list[float]] = field(default_factory=dict)
-
-
-def _numbers(count: int) -> list[str]:
-    return [str(n) for n in range(1, count + 1)]
-
-
-def _letters(towers: str, infeeds: str, outlets: int) -> list[str]:
-    return [f"{t}{i}{n}" for t in towers for i in infeeds for n in range(1, outlets + 1)]
-
-
-CASES = [
-    Expected(
-        "apc_ap8641-rpdu2-metered-by-outlet",
-        "apc-rpdu2",
-        _numbers(24),
-        {"1": {W: 163, A: 0.9, KWH: 304.6}, "2": {W: 4, A: 0.5, KWH: 122.5}},
-        watts_sum=1117,
-        columns={
-            W: [
-                163,
-                4,
-                81,
-                125,
-                71,
-                96,
-                66,
-                0,
-                66,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                83,
-                101,
-                97,
-                0,
-                78,
-                86,
-                0,
-            ],
-            A: [
-                0.9,
-                0.5,
-                0.4,
-                0.7,
-                0.4,
-                0.6,
-                0.4,
-                0,
-                0.4,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0.5,
-                0.5,
-                0.5,
-                0,
-                0.4,
-                0.5,
-                0,
-            ],
-        },
-    ),
-    # The same unit through the old rPDU branch: tenths of A only, sampled a moment apart.
-    Expected(
-        "apc_ap8641-rpdu2-metered-by-outlet",
-        "apc-rpdu",
-        _numbers(24),
-        {"1": {A: 0.8}, "2": {A: 0.7}, "3": {A: 0.4}, "4": {A: 0.7}},
-        absent=(W, KWH),
-    ),
-    Expected(
-        "apc_ap8932-rpdu2-switched",
-        "apc-rpdu",
-        _numbers(24),
-        {},
-        absent=(W, KWH),
-        columns={A: [0.0] * 24},
-    ),
-    Expected(
-        "apc_ap7902b-rpdu2-switched",
-        "apc-rpdu",
-        _numbers(16),
-        {},
-        absent=(W, KWH),
-        columns={A: [0.0] * 16},
-    ),
-    Expected(
-        "apc_cpdu-netshelter-advanced",
-        "apc-cpdu",
-        _numbers(40),  # rows 1.41-1.64 are Number=0 placeholders
-        {
-            "1": {W: 0, A: 0, KWH: 57.3},
-            "2": {W: 57, A: 0.28, KWH: 109.9},
-            "5": {W: 53, A: 0.27, KWH: 156.6},
-        },
-    ),
-    Expected(
-        "raritan_px2",
-        "raritan-pdu2",
-        _numbers(12),
-        {"3": {W: 68, A: 0.311}, "10": {W: 35, A: 0.184}, "11": {W: 35, A: 0.185}},
-        watts_sum=138,  # equals the inlet's active power
-        absent=(KWH,),
-    ),
-    Expected(
-        "raritan_px3-5493u-k2",
-        "raritan-pdu2",
-        _numbers(24),
-        {"1": {W: 143, A: 0.633, KWH: 5812.658}, "2": {W: 207, A: 0.927, KWH: 6564.342}},
-        watts_sum=1671,
-    ),
-    Expected(
-        "raritan_dominion-px1",
-        "raritan-px1",
-        _numbers(12),
-        {"3": {A: 2.192}, "6": {A: 0.174}},
-        absent=(W, KWH),
-        columns={A: [0, 0, 2.192, 0, 0, 0.174, 0, 0, 0.202, 0.183, 0.192, 0]},
-    ),
-    Expected(
-        "eaton_epdu-ma-24outlet",
-        "eaton-epdu",
-        _numbers(24),  # strapping 0 is unit 1: index 0.N is outlet "N"
-        {"1": {W: 80, A: 0.79, KWH: 785.621}, "2": {W: 142, A: 2.202, KWH: 385.352}},
-        watts_sum=1568,
-        columns={
-            W: [
-                80,
-                142,
-                140,
-                55,
-                0,
-                0,
-                0,
-                7,
-                22,
-                121,
-                151,
-                211,
-                0,
-                0,
-                3,
-                143,
-                143,
-                172,
-                0,
-                11,
-                4,
-                20,
-                143,
-                0,
-            ]
-        },
-    ),
-    Expected(
-        "servertech_sentry3-switched-cdu",
-        "sentry3",
-        _letters("A", "ABC", 10),
-        {"AA8": {A: 0.64}, "AA10": {A: 0.65}, "AB1": {A: 0.81}, "AB3": {A: 0.82}, "AC1": {A: 0.73}},
-        absent=(W, KWH),
-    ),
-    Expected("servertech_sentry4-smart-pdu", "sentry4", [], {}),
-    Expected(
-        "cyberpower_pdu81005",
-        "cyberpower",
-        _numbers(8),
-        {},
-        watts_sum=220,
-        columns={
-            W: [0, 0, 0, 0, 82, 37, 73, 28],
-            A: [0, 0, 0, 0, 0.4, 0.2, 0.4, 0.3],
-            KWH: [0, 0, 0, 0, 3.1, 1.3, 2.9, 1.1],
-        },
-    ),
-    Expected(
-        "hpe_mapdu-pdu3-p9s18a",
-        "hpe-pdu",
-        _numbers(48),
-        {
-            "20": {W: 0, A: 0},
-            "21": {W: 65, A: 0.26},
-            "22": {W: 14, A: 0.09},
-            "23": {W: 74, A: 0.32},
-        },
-        watts_sum=65 + 14 + 74,
-        absent=(KWH,),
-    ),
-]
+def _is_inlet(label: str) -> bool:
+    return label == "inlet" or label.startswith("inlet.")
 
 
 def _records(snmprec_dir: Path, name: str) -> dict[str, snmprec.Value]:
@@ -252,26 +45,37 @@ def _decode(records: dict[str, snmprec.Value], profile_name: str) -> Decoded:
     return profile.decode(snmprec.table(records, profile.columns))
 
 
+def test_every_recording_has_a_case(snmprec_dir: Path) -> None:
+    files = {path.stem for path in snmprec_dir.glob("*.snmprec")}
+    assert files == set(DETECTED)
+    assert {case.file for case in CASES} == files - {"apc_epdu1116s-easy-pdu"}
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.file}:{c.profile}")
 def test_recording_decodes_to_documented_values(snmprec_dir: Path, case: Expected) -> None:
     decoded = _decode(_records(snmprec_dir, case.file), case.profile)
-    by_label = {r.outlet: r for r in decoded.readings}
+    outlets = [r for r in decoded.readings if not _is_inlet(r.outlet)]
+    inlets = {r.outlet: r for r in decoded.readings if _is_inlet(r.outlet)}
+    by_label = {r.outlet: r for r in outlets}
 
-    assert [r.outlet for r in decoded.readings] == case.labels
+    assert [r.outlet for r in outlets] == case.labels
     for label, values in case.outlets.items():
         for quantity, value in values.items():
             assert getattr(by_label[label], quantity) == pytest.approx(value), (label, quantity)
     for quantity, column in case.columns.items():
-        got = [getattr(r, quantity) for r in decoded.readings]
+        got = [getattr(r, quantity) for r in outlets]
         assert got == pytest.approx(column), quantity
     for quantity in case.absent:
-        assert all(getattr(r, quantity) is None for r in decoded.readings), quantity
+        assert all(getattr(r, quantity) is None for r in outlets), quantity
     if case.watts_sum is not None:
-        assert sum(r.watts or 0 for r in decoded.readings) == pytest.approx(case.watts_sum)
-    if case.labels:
-        assert decoded.warnings == ()
-    else:
-        assert decoded.warnings  # "no outlet rows" says why the result is empty
+        assert sum(r.watts or 0 for r in outlets) == pytest.approx(case.watts_sum)
+    assert set(inlets) == set(case.inlets)
+    for label, values in case.inlets.items():
+        for quantity, value in values.items():
+            got = getattr(inlets[label], quantity)
+            assert got == (None if value is None else pytest.approx(value)), (label, quantity)
+    assert decoded.notes == case.notes
+    assert decoded.warnings == ()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.file}:{c.profile}")
@@ -281,43 +85,19 @@ def test_labels_are_normalized_outlet_labels(snmprec_dir: Path, case: Expected) 
         assert normalize_outlet_label(reading.outlet) == reading.outlet
 
 
-# Profiles that read the same vendor MIB may legitimately decode each other's devices.
-FAMILIES = [
-    {"apc-rpdu", "apc-rpdu2", "apc-cpdu"},
-    {"enlogic-pdu"},
-    {"raritan-pdu2", "raritan-px1"},
-    {"eaton-epdu"},
-    {"sentry3", "sentry4"},
-    {"cyberpower", "cyberpower-epdu"},
-    {"hpe-pdu"},
-]
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.file)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.file}:{c.profile}")
 def test_other_vendors_profiles_give_no_readings(snmprec_dir: Path, case: Expected) -> None:
     records = _records(snmprec_dir, case.file)
     family = next(f for f in FAMILIES if case.profile in f)
     for name in set(PROFILES) - family:
         decoded = _decode(records, name)
         assert decoded.readings == (), name
+        assert decoded.notes == (), name
         assert decoded.warnings, name
 
 
-DETECTED = {
-    "apc_ap8641-rpdu2-metered-by-outlet": ("apc-rpdu2", "apc-rpdu2"),
-    # Switched-only: no rPDU2 metered table, so the old branch is the first that answers.
-    "apc_ap8932-rpdu2-switched": ("apc-rpdu2", "apc-rpdu"),
-    "apc_ap7902b-rpdu2-switched": ("apc-rpdu2", "apc-rpdu"),
-    "apc_cpdu-netshelter-advanced": ("apc-cpdu", "apc-cpdu"),
-    "raritan_px2": ("raritan-pdu2", "raritan-pdu2"),
-    "raritan_px3-5493u-k2": ("raritan-pdu2", "raritan-pdu2"),
-    "raritan_dominion-px1": ("raritan-px1", "raritan-px1"),
-    "eaton_epdu-ma-24outlet": ("eaton-epdu", "eaton-epdu"),
-    "servertech_sentry3-switched-cdu": ("sentry3", "sentry3"),
-    "servertech_sentry4-smart-pdu": ("sentry4", None),  # no outlet table at all
-    "cyberpower_pdu81005": ("cyberpower", "cyberpower"),
-    "hpe_mapdu-pdu3-p9s18a": ("hpe-pdu", "hpe-pdu"),  # sysObjectID has a leading dot
-}
+def test_every_profile_is_in_a_family() -> None:
+    assert set().union(*FAMILIES) == set(PROFILES)
 
 
 @pytest.mark.parametrize(("file", "expected"), DETECTED.items())
@@ -330,9 +110,29 @@ def test_candidates_rank_the_right_profile_first(
 
     assert ranked[0][0] == first
     assert all(reason for _, reason in ranked)
-    # The probe contract: walk candidates in order, keep the first that yields outlets.
-    found = next((name for name, _ in ranked if _decode(records, name).readings), None)
-    assert found == answering
+    # The probe contract: walk candidates in order; outlets beat inlets beat nothing.
+    found = choose((name, _decode(records, name)) for name, _ in ranked)
+    assert (found[0] if found else None) == answering
+
+
+def test_choose_prefers_outlets_then_inlets_then_a_note() -> None:
+    outlet = Decoded((OutletReading("1", 1.0, None, None),))
+    inlet = Decoded((OutletReading("inlet", 5.0, None, None),))
+    note = Decoded((), (), ("switched, not metered per outlet",))
+    nothing = Decoded((), ("no rows",))
+    assert choose([("a", nothing), ("b", note), ("c", inlet), ("d", outlet)]) == ("d", outlet)
+    assert choose([("a", nothing), ("b", note), ("c", inlet)]) == ("c", inlet)
+    assert choose([("a", nothing), ("b", note)]) == ("b", note)
+    assert choose([("a", nothing)]) is None
+    walked: list[str] = []
+
+    def lazily() -> Iterator[tuple[str, Decoded]]:
+        for name, decoded in [("a", inlet), ("b", outlet), ("c", outlet)]:
+            walked.append(name)
+            yield name, decoded
+
+    assert choose(lazily()) == ("b", outlet)
+    assert walked == ["a", "b"]  # stops at the first that yields outlets
 
 
 def test_candidates_for_an_unknown_device_offer_every_profile() -> None:
@@ -518,11 +318,12 @@ def test_measured_watts_are_never_replaced_by_derived_ones(snmprec_dir: Path) ->
 
 
 def test_without_voltage_current_only_profiles_give_no_watts(snmprec_dir: Path) -> None:
-    records = _records(snmprec_dir, "apc_ap8932-rpdu2-switched")
-    profile = make_profile(PduConfig(name="sw", host="192.0.2.14", profile="apc-rpdu"))
+    records = _records(snmprec_dir, "apc_ap8641-rpdu2-metered-by-outlet")
+    profile = make_profile(PduConfig(name="old", host="192.0.2.14", profile="apc-rpdu"))
     readings = profile.decode(snmprec.table(records, profile.columns)).readings
-    assert len(readings) == 24
-    assert all(r.watts is None and r.amps == 0 for r in readings)
+    outlets = [r for r in readings if not _is_inlet(r.outlet)]
+    assert len(outlets) == 24
+    assert all(r.watts is None and r.amps is not None for r in outlets)
 
 
 def test_registry_names_and_unknown_profile() -> None:

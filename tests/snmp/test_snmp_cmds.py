@@ -27,8 +27,11 @@ def test_probe_detects_apc_and_prints_every_outlet(
     assert document["sys_object_id"] == "1.3.6.1.4.1.318.1.3.4.6"
     assert document["profile"] == "apc-rpdu2"
     assert document["reason"]
-    assert len(document["outlets"]) == 24
+    assert len(document["outlets"]) == 25
     assert document["outlets"][0] == {"outlet": "1", "watts": 163, "amps": 0.9, "energy_kwh": 304.6}
+    # rPDU2DeviceStatusPower 121 hundredths of kW, Energy 19516 tenths of kWh.
+    inlet = {"outlet": "inlet", "watts": 1210, "amps": None, "energy_kwh": 1951.6}
+    assert document["outlets"][24] == inlet
 
 
 def test_probe_v3_table_output(snmpsim: Snmpsim, capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,7 +105,8 @@ def test_poll_no_store_json(
     assert document["cycle"].endswith(":00Z")
     assert int(document["cycle"][14:16]) % 5 == 0
     rows = {(r["pdu"], r["outlet"]): r for r in document["readings"]}
-    assert len(rows) == 24
+    assert len(rows) == 25  # 24 outlets and the inlet
+    assert rows[("rack-a1", "inlet")]["watts"] == 1210
     assert rows[("rack-a1", "3")]["machine"] == "wn001"
     assert rows[("rack-a1", "1")]["watts"] == 163
     assert [e["pdu"] for e in document["errors"]] == ["gone"]

@@ -42,7 +42,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     report = add_command(subparsers, "report", "energy (kWh), mean and peak W, mean load")
     _period_options(report, None)
-    report.add_argument("--by", choices=("machine", "pdu"), default="machine")
+    report.add_argument(
+        "--by",
+        choices=("machine", "pdu"),
+        default="machine",
+        help="machine (default), or pdu: a PDU with an inlet meter is reported from it, "
+        "with its outlets' sum (outlets_kwh) and the difference beside it",
+    )
     add_format_option(report)
     report.set_defaults(func=report_command)
 
@@ -122,6 +128,10 @@ def power_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: ``report --by pdu`` columns: the inlet meter against the sum of the outlets.
+PDU_ONLY = ["meter", "outlets_kwh", "difference_kwh"]
+
+
 def report_command(args: argparse.Namespace) -> int:
     from powermond.report.power import total_row
     from powermond.report.queries import report_rows
@@ -132,13 +142,16 @@ def report_command(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     rows = _run(args, lambda session: report_rows(session, since, until, by=args.by))
     key = args.by
-    out = [_rounded({key: r.name, **{k: v for k, v in asdict(r).items() if k != "name"}})
+    skip = {"name"} if key == "pdu" else {"name", *PDU_ONLY}
+    out = [_rounded({key: r.name, **{k: v for k, v in asdict(r).items() if k not in skip}})
            for r in rows]  # fmt: skip
     if not out:
         _no_data("no readings", since, until)
     if out or args.format == "json":
         columns = [key, "energy_kwh", "mean_watts", "peak_watts", "mean_load", "readings",
                    "load_samples", "method"]  # fmt: skip
+        if key == "pdu":
+            columns += PDU_ONLY
         total = total_row(rows)
         footer = _rounded({key: total.pop("name"), **total})
         document = {"since": since, "until": until, "by": key, "rows": out}
@@ -149,6 +162,7 @@ def report_command(args: argparse.Namespace) -> int:
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:
     """Milli-precision in the output: float sums carry noise in the 15th digit."""
     digits = {"energy_kwh": 6, "mean_watts": 3, "peak_watts": 3, "mean_load": 3}
+    digits |= {"outlets_kwh": 6, "difference_kwh": 6}
     return {
         k: round(v, digits[k]) if k in digits and isinstance(v, float) else v
         for k, v in row.items()

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -16,7 +17,7 @@ from powermond.cli import add_command, add_format_option
 from powermond.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, NotFoundError, PowermonError
 from powermond.inventory.model import AuthProtocol, PduConfig, PrivProtocol
 from powermond.output import write_json, write_rows
-from powermond.readings import OutletReading
+from powermond.readings import OutletReading, is_inlet
 from powermond.snmp.client import (
     SYS_DESCR,
     SYS_OBJECT_ID,
@@ -25,19 +26,27 @@ from powermond.snmp.client import (
     SnmpClient,
     SnmpError,
 )
+from powermond.snmp.profiles.base import Decoded
 
 OUTLET_COLUMNS = ("outlet", "watts", "amps", "energy_kwh")
 POLL_COLUMNS = ("pdu", "outlet", "machine", "watts", "amps", "energy_kwh")
 
 POLL_EPILOG = """\
+Rows labelled inlet (inlet.N, inlet.U.N) are the PDU's own inlet meters, beside its outlets.
+Notes on a PDU (such as "switched, not metered per outlet") go to stderr, and to "notes"
+in JSON.
 exit status: 0 when the cycle ran and at least one PDU answered (PDUs that failed are
 listed under "errors" in JSON, and on stderr otherwise); 1 when every PDU failed or the
 readings could not be stored; 78 for a configuration error."""
 
 PROBE_EPILOG = """\
+Rows labelled inlet (inlet.N, inlet.U.N) are the PDU's own inlet or input cord meters;
+a machine can be mapped to them as PDU:inlet. A profile that yields outlets is preferred;
+failing that, one that yields inlet meters only (inlet-only or switched-only PDUs).
 Secrets may come from the environment instead of the command line (which other users can
 see in the process list): POWERMON_COMMUNITY, POWERMON_AUTH_KEY, POWERMON_PRIV_KEY.
-exit status: 0 when a profile yields outlets, 1 otherwise."""
+exit status: 0 when a profile yields outlets or inlet meters (or says the PDU is
+switched only), 1 otherwise."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,6 +108,7 @@ class ProbeResult:
     reason: str = ""
     readings: tuple[OutletReading, ...] = ()
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     tried: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -109,6 +119,7 @@ class ProbeResult:
             "profile": self.profile,
             "reason": self.reason,
             "outlets": [_outlet_row(r) for r in self.readings],
+            "notes": list(self.notes),
             "warnings": list(self.warnings),
             "tried": self.tried,
         }
@@ -148,31 +159,64 @@ def _probe_pdu(args: argparse.Namespace) -> PduConfig:
 
 
 async def probe(client: PduTransport, pdu: PduConfig, forced: str | None) -> ProbeResult:
-    """Read sysObjectID/sysDescr, then walk each candidate profile until one gives outlets."""
+    """Read sysObjectID/sysDescr, then walk each candidate profile until one gives outlets;
+    failing that, keep the first that gives inlet meters (or at least a note)."""
     from powermond.snmp import profiles
 
     system = await client.get(pdu, [SYS_OBJECT_ID, SYS_DESCR])
-    object_id = str(system.get(SYS_OBJECT_ID) or "")
-    raw_descr = system.get(SYS_DESCR)
-    descr = raw_descr.decode(errors="replace") if isinstance(raw_descr, bytes) else ""
+    object_id, descr = _text(system.get(SYS_OBJECT_ID)), _text(system.get(SYS_DESCR))
     result = ProbeResult(pdu.host, object_id, descr)
     if forced:
         choices = [(forced, "forced with --profile")]
     else:
         choices = profiles.candidates(object_id, descr)
+    reasons = dict(choices)
+    tried = [decoded async for decoded in _walk_each(client, pdu, choices, result.tried)]
+    chosen = profiles.choose(tried)
+    if chosen is not None:
+        name, decoded = chosen
+        result.profile, result.reason = name, reasons[name]
+        result.readings, result.warnings = decoded.readings, decoded.warnings
+        result.notes = decoded.notes
+    return result
+
+
+def _text(value: object) -> str:
+    """An answer as text; some devices send sysObjectID as a string (HPE P9S18A)."""
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return "" if value is None else str(value)
+
+
+async def _walk_each(
+    client: PduTransport,
+    pdu: PduConfig,
+    choices: list[tuple[str, str]],
+    tried: list[dict[str, str]],
+) -> AsyncIterator[tuple[str, Decoded]]:
+    """Each candidate walked and decoded in turn, until one yields outlets."""
+    from powermond.collect.cycle import walk_profile
+    from powermond.snmp import profiles
+
     for name, reason in choices:
         try:
             profile = profiles.get(name)
         except ValueError as exc:
             raise PowermonError(str(exc)) from None
-        decoded = profile.decode(await client.walk_columns(pdu, profile.columns))
-        outcome = f"{len(decoded.readings)} outlets" if decoded.readings else "no outlets"
-        result.tried.append({"profile": name, "reason": reason, "result": outcome})
-        if decoded.readings:
-            result.profile, result.reason = name, reason
-            result.readings, result.warnings = decoded.readings, decoded.warnings
-            break
-    return result
+        decoded = profile.decode(await walk_profile(client, pdu, profile))
+        tried.append({"profile": name, "reason": reason, "result": _outcome(decoded)})
+        yield name, decoded
+        if any(not is_inlet(r.outlet) for r in decoded.readings):
+            return
+
+
+def _outcome(decoded: Decoded) -> str:
+    inlets = sum(1 for r in decoded.readings if is_inlet(r.outlet))
+    outlets = len(decoded.readings) - inlets
+    parts = [f"{outlets} outlets" if outlets else "no outlets"]
+    if inlets:
+        parts.append(f"{inlets} inlet meter{'s' if inlets > 1 else ''}")
+    return ", ".join([*parts, *decoded.notes])
 
 
 def _probe(args: argparse.Namespace) -> int:
@@ -198,9 +242,12 @@ def _print_probe(result: ProbeResult) -> None:
     for attempt in result.tried:
         print(f"tried {attempt['profile']} ({attempt['reason']}): {attempt['result']}")
     if not result.profile:
-        print("no profile yields outlets from this device", file=sys.stderr)
+        print("no profile yields outlets or inlet meters from this device", file=sys.stderr)
         return
-    print(f"profile:     {result.profile} ({result.reason})\n")
+    print(f"profile:     {result.profile} ({result.reason})")
+    for note in result.notes:
+        print(f"note:        {note}")
+    print()
     write_rows([_outlet_row(r) for r in result.readings], OUTLET_COLUMNS, "table", sys.stdout)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -267,6 +314,8 @@ def _print_poll(result: Any, outlet_map: dict[tuple[str, str], str], fmt: str) -
     else:
         write_rows(result.reading_rows(outlet_map), POLL_COLUMNS, fmt, sys.stdout)
     for r in result.results:
+        for note in r.notes:
+            print(f"powermon: PDU {r.pdu}: {note}", file=sys.stderr)
         for warning in r.warnings:
             print(f"powermon: PDU {r.pdu}: warning: {warning}", file=sys.stderr)
         if r.error:

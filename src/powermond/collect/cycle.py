@@ -18,9 +18,9 @@ from typing import Any
 
 from powermond.inventory.model import PduConfig
 from powermond.output import iso_z
-from powermond.readings import OutletReading
+from powermond.readings import OutletReading, is_inlet
 from powermond.snmp.client import PduTransport, SnmpError
-from powermond.snmp.profiles.base import Profile, Table
+from powermond.snmp.profiles.base import Profile, Rows, Table, walks
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ class PduResult:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     seconds: float = 0.0
+    #: What is true of the PDU as a whole, e.g. "switched, not metered per outlet".
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -85,6 +87,7 @@ class CycleResult:
             "cycle": iso_z(self.cycle),
             "readings": self.reading_rows(outlet_map),
             "errors": [{"pdu": r.pdu, "error": r.error} for r in self.errors],
+            "notes": [{"pdu": r.pdu, "note": n} for r in self.results for n in r.notes],
         }
 
 
@@ -155,7 +158,7 @@ async def poll_pdu(client: PduTransport, pdu: PduConfig, profile_for: ProfileFor
     try:
         profile = profile_for(pdu)
         async with asyncio.timeout(bound):
-            table = await client.walk_columns(pdu, profile.columns)
+            table = await walk_profile(client, pdu, profile)
     except TimeoutError:
         return result(error=f"timeout: walk not finished within {bound:g} s")
     except SnmpError as exc:
@@ -163,6 +166,14 @@ async def poll_pdu(client: PduTransport, pdu: PduConfig, profile_for: ProfileFor
     except ValueError as exc:  # unknown profile
         return result(error=str(exc))
     return _decoded(pdu, profile, table, result)
+
+
+async def walk_profile(client: PduTransport, pdu: PduConfig, profile: Profile) -> Table:
+    """Every column of ``profile``, walked group by group (:func:`profiles.base.walks`)."""
+    table: dict[str, Rows] = {}
+    for columns in walks(profile):
+        table.update(await client.walk_columns(pdu, columns))
+    return table
 
 
 def _decoded(
@@ -175,16 +186,23 @@ def _decoded(
     except Exception as exc:  # a decoder bug must not take the cycle down
         log.exception("profile %s failed to decode PDU %s", profile.name, pdu.name)
         return result(error=f"profile {profile.name} could not decode the answer: {exc}")
+    notes = decoded.notes
     if not decoded.readings:
-        why = "; ".join(decoded.warnings[:3]) or "no rows decoded"
-        return result(error=f"no outlet readings ({why})", warnings=decoded.warnings)
-    return result(readings=decoded.readings, warnings=decoded.warnings)
+        why = "; ".join((*notes, *decoded.warnings[:3])) or "no rows decoded"
+        return result(error=f"no outlet readings ({why})", warnings=decoded.warnings, notes=notes)
+    return result(readings=decoded.readings, warnings=decoded.warnings, notes=notes)
 
 
 def _default_profiles() -> ProfileFor:
     from powermond.snmp.profiles import make_profile
 
     return make_profile
+
+
+def _counted(readings: Sequence[OutletReading]) -> str:
+    inlets = sum(1 for r in readings if is_inlet(r.outlet))
+    counted = f"{len(readings) - inlets} outlets"
+    return f"{counted}, {inlets} inlet{'s' if inlets > 1 else ''}" if inlets else counted
 
 
 class PduHealth:
@@ -210,7 +228,7 @@ class PduHealth:
                 self._log.warning(messages[-1], extra={"pdu": r.pdu})
                 self._down[r.pdu] = r.error
             elif r.error is None and previous is not None:
-                messages.append(f"PDU {r.pdu} is back ({len(r.readings)} outlets)")
+                messages.append(f"PDU {r.pdu} is back ({_counted(r.readings)})")
                 self._log.info(messages[-1], extra={"pdu": r.pdu})
                 del self._down[r.pdu]
         return messages

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from powermond.errors import ConfigError
+from powermond.inventory.inlets import double_counted
 from powermond.inventory.model import (
     Inventory,
     MachineConfig,
@@ -266,7 +267,9 @@ def _parse_outlets(
     for text in outlets:
         pdu, sep, label = text.rpartition(":")
         if not sep or not pdu:
-            problems.append(f'{path}: [{table}] outlets: {text!r} is not "PDU:N" or "PDU:U.N"')
+            problems.append(
+                f'{path}: [{table}] outlets: {text!r} is not "PDU:N", "PDU:U.N" or "PDU:inlet"'
+            )
             continue
         try:
             label = normalize_outlet_label(label)
@@ -323,6 +326,7 @@ def load_inventory(config_dir: Path) -> Inventory:
     problems: list[str] = []
     pdus, declared = _parse_pdus(config_dir, problems)
     machines = _parse_machines(config_dir, declared, problems)
+    problems.extend(double_counted(machines, config_dir / MACHINES_FILE))
     if problems:
         raise ConfigError(problems)
     inventory = Inventory(pdus=pdus, machines=machines)

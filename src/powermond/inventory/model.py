@@ -20,12 +20,20 @@ Quantity = Literal["power", "current"]
 #: ServerTech-style ID such as ``AB3`` (tower A, infeed B, outlet 3).
 OUTLET_LABEL = re.compile(r"^(?:\d+|\d+\.\d+|[A-Z]{2}\d+)$")
 
+#: The PDU's own inlet meter: ``inlet`` (unit 1, inlet 1), ``inlet.N``, ``inlet.U.N``.
+INLET_LABEL = re.compile(r"^inlet(?:\.(\d+(?:\.\d+)?))?$", re.IGNORECASE)
+
 
 def normalize_outlet_label(label: str) -> str:
-    """``"1.5"`` and ``"5"`` name the same outlet (unit 1 is the standalone unit)."""
-    label = label.strip().upper()
+    """``"1.5"`` and ``"5"`` name the same outlet (unit 1 is the standalone unit), and
+    ``"inlet.1"`` is ``"inlet"``."""
+    label = label.strip()
+    if inlet := INLET_LABEL.match(label):
+        number = normalize_outlet_label(inlet[1]) if inlet[1] else "1"
+        return "inlet" if number == "1" else f"inlet.{number}"
+    label = label.upper()
     if not OUTLET_LABEL.match(label):
-        raise ValueError(f"outlet {label!r} is not N, U.N or a vendor ID like AB3")
+        raise ValueError(f"outlet {label!r} is not N, U.N, a vendor ID like AB3, or inlet[.N]")
     if "." in label:
         unit, number = label.split(".")
         return str(int(number)) if int(unit) == 1 else f"{int(unit)}.{int(number)}"

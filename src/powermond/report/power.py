@@ -100,6 +100,11 @@ class ReportRow:
     readings: int
     load_samples: int
     method: Method | None
+    #: ``report --by pdu`` only: what the figures come from ("inlet" or "outlets"), the
+    #: energy the outlets add up to, and the inlet's energy less that (None without inlet).
+    meter: str | None = None
+    outlets_kwh: float | None = None
+    difference_kwh: float | None = None
 
 
 def report_row(

@@ -31,7 +31,8 @@ from powermond.db.rows import MachineRow, ReadingRow
 from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu
 from powermond.db.types import range_bound
 from powermond.energy import Sample, Tally, hour_of, tally_samples
-from powermond.readings import LoadSample
+from powermond.readings import LoadSample, is_inlet
+from powermond.report.inlets import pdu_row
 from powermond.report.power import (
     FeedReading,
     LoadTally,
@@ -224,7 +225,10 @@ async def _rows_by_machine(session: AsyncSession, parts: _Parts) -> list[ReportR
 
 async def _rows_by_pdu(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
     names = await _names(session, Pdu)
-    pdu_of = dict((await session.execute(select(Outlet.id, Outlet.pdu_id))).tuples().all())
+    stmt = select(Outlet.id, Outlet.pdu_id, Outlet.label)
+    outlet_rows = (await session.execute(stmt)).tuples().all()
+    pdu_of = {outlet_id: pdu_id for outlet_id, pdu_id, _ in outlet_rows}
+    inlet_ids = {outlet_id for outlet_id, _, label in outlet_rows if is_inlet(label)}
     per_outlet: dict[int, Tally] = {}
     machines: dict[int, set[int]] = {}
     for (outlet_id, machine_id), tally in parts.tallies.items():
@@ -232,13 +236,16 @@ async def _rows_by_pdu(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
         if machine_id is not None:
             machines.setdefault(pdu_of[outlet_id], set()).add(machine_id)
     outlets: dict[int, list[Tally]] = {}
+    inlets: dict[int, list[Tally]] = {}
     for outlet_id, tally in per_outlet.items():
-        outlets.setdefault(pdu_of[outlet_id], []).append(tally)
+        meters = inlets if outlet_id in inlet_ids else outlets
+        meters.setdefault(pdu_of[outlet_id], []).append(tally)
     rows = []
-    for pdu_id, tallies in outlets.items():
+    for pdu_id in outlets.keys() | inlets.keys():
         # A PDU's load: the load of the machines it fed in the period, sample-weighted.
         load = LoadTally()
         for machine_id in machines.get(pdu_id, ()):
             load.merge(parts.loads.get(machine_id, LoadTally()))
-        rows.append(report_row(names[pdu_id], tallies, parts.pdu_peaks.get(pdu_id), load))
+        own, metered = outlets.get(pdu_id, []), inlets.get(pdu_id, [])
+        rows.append(pdu_row(names[pdu_id], own, metered, parts.pdu_peaks.get(pdu_id), load))
     return sorted(rows, key=lambda r: r.name)

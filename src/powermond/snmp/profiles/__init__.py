@@ -10,9 +10,28 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from powermond.inventory.model import PduConfig
-from powermond.snmp.profiles import apc, cyberpower, detect, eaton, hpe, raritan, servertech
+from powermond.snmp.profiles import (
+    apc,
+    aten,
+    chatsworth,
+    cyberpower,
+    databus,
+    dell,
+    detect,
+    eaton,
+    gude,
+    hpe,
+    ingrasys,
+    planet,
+    raritan,
+    rnx,
+    servertech,
+    vertiv,
+    wti,
+)
 from powermond.snmp.profiles.base import Decoded, Profile, Rows, Table
 from powermond.snmp.profiles.custom import OID_PROFILE, WithVoltage, oid_profile
+from powermond.snmp.profiles.detect import choose
 
 __all__ = [
     "OID_PROFILE",
@@ -22,6 +41,7 @@ __all__ = [
     "Rows",
     "Table",
     "candidates",
+    "choose",
     "get",
     "make_profile",
     "oid_profile",
@@ -35,6 +55,16 @@ _BUILT_IN: tuple[Profile, ...] = (
     *servertech.PROFILES,
     *cyberpower.PROFILES,
     *hpe.PROFILES,
+    *dell.PROFILES,
+    *aten.PROFILES,
+    *chatsworth.PROFILES,
+    *databus.PROFILES,
+    *wti.PROFILES,
+    *ingrasys.PROFILES,
+    *rnx.PROFILES,
+    *planet.PROFILES,
+    *gude.PROFILES,
+    *vertiv.PROFILES,
 )
 
 #: The vendor profiles by name. ``oid`` is not here: it exists only per PDU (make_profile).
@@ -73,6 +103,7 @@ def candidates(sys_object_id: str, sys_descr: str) -> list[tuple[str, str]]:
     """Profiles that may fit a device, best first, as (name, reason).
 
     The caller walks each candidate's ``columns`` in turn and keeps the first profile whose
-    ``decode`` yields outlet readings (see :mod:`powermond.snmp.profiles.detect`).
+    ``decode`` yields outlet readings, else the first that yields inlet readings (see
+    :mod:`powermond.snmp.profiles.detect`).
     """
     return detect.candidates(sys_object_id, sys_descr, known=PROFILES)

@@ -35,24 +35,40 @@ _EMPTY: Rows = {}
 
 @dataclass(frozen=True, slots=True)
 class Quantity:
-    """A column holding one quantity: ``raw / divisor`` is W, A or kWh."""
+    """A column holding one quantity: ``raw x factor / divisor`` is W, A or kWh.
+
+    ``factor`` is for units coarser than the SI one (hundredths of kW: factor 10), kept an
+    integer so that 121 x 10 is exactly 1210. ``missing`` is the vendor's own "not
+    supported" value besides -1 (ATEN's -2000000), dropped as quietly as -1.
+    """
 
     oid: str
     divisor: float
+    factor: int = 1
+    missing: int = NOT_SUPPORTED
 
 
 def to_si(
-    raw: object, divisor: float, limit: float, outlet: str, column: str, warnings: list[str]
+    raw: object,
+    divisor: float,
+    limit: float,
+    outlet: str,
+    column: str,
+    warnings: list[str],
+    *,
+    factor: int = 1,
+    missing: int = NOT_SUPPORTED,
 ) -> float | None:
-    """``raw / divisor``, or ``None`` (with a warning unless the device said "unsupported")."""
+    """``raw x factor / divisor``, or ``None`` (with a warning unless the device said
+    "unsupported": -1, or the column's own ``missing`` value)."""
     # Division, not multiplication by 0.1: 9 / 10 is exactly the float 0.9, 9 * 0.1 is not.
     if isinstance(raw, int):
         if raw >= 0:
-            value = raw / divisor
+            value = raw * factor / divisor
             if value <= limit:
                 return value
             warnings.append(f"outlet {outlet}: {column} = {raw} is beyond {limit:g}; ignored")
-        elif raw != NOT_SUPPORTED:
+        elif raw not in (NOT_SUPPORTED, missing):
             warnings.append(f"outlet {outlet}: {column} = {raw} is negative; ignored")
         return None
     if raw is not None:
@@ -191,15 +207,15 @@ class ColumnProfile:
             return no_rows(self.name, self.columns)
         warnings: list[str] = []
         labels = assign_labels(indices, self.labels(table), warnings)
-        w_div, w_oid = _scaling("watts", self.watts)
-        a_div, a_oid = _scaling("amps", self.amps)
-        e_div, e_oid = _scaling("energy", self.energy)
+        w_scale = _scaling("watts", self.watts, MAX_WATTS)
+        a_scale = _scaling("amps", self.amps, MAX_AMPS)
+        e_scale = _scaling("energy", self.energy, MAX_KWH)
         readings = tuple(
             OutletReading(
                 label,
-                to_si(watts.get(i), w_div, MAX_WATTS, label, w_oid, warnings),
-                to_si(amps.get(i), a_div, MAX_AMPS, label, a_oid, warnings),
-                to_si(energy.get(i), e_div, MAX_KWH, label, e_oid, warnings),
+                w_scale.value(watts.get(i), label, warnings),
+                a_scale.value(amps.get(i), label, warnings),
+                e_scale.value(energy.get(i), label, warnings),
             )
             for i, label in labels.items()
         )
@@ -212,6 +228,22 @@ def _rows(table: Table, quantity: Quantity | None) -> Rows:
     return table.get(quantity.oid) or _EMPTY
 
 
-def _scaling(kind: str, quantity: Quantity | None) -> tuple[float, str]:
-    """The divisor and the column's name in warnings (``watts 1.3.6.1...``)."""
-    return (1.0, "") if quantity is None else (quantity.divisor, f"{kind} {quantity.oid}")
+@dataclass(frozen=True, slots=True)
+class _Scaling:
+    quantity: Quantity
+    column: str  # the column's name in warnings (``watts 1.3.6.1...``)
+    limit: float
+
+    def value(self, raw: object, label: str, warnings: list[str]) -> float | None:
+        q = self.quantity
+        extra = {"factor": q.factor, "missing": q.missing}
+        return to_si(raw, q.divisor, self.limit, label, self.column, warnings, **extra)
+
+
+_NO_QUANTITY = Quantity("", 1.0)
+
+
+def _scaling(kind: str, quantity: Quantity | None, limit: float) -> _Scaling:
+    if quantity is None:
+        return _Scaling(_NO_QUANTITY, "", limit)
+    return _Scaling(quantity, f"{kind} {quantity.oid}", limit)

@@ -8,6 +8,7 @@ AP7902B and the NetShelter Advanced (cPDU) recording.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from powermond.snmp.profiles._common import (
     ColumnProfile,
@@ -18,32 +19,102 @@ from powermond.snmp.profiles._common import (
     by_outlet_index,
     unit_label,
 )
-from powermond.snmp.profiles.base import Table
+from powermond.snmp.profiles._inlet import Metered, inlet_by_unit, inlet_scalar
+from powermond.snmp.profiles.base import Decoded, Table
 
 _RPDU_OUTLET = "1.3.6.1.4.1.318.1.1.12.3.5.1.1"
 _RPDU2_METERED = "1.3.6.1.4.1.318.1.1.26.9.4.3.1"
 _CPDU_METERED = "1.3.6.1.4.1.318.1.1.32.5.9.1"
 
-# Gen 1 (and switched-only gen 2) units: rPDUOutletStatusLoad in tenths of A, nothing else.
-# A switched-only unit answers 0 for every outlet; that is decoded as given, and no watts
-# are derived here (a PDU with `voltage` configured gets them from make_profile).
-APC_RPDU = ColumnProfile(
-    name="apc-rpdu",
-    watts=None,
-    amps=Quantity(f"{_RPDU_OUTLET}.7", 10),
-    energy=None,
-    labels=by_outlet_index,
+# rPDU2DevicePropertiesNumMeteredOutlets, per unit: 0 on a switched-only Rack PDU 2G.
+NUM_METERED = "1.3.6.1.4.1.318.1.1.26.4.2.1.6"
+SWITCHED_ONLY = "switched, not metered per outlet"
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchedOnly:
+    """Outlets of a unit that may be switched only: when the device says it meters no outlet
+    (every NumMeteredOutlets is 0) and every outlet reads 0, those zeros are no readings.
+
+    A machine mapped to such an outlet then reads nothing rather than a silent 0 W; the PDU
+    still gives its inlet total. Gen 1 units, which lack the count, decode as given.
+    """
+
+    inner: ColumnProfile
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.inner.columns, NUM_METERED)
+
+    @property
+    def walks(self) -> tuple[tuple[str, ...], ...]:
+        return (self.inner.columns, (NUM_METERED,))  # the count: one row per unit
+
+    def decode(self, table: Table) -> Decoded:
+        decoded = self.inner.decode(table)
+        counts = table.get(NUM_METERED)
+        if not counts or any(count != 0 for count in counts.values()):
+            return decoded
+        values = (v for r in decoded.readings for v in (r.watts, r.amps, r.energy_kwh))
+        if any(v for v in values):
+            return decoded  # the device meters after all: believe the values
+        return Decoded((), (), (SWITCHED_ONLY,))
+
+
+# Gen 1 (and switched-only gen 2) units: rPDUOutletStatusLoad in tenths of A, nothing else;
+# no watts are derived here (a PDU with `voltage` configured gets them from make_profile).
+# The inlet: rPDUIdentDevicePowerWatts (W), the unit's total.
+APC_RPDU = Metered(
+    "apc-rpdu",
+    (
+        SwitchedOnly(
+            ColumnProfile(
+                name="apc-rpdu",
+                watts=None,
+                amps=Quantity(f"{_RPDU_OUTLET}.7", 10),
+                energy=None,
+                labels=by_outlet_index,
+            )
+        ),
+        ColumnProfile(
+            name="apc-rpdu inlet",
+            watts=Quantity("1.3.6.1.4.1.318.1.1.12.1.16", 1),
+            amps=None,
+            energy=None,
+            labels=inlet_scalar,
+        ),
+    ),
 )
 
 # Rack PDU 2G: the index is flat over a daisy chain; Module (.2) and Number (.4) say
-# which unit and which outlet on it.
-APC_RPDU2 = ColumnProfile(
-    name="apc-rpdu2",
-    watts=Quantity(f"{_RPDU2_METERED}.7", 1),
-    amps=Quantity(f"{_RPDU2_METERED}.6", 10),
-    energy=Quantity(f"{_RPDU2_METERED}.11", 10),
-    labels=by_module_number(f"{_RPDU2_METERED}.2", f"{_RPDU2_METERED}.4"),
-    label_columns=(f"{_RPDU2_METERED}.2", f"{_RPDU2_METERED}.4"),
+# which unit and which outlet on it. The inlet: rPDU2DeviceStatusPower (hundredths of kW)
+# and rPDU2DeviceStatusEnergy (tenths of kWh), per unit; -1 there means unsupported.
+_RPDU2_DEVICE = "1.3.6.1.4.1.318.1.1.26.4.3.1"
+APC_RPDU2 = Metered(
+    "apc-rpdu2",
+    (
+        SwitchedOnly(
+            ColumnProfile(
+                name="apc-rpdu2",
+                watts=Quantity(f"{_RPDU2_METERED}.7", 1),
+                amps=Quantity(f"{_RPDU2_METERED}.6", 10),
+                energy=Quantity(f"{_RPDU2_METERED}.11", 10),
+                labels=by_module_number(f"{_RPDU2_METERED}.2", f"{_RPDU2_METERED}.4"),
+                label_columns=(f"{_RPDU2_METERED}.2", f"{_RPDU2_METERED}.4"),
+            )
+        ),
+        ColumnProfile(
+            name="apc-rpdu2 inlets",
+            watts=Quantity(f"{_RPDU2_DEVICE}.5", 1, factor=10),
+            amps=None,
+            energy=Quantity(f"{_RPDU2_DEVICE}.9", 10),
+            labels=inlet_by_unit(),
+        ),
+    ),
 )
 
 
@@ -64,8 +135,8 @@ def cpdu_labels(number_oid: str) -> Labeler:
     return labeler
 
 
-def _cpdu_profile(name: str, table_oid: str) -> ColumnProfile:
-    return ColumnProfile(
+def _cpdu_profile(name: str, table_oid: str, unit: ColumnProfile) -> Metered:
+    outlets = ColumnProfile(
         name=name,
         watts=Quantity(f"{table_oid}.6", 1),  # W
         amps=Quantity(f"{table_oid}.5", 100),  # hundredths of A
@@ -73,12 +144,35 @@ def _cpdu_profile(name: str, table_oid: str) -> ColumnProfile:
         labels=cpdu_labels(f"{table_oid}.2"),
         label_columns=(f"{table_oid}.2",),
     )
+    return Metered(name, (outlets, unit))
 
 
-# NetShelter Advanced / APDU10xxx (cPDU branch).
-APC_CPDU = _cpdu_profile("apc-cpdu", _CPDU_METERED)
+# NetShelter Advanced / APDU10xxx (cPDU branch). The inlet: pduUnitStatusActivePower (W)
+# and pduUnitStatusEnergy (tenths of kWh, lifetime), per unit.
+_CPDU_UNIT = "1.3.6.1.4.1.318.1.1.32.2.4.1"
+APC_CPDU = _cpdu_profile(
+    "apc-cpdu",
+    _CPDU_METERED,
+    ColumnProfile(
+        name="apc-cpdu inlets",
+        watts=Quantity(f"{_CPDU_UNIT}.4", 1),
+        amps=None,
+        energy=Quantity(f"{_CPDU_UNIT}.9", 10),
+        labels=inlet_by_unit(),
+    ),
+)
 # Enlogic's ENLOGIC-PDU2-MIB is the same table under its own enterprise number (no
-# recording: checked against MIB-FACTS only).
-ENLOGIC_PDU = _cpdu_profile("enlogic-pdu", "1.3.6.1.4.1.38446.1.5.9.1")
+# recording: checked against MIB-FACTS only, which gives the unit's active power, W).
+ENLOGIC_PDU = _cpdu_profile(
+    "enlogic-pdu",
+    "1.3.6.1.4.1.38446.1.5.9.1",
+    ColumnProfile(
+        name="enlogic-pdu inlets",
+        watts=Quantity("1.3.6.1.4.1.38446.1.2.4.1.4", 1),
+        amps=None,
+        energy=None,
+        labels=inlet_by_unit(),
+    ),
+)
 
 PROFILES = (APC_RPDU, APC_RPDU2, APC_CPDU, ENLOGIC_PDU)

@@ -19,10 +19,16 @@ Table = Mapping[str, Rows]
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """A profile's answer for one PDU walk: the readings, and what was skipped and why."""
+    """A profile's answer for one PDU walk: the readings, and what was skipped and why.
+
+    ``readings`` hold the outlets and, labelled ``inlet`` / ``inlet.N``, the PDU's own
+    inlet meters. ``notes`` say something true of the PDU as a whole that is no fault
+    (``switched, not metered per outlet``).
+    """
 
     readings: tuple[OutletReading, ...]
     warnings: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
 
 
 class Profile(Protocol):
@@ -37,3 +43,14 @@ class Profile(Protocol):
         ...
 
     def decode(self, table: Table) -> Decoded: ...
+
+
+def walks(profile: Profile) -> tuple[tuple[str, ...], ...]:
+    """The column groups walked one after the other for ``profile`` (together: ``columns``).
+
+    A profile may set ``walks`` to keep an inlet's one-row columns out of the outlet table's
+    bulk requests: there each short column would carry as many varbinds as the table has
+    rows, past its end. Without it, all columns go in one walk.
+    """
+    groups: tuple[tuple[str, ...], ...] | None = getattr(profile, "walks", None)
+    return groups if groups is not None else (profile.columns,)

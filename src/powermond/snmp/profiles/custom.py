@@ -12,7 +12,7 @@ from powermond.snmp.profiles._common import (
     Quantity,
     unit_label,
 )
-from powermond.snmp.profiles.base import Decoded, Profile, Table
+from powermond.snmp.profiles.base import Decoded, Profile, Table, walks
 
 OID_PROFILE = "oid"
 
@@ -71,6 +71,10 @@ class WithVoltage:
     @property
     def columns(self) -> tuple[str, ...]:
         return self.inner.columns
+
+    @property
+    def walks(self) -> tuple[tuple[str, ...], ...]:
+        return walks(self.inner)
 
     def decode(self, table: Table) -> Decoded:
         decoded = self.inner.decode(table)

@@ -2,15 +2,19 @@
 
 Contract with the caller: :func:`candidates` only ranks. The caller walks each candidate's
 ``columns`` in the order given and keeps the first profile whose ``decode`` yields at least
-one outlet reading. A rank can therefore list several profiles of one vendor: a switched
-APC Rack PDU 2G has no rPDU2 metered table, so ``apc-rpdu2`` yields nothing and the old
-``apc-rpdu`` branch answers instead. A device that neither value identifies gets every
-known profile.
+one outlet reading; failing that, the first whose ``decode`` yields inlet readings (an
+inlet-only or switched-only PDU), or a note. A rank can therefore list several profiles of
+one vendor: an AP7902B answers neither the rPDU2 metered table nor the rPDU2 unit totals
+(-1), so ``apc-rpdu2`` yields nothing and the old ``apc-rpdu`` branch answers instead. A
+device that neither value identifies gets every known profile.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from powermond.snmp.profiles._inlet import is_inlet
+from powermond.snmp.profiles.base import Decoded
 
 _ENTERPRISES = "1.3.6.1.4.1."
 
@@ -31,8 +35,26 @@ _BY_OBJECT_ID: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("3808.1.1.6", ("cyberpower", "cyberpower-epdu"), "CyberPower ePDU2"),
     ("3808.1.1.3", ("cyberpower-epdu", "cyberpower"), "CyberPower ePDU"),
     ("3808", ("cyberpower", "cyberpower-epdu"), "a CyberPower device"),
-    ("232.165", ("hpe-pdu",), "HPE PDU (CPQPOWER-MIB)"),
+    ("232.165.7", ("hpe-pdu2", "hpe-pdu"), "HPE metered PDU (CPQPOWER-MIB pdu2)"),
+    ("232.165", ("hpe-pdu", "hpe-pdu2"), "HPE PDU (CPQPOWER-MIB)"),
     ("38446", ("enlogic-pdu",), "an Enlogic PDU"),
+    ("674.10903.200", ("dell-rpdu",), "Dell rack PDU (DellrPDU-MIB)"),
+    ("21317", ("aten-pdu",), "an ATEN PE-series PDU"),
+    ("30932", ("cpi-pdu",), "a Chatsworth (CPI) PDU"),
+    ("31034", ("schleifenbauer",), "a Schleifenbauer PDU"),
+    ("28402", ("conteg",), "a Conteg PDU"),
+    ("2634", ("wti-pdu",), "a WTI power device"),
+    ("2468", ("ipoman",), "an Ingrasys iPoMan"),
+    ("55108", ("rnx-updu",), "an RNX UPDU"),
+    ("10456", ("planet-pdu",), "a PLANET PDU"),
+    ("28507", ("gude-epc",), "a Gude Expert Power Control"),
+    ("21239", ("vertiv-pdu",), "a Vertiv/Geist PDU"),
+)
+
+# Whole sysObjectIDs outside the enterprises branch that devices are known to send.
+_EXACT_OBJECT_ID: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    # Chatsworth eConnect sends this malformed value (LibreNMS matches it literally).
+    ("0.10.43.6.1.4.1", ("cpi-pdu",), "what Chatsworth eConnect PDUs send"),
 )
 
 # (lower-case word in sysDescr, profiles, what it suggests), all tried in this order.
@@ -50,8 +72,17 @@ _BY_DESCRIPTION: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("cdu", ("sentry3",), "ServerTech CDU"),
     ("cps", ("cyberpower", "cyberpower-epdu"), "CyberPower"),
     ("cyberpower", ("cyberpower", "cyberpower-epdu"), "CyberPower"),
-    ("hpe", ("hpe-pdu",), "HPE"),
+    ("hpe", ("hpe-pdu", "hpe-pdu2"), "HPE"),
     ("enlogic", ("enlogic-pdu",), "Enlogic"),
+    ("dell web/snmp", ("dell-rpdu",), "Dell rack PDU"),
+    ("epicenter", ("cpi-pdu",), "Chatsworth eConnect"),
+    ("schleifenbauer", ("schleifenbauer",), "Schleifenbauer"),
+    ("conteg", ("conteg",), "Conteg"),
+    ("rnx updu", ("rnx-updu",), "RNX UPDU"),
+    ("ipm-8", ("planet-pdu",), "PLANET IPM"),
+    ("expert power control", ("gude-epc",), "Gude Expert Power Control"),
+    ("geist", ("vertiv-pdu",), "Vertiv/Geist"),
+    ("vertiv", ("vertiv-pdu",), "Vertiv"),
 )
 
 
@@ -65,6 +96,9 @@ def candidates(
     """
     ranked: dict[str, str] = {}
     oid = sys_object_id.strip().lstrip(".")
+    for exact, names, what in _EXACT_OBJECT_ID:
+        if oid == exact:
+            _add(ranked, names, f"sysObjectID {oid} is {what}")
     if oid.startswith(_ENTERPRISES):
         branch = oid[len(_ENTERPRISES) :]
         for prefix, names, what in _BY_OBJECT_ID:
@@ -83,3 +117,28 @@ def candidates(
 def _add(ranked: dict[str, str], names: Iterable[str], reason: str) -> None:
     for name in names:
         ranked.setdefault(name, reason)
+
+
+_OUTLETS, _INLETS, _NOTE, _NOTHING = 3, 2, 1, 0
+
+
+def _preference(decoded: Decoded) -> int:
+    if any(not is_inlet(r.outlet) for r in decoded.readings):
+        return _OUTLETS
+    if decoded.readings:
+        return _INLETS  # an inlet-only or switched-only PDU
+    return _NOTE if decoded.notes else _NOTHING
+
+
+def choose(tried: Iterable[tuple[str, Decoded]]) -> tuple[str, Decoded] | None:
+    """The profile to keep among candidates decoded in rank order: the first that yields
+    outlets (the rest are not consumed), else the first with inlets only, else the first
+    with a note only; ``None`` when nothing yields anything."""
+    best: tuple[str, Decoded] | None = None
+    for name, decoded in tried:
+        preference = _preference(decoded)
+        if preference == _OUTLETS:
+            return name, decoded
+        if preference and (best is None or _preference(best[1]) < preference):
+            best = name, decoded
+    return best

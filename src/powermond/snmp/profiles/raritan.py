@@ -7,6 +7,7 @@ outletSensorDecimalDigits (walked every cycle: an operator may change them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from powermond.readings import OutletReading
@@ -23,6 +24,7 @@ from powermond.snmp.profiles._common import (
     to_si,
     unit_label,
 )
+from powermond.snmp.profiles._inlet import Metered, inlet_by_number, inlet_label
 from powermond.snmp.profiles.base import Decoded, Rows, Table
 
 SENSOR_VALUE = "1.3.6.1.4.1.13742.6.5.4.3.1.4"  # measurementsOutletSensorValue
@@ -35,27 +37,39 @@ _MAX_DIGITS = 9  # a digits value beyond this is a broken device, not a setting
 
 
 @dataclass(frozen=True, slots=True)
-class RaritanPdu2:
-    """raritan-pdu2: current, active power and active energy from the sensor table."""
+class SensorTable:
+    """Current, active power and active energy from one PDU2-MIB sensor table (outlets or
+    inlets), each value scaled by the decimal digits the device reports for it."""
 
-    name: str = "raritan-pdu2"
-    columns: tuple[str, ...] = (SENSOR_VALUE, DECIMAL_DIGITS)
+    name: str
+    values_oid: str
+    digits_oid: str
+    labels: Callable[[Index], str]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.values_oid, self.digits_oid)
 
     def decode(self, table: Table) -> Decoded:
-        values = table.get(SENSOR_VALUE) or {}
+        values = table.get(self.values_oid) or {}
         # Only three of the (up to 17) sensor types per outlet matter here.
         outlets = sorted({i[:2] for i in values if len(i) == 3 and i[2] in _WANTED})
         if not outlets:
             return no_rows(self.name, self.columns)
-        digits = table.get(DECIMAL_DIGITS) or {}
+        digits = table.get(self.digits_oid) or {}
         warnings: list[str] = []
-        labels = assign_labels(outlets, _label, warnings)
+        labels = assign_labels(outlets, self.labels, warnings)
+        column = self.values_oid
+
+        def value(o: Index, sensor: int, divisor: int, limit: float, label: str) -> float | None:
+            return _value(values, digits, (*o, sensor), divisor, limit, label, column, warnings)
+
         readings = tuple(
             OutletReading(
                 label,
-                _value(values, digits, (*o, ACTIVE_POWER), 1, MAX_WATTS, label, warnings),
-                _value(values, digits, (*o, RMS_CURRENT), 1, MAX_AMPS, label, warnings),
-                _value(values, digits, (*o, ACTIVE_ENERGY), _WH_PER_KWH, MAX_KWH, label, warnings),
+                value(o, ACTIVE_POWER, 1, MAX_WATTS, label),
+                value(o, RMS_CURRENT, 1, MAX_AMPS, label),
+                value(o, ACTIVE_ENERGY, _WH_PER_KWH, MAX_KWH, label),
             )
             for o, label in labels.items()
         )
@@ -76,6 +90,11 @@ def _label(outlet: Index) -> str:
     return unit_label(pdu, number)
 
 
+def _inlet_label(inlet: Index) -> str:
+    pdu, number = inlet
+    return inlet_label(pdu, number)
+
+
 def _value(
     values: Rows,
     digits: Rows,
@@ -83,12 +102,13 @@ def _value(
     unit_divisor: int,
     limit: float,
     label: str,
+    values_oid: str,
     warnings: list[str],
 ) -> float | None:
     raw = values.get(index)
     if raw is None:
         return None
-    column = f"{_SENSOR_NAMES[index[2]]} {SENSOR_VALUE}"
+    column = f"{_SENSOR_NAMES[index[2]]} {values_oid}"
     places = digits.get(index)
     if not isinstance(places, int) or not 0 <= places <= _MAX_DIGITS:
         warnings.append(f"outlet {label}: {column} has decimal digits {places!r}; ignored")
@@ -96,18 +116,42 @@ def _value(
     return to_si(raw, _POWERS_OF_TEN[places] * unit_divisor, limit, label, column, warnings)
 
 
-RARITAN_PDU2 = RaritanPdu2()
+# PDU total: the inlet sensors, same types, same digits scheme (MIB-FACTS "PDU total power").
+INLET_VALUE = "1.3.6.1.4.1.13742.6.5.2.3.1.4"  # measurementsInletSensorValue
+INLET_DIGITS = "1.3.6.1.4.1.13742.6.3.3.4.1.7"  # inletSensorDecimalDigits
+
+RARITAN_PDU2 = Metered(
+    "raritan-pdu2",
+    (
+        SensorTable("raritan-pdu2", SENSOR_VALUE, DECIMAL_DIGITS, _label),
+        SensorTable("raritan-pdu2 inlets", INLET_VALUE, INLET_DIGITS, _inlet_label),
+    ),
+)
 
 _PX1_OUTLET = "1.3.6.1.4.1.13742.4.1.2.2.1"
 
 # Rec PX1 has no outletActivePower (.7) nor outletWattHours (.31): those stay None, and
 # watts come only from a configured voltage (make_profile).
-RARITAN_PX1 = ColumnProfile(
-    name="raritan-px1",
-    watts=Quantity(f"{_PX1_OUTLET}.7", 1),  # W
-    amps=Quantity(f"{_PX1_OUTLET}.4", 1000),  # mA
-    energy=Quantity(f"{_PX1_OUTLET}.31", 1000),  # Wh
-    labels=by_outlet_index,
+_PX1_INLET = "1.3.6.1.4.1.13742.4.1.20.2.1"
+
+RARITAN_PX1 = Metered(
+    "raritan-px1",
+    (
+        ColumnProfile(
+            name="raritan-px1",
+            watts=Quantity(f"{_PX1_OUTLET}.7", 1),  # W
+            amps=Quantity(f"{_PX1_OUTLET}.4", 1000),  # mA
+            energy=Quantity(f"{_PX1_OUTLET}.31", 1000),  # Wh
+            labels=by_outlet_index,
+        ),
+        ColumnProfile(
+            name="raritan-px1 inlets",
+            watts=Quantity(f"{_PX1_INLET}.9", 1),  # inletActivePower, W
+            amps=Quantity(f"{_PX1_INLET}.7", 1000),  # inletCurrent, mA
+            energy=None,
+            labels=inlet_by_number,
+        ),
+    ),
 )
 
 PROFILES = (RARITAN_PDU2, RARITAN_PX1)

@@ -1,0 +1,56 @@
+"""Dell DellrPDU-MIB: the APC rPDU layout under Dell's enterprise number (674).
+
+Rec DELL6606: flat index 1..24 without the Number column, outlet current in whole amps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from powermond.snmp.profiles._common import ColumnProfile, Index, Labeler, Quantity, positive_int
+from powermond.snmp.profiles._inlet import Metered, inlet_by_unit
+from powermond.snmp.profiles.base import Table
+
+_METERED = "1.3.6.1.4.1.674.10903.200.2.200.130.2.2.1"  # rPDUOutletMeteredStatusEntry
+_DEVICE = "1.3.6.1.4.1.674.10903.200.2.200.110.2.1"  # rPDUDeviceStatusEntry
+
+
+def by_number_column(number_oid: str) -> Labeler:
+    """Flat index; the Number column, where the device has it, is the outlet number."""
+
+    def labeler(table: Table) -> Callable[[Index], str]:
+        numbers = table.get(number_oid)
+
+        def label(index: Index) -> str:
+            (flat,) = index
+            number = positive_int(numbers.get(index), "outlet number") if numbers else flat
+            return str(positive_int(number, "outlet"))
+
+        return label
+
+    return labeler
+
+
+DELL_RPDU = Metered(
+    "dell-rpdu",
+    (
+        ColumnProfile(
+            name="dell-rpdu",
+            # The MIB gives the power no unit; W by the data (Σ outlets ≈ device power).
+            watts=Quantity(f"{_METERED}.8", 1),
+            amps=Quantity(f"{_METERED}.6", 1),  # "in Amps": whole amps
+            energy=Quantity(f"{_METERED}.7", 1),  # "in kilowatt-hours"
+            labels=by_number_column(f"{_METERED}.2"),
+            label_columns=(f"{_METERED}.2",),
+        ),
+        ColumnProfile(
+            name="dell-rpdu inlets",
+            watts=Quantity(f"{_DEVICE}.3", 1, factor=10),  # "in 1/100 of KWatts"
+            amps=None,
+            energy=Quantity(f"{_DEVICE}.4", 10),  # "in tenths of kilowatt-hours"
+            labels=inlet_by_unit(),
+        ),
+    ),
+)
+
+PROFILES = (DELL_RPDU,)
