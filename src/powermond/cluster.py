@@ -312,9 +312,18 @@ class SqliteGuard:
             return None
         return cls(Path(parsed.database), me)
 
-    def acquire(self) -> None:
+    def acquire(self) -> bool:
+        """Take the lock; ``False`` when its folder is not there (nor, then, the database:
+        the daemon spools until it is, and no other daemon can write it meanwhile)."""
         try:
             handle = self.path.open("a+")
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            log.warning(
+                "cannot take the single-collector lock %s (%s): the database is not "
+                "reachable either, readings are spooled until it is",
+                self.path, exc.strerror,
+            )  # fmt: skip
+            return False
         except OSError as exc:
             raise PowermonError(f"cannot lock {self.path}: {exc.strerror}") from exc
         try:
@@ -332,6 +341,7 @@ class SqliteGuard:
         handle.write(f"pid {self._me.pid} on {self._me.host}, collector {self._me.name!r}\n")
         handle.flush()
         self._file = handle
+        return True
 
     def release(self) -> None:
         if self._file is not None:
@@ -346,5 +356,4 @@ def sqlite_guard(url: str, me: Identity) -> Callable[[], None] | None:
     guard = SqliteGuard.for_url(url, me)
     if guard is None:
         return None
-    guard.acquire()
-    return guard.release
+    return guard.release if guard.acquire() else None
