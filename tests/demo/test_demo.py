@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -206,3 +207,36 @@ def _wait_for_agent(demo: subprocess.Popen[str]) -> int:
         if match := re.search(r"snmpsim\s+pid (\d+) serving", line):
             return int(match[1])
     raise AssertionError("the demo never said it started snmpsim")
+
+
+async def test_plot_of_the_history_draws_every_cycle(
+    demo: tuple[DemoResult, Layout, float],
+) -> None:
+    """The total power line of the showcase has one point per cycle: no gap, no lone points,
+    though the history was recorded every 5 minutes and the demo's daemon polls every 2 s."""
+    from powermond.report.plot import build_figure
+    from powermond.report.plotdata import plot_data
+    from powermond.report.scatter import fit, pairs
+
+    result, layout, _started = demo
+    backfilled = cycle_times(result.backfilled_until)
+    since = datetime.fromtimestamp(backfilled[-36], UTC)  # the last three hours, and the daemon's
+    until = datetime.now(UTC)
+    db = Database.from_url(layout.database_url)
+    try:
+        async with db.transaction() as session:
+            data = await plot_data(session, "db01", since, until, max_gap=timedelta(seconds=4))
+    finally:
+        await db.dispose()
+    figure = build_figure([data])
+    (total,) = [line for line in figure.axes[0].get_lines() if line.get_gid() == "power-total"]
+    watts = np.asarray(total.get_ydata(), dtype=float)
+    assert len(watts) == 36 + CYCLES
+    assert np.isfinite(watts).all()
+    assert total.get_markevery() is None
+    # Watts against load recover the simulated machine: idle 180 W, 30 W per unit of load.
+    showcase = DEFAULT_WORLD.machine("db01")
+    found = fit(*pairs(data.total, data.load[1]))
+    assert found is not None
+    assert found.idle_watts == pytest.approx(showcase.idle_watts, rel=0.05)
+    assert found.watts_per_load == pytest.approx(showcase.watts_per_load, rel=0.05)

@@ -38,6 +38,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     plot.add_argument("machines", nargs="+", metavar="MACHINE")
     _period_options(plot, "-24h")
     plot.add_argument("-o", "--output", required=True, metavar="FILE", help=".png, .svg or .pdf")
+    plot.add_argument(
+        "--kind",
+        choices=("time", "scatter"),
+        default="time",
+        help="time: power above load over time (default); scatter: watts against load, "
+        "with the fitted idle watts and watts per unit of load",
+    )
+    plot.add_argument(
+        "--load",
+        default="5",
+        metavar="1,5,15",
+        help="which load averages to draw, in minutes (default 5; scatter uses the first)",
+    )
     plot.set_defaults(func=plot_command)
 
     report = add_command(subparsers, "report", "energy (kWh), mean and peak W, mean load")
@@ -175,6 +188,7 @@ def plot_command(args: argparse.Namespace) -> int:
         return _usage(f"{output}: the file name must end in .png, .svg or .pdf")
     try:
         since, until = _period(args)
+        loads = _loads(args.load)
     except _UsageError as exc:
         return _usage(str(exc))
     from powermond.report.plotdata import MachinePlot, plot_data
@@ -188,9 +202,20 @@ def plot_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     from powermond.report.plot import build_figure, save
 
-    save(build_figure(plots), output)
+    save(build_figure(plots, loads=loads, kind=args.kind), output)
     print(f"wrote {output}", file=sys.stderr)
     return EXIT_OK
+
+
+def _loads(text: str) -> tuple[int, ...]:
+    """``--load 1,5,15`` -> (1, 5, 15), in the order given, each once."""
+    loads: list[int] = []
+    for part in text.split(","):
+        if part.strip() not in ("1", "5", "15"):
+            raise _UsageError(f"--load {text}: the load averages are 1, 5 and 15 (minutes)")
+        if int(part) not in loads:
+            loads.append(int(part))
+    return tuple(loads)
 
 
 def _no_data(what: str, since: datetime, until: datetime) -> None:

@@ -8,7 +8,7 @@ from raw readings alone (``use_rollups=False``, kept for tests and checks).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -113,10 +113,12 @@ async def report_rows(
     *,
     by: ReportBy = "machine",
     use_rollups: bool = True,
+    machines: Collection[str] | None = None,
 ) -> list[ReportRow]:
     """One row per machine (or PDU) with readings or load in ``[since, until)``, by name.
 
-    Gaps are bridged by the interval each cycle was recorded at, whatever is configured now.
+    ``machines``: only the rows of these machines. Gaps are bridged by the interval each
+    cycle was recorded at, whatever is configured now.
     """
     parts = _Parts()
     first_hour = hour_of(since) if since == hour_of(since) else hour_of(since) + HOUR
@@ -129,7 +131,8 @@ async def report_rows(
         parts.merge(await _raw_parts(session, since, until))
     if by == "pdu":
         return await _rows_by_pdu(session, parts)
-    return await _rows_by_machine(session, parts)
+    rows = await _rows_by_machine(session, parts)
+    return rows if machines is None else [r for r in rows if r.name in machines]
 
 
 async def _raw_parts(session: AsyncSession, since: datetime, until: datetime) -> _Parts:
