@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -21,8 +23,15 @@ from PIL import Image
 from powermond.cli import main
 from powermond.db.engine import Database
 from powermond.db.repositories import LoadRepository, OutletRepository, ReadingRepository
+from powermond.demo.agent import AgentError
 from powermond.demo.backfill import BACKFILL_INTERVAL, cycle_times
-from powermond.demo.run import DemoOptions, DemoResult, prepare_directory, run_demo
+from powermond.demo.run import (
+    DemoOptions,
+    DemoResult,
+    more_commands,
+    prepare_directory,
+    run_demo,
+)
 from powermond.demo.world import DEFAULT_WORLD, Layout
 from powermond.errors import PowermonError
 from powermond.output import iso_z
@@ -42,12 +51,52 @@ def gone(pid: int) -> bool:
     return False
 
 
+PRINTED: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Layout, float]:
     root = tmp_path_factory.mktemp("demo") / "powermon-demo"
     started = time.time()
-    result = run_demo(DemoOptions(root, cycles=CYCLES, interval=INTERVAL))
+    out = io.StringIO()
+    result = run_demo(DemoOptions(root, cycles=CYCLES, interval=INTERVAL), out=out)
+    PRINTED["out"] = out.getvalue()
     return result, Layout(root.resolve()), started
+
+
+def test_progress_does_not_repeat_the_daemon_log(demo: tuple[DemoResult, Layout, float]) -> None:
+    result, _layout, _started = demo
+    printed = PRINTED["out"]
+    # The daemon logs its cycles itself (stderr): the progress does not say them again.
+    assert result.last_status not in printed
+    assert "PDUs ok" not in printed
+    assert printed.splitlines()[-1] == str(result.png)
+
+
+def test_more_commands_can_be_pasted(demo: tuple[DemoResult, Layout, float]) -> None:
+    _result, layout, _started = demo
+    printed = PRINTED["out"]
+    lines = printed[printed.index("More, to paste") :].splitlines()[1:-1]
+    assert lines == [f"  {c}" for c in more_commands(layout, DEFAULT_WORLD)]
+    for line in lines:
+        argv = shlex.split(line)
+        assert Path(argv[0]).exists() or argv[:2] == [sys.executable, "-m"], line
+    for line in (lines[0], lines[-1]):  # machines, report --by pdu: quick, and print data
+        done = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, (line, done.stderr)
+        assert done.stdout
+
+
+def test_a_missing_snmpsim_is_said_before_anything_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import powermond.demo.agent
+
+    monkeypatch.setattr(powermond.demo.agent, "RESPONDER", "snmpsim-not-installed-here")
+    root = tmp_path / "powermon-demo"
+    with pytest.raises(AgentError, match="snmpsim-not-installed-here not found"):
+        run_demo(DemoOptions(root, cycles=1, interval=2.0), out=io.StringIO())
+    assert not root.exists()
 
 
 def test_demo_ends_well_and_stops_snmpsim(demo: tuple[DemoResult, Layout, float]) -> None:

@@ -218,7 +218,10 @@ def _time_axis(power_ax: Axes, load_ax: Axes, plot: MachinePlot) -> None:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
     # No offset text ("2026-Dec-01" under the last tick): the title says the dates.
     formatter = mdates.ConciseDateFormatter(  # type: ignore[no-untyped-call]
-        locator, show_offset=False
+        locator,
+        formats=["%Y", "%b %Y", "%d %b", "%H:%M", "%H:%M", "%S.%f"],
+        zero_formats=["", "%Y", "%b %Y", "%d %b", "%H:%M", "%H:%M"],
+        show_offset=False,
     )
     load_ax.xaxis.set_major_locator(locator)
     load_ax.xaxis.set_major_formatter(formatter)
