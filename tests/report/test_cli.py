@@ -72,12 +72,12 @@ async def test_report_table_with_total(
     lines = out.splitlines()
     assert lines[0].split() == [
         "machine", "energy_kwh", "mean_watts", "peak_watts", "mean_load", "readings",
-        "load_samples", "method",
+        "load_samples", "method", "check",
     ]  # fmt: skip
     # A: 12 intervals of 100 W x 5 min integrated; B: the counter (1/60 kWh a cycle) over
     # 12 cycles, the missed cycle 5 bridged by the 4-to-6 delta.
     row = lines[1].split()
-    assert row == ["wn001", "0.3", "300", "300", "6.5", "23", "12", "mixed"]
+    assert row == ["wn001", "0.3", "300", "300", "6.5", "23", "12", "mixed", "ok"]
     assert lines[-1].split()[:2] == ["Total", row[1]]
 
 

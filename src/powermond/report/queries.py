@@ -28,9 +28,10 @@ from powermond.db.rollups import (
     samples_between,
 )
 from powermond.db.rows import MachineRow, ReadingRow
-from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu
+from powermond.db.tables import CpuLoad, Cycle, Machine, Outlet, Pdu
 from powermond.db.types import range_bound
 from powermond.energy import Sample, Tally, hour_of, tally_samples
+from powermond.errors import NotFoundError
 from powermond.readings import LoadSample, is_inlet
 from powermond.report.inlets import pdu_row
 from powermond.report.power import (
@@ -38,6 +39,7 @@ from powermond.report.power import (
     LoadTally,
     PowerPoint,
     ReportRow,
+    checked,
     machine_power,
     report_row,
 )
@@ -114,11 +116,14 @@ async def report_rows(
     by: ReportBy = "machine",
     use_rollups: bool = True,
     machines: Collection[str] | None = None,
+    pdus: Collection[str] | None = None,
 ) -> list[ReportRow]:
     """One row per machine (or PDU) with readings or load in ``[since, until)``, by name.
 
-    ``machines``: only the rows of these machines. Gaps are bridged by the interval each
-    cycle was recorded at, whatever is configured now.
+    ``machines`` / ``pdus`` choose rows, each still a whole machine or PDU: by machine, these
+    machines, and those that one of these PDUs fed in the period; by PDU, these PDUs, and
+    those that fed one of these machines. Both given: rows that satisfy both. Gaps are bridged
+    by the interval each cycle was recorded at, whatever is configured now.
     """
     parts = _Parts()
     first_hour = hour_of(since) if since == hour_of(since) else hour_of(since) + HOUR
@@ -129,10 +134,66 @@ async def report_rows(
         parts.merge(await _raw_parts(session, last_hour, until))
     else:
         parts.merge(await _raw_parts(session, since, until))
+    if machines is not None or pdus is not None:
+        await _keep_only(session, parts, by, machines, pdus)
+    interval = await _common_interval(session, since, until)
     if by == "pdu":
-        return await _rows_by_pdu(session, parts)
-    rows = await _rows_by_machine(session, parts)
-    return rows if machines is None else [r for r in rows if r.name in machines]
+        return await _rows_by_pdu(session, parts, interval)
+    return await _rows_by_machine(session, parts, interval)
+
+
+async def _common_interval(session: AsyncSession, since: datetime, until: datetime) -> float | None:
+    """The interval most cycles of the period were recorded at, for the check column."""
+    stmt = (
+        select(Cycle.interval_s)
+        .where(Cycle.time >= range_bound(since), Cycle.time < range_bound(until))
+        .group_by(Cycle.interval_s)
+        .order_by(func.count().desc())
+        .limit(1)
+    )
+    found = await session.scalar(stmt)
+    return None if found is None else float(found)
+
+
+async def _keep_only(
+    session: AsyncSession,
+    parts: _Parts,
+    by: ReportBy,
+    machines: Collection[str] | None,
+    pdus: Collection[str] | None,
+) -> None:
+    """Drop from ``parts`` what the rows chosen by ``machines`` / ``pdus`` do not need."""
+    machine_ids = await _ids(session, Machine, machines)
+    pdu_ids = await _ids(session, Pdu, pdus)
+    pdu_of = dict((await session.execute(select(Outlet.id, Outlet.pdu_id))).tuples().all())
+    fed = {(m, pdu_of[o]) for o, m in parts.tallies if m is not None}  # (machine, pdu) pairs
+    if by == "machine":
+        keep = {m for m, _ in fed} | parts.loads.keys()
+        keep = {m for m in keep if machine_ids is None or m in machine_ids}
+        if pdu_ids is not None:
+            keep &= {m for m, p in fed if p in pdu_ids}
+        parts.tallies = {k: t for k, t in parts.tallies.items() if k[1] in keep}
+        parts.loads = {m: load for m, load in parts.loads.items() if m in keep}
+        return
+    keep = {pdu_of[o] for o, _ in parts.tallies}
+    keep = {p for p in keep if pdu_ids is None or p in pdu_ids}
+    if machine_ids is not None:
+        keep &= {p for m, p in fed if m in machine_ids}
+    parts.tallies = {k: t for k, t in parts.tallies.items() if pdu_of[k[0]] in keep}
+
+
+async def _ids(
+    session: AsyncSession, table: type[Machine] | type[Pdu], names: Collection[str] | None
+) -> set[int] | None:
+    """The ids of ``names``; :class:`NotFoundError` names those not in the database."""
+    if names is None:
+        return None
+    found = {n: i for i, n in (await _names(session, table)).items() if n in names}
+    missing = sorted(set(names) - found.keys())
+    if missing:
+        what = "machine" if table is Machine else "PDU"
+        raise NotFoundError(f"no {what} named {', '.join(missing)} in the database")
+    return set(found.values())
 
 
 async def _raw_parts(session: AsyncSession, since: datetime, until: datetime) -> _Parts:
@@ -213,20 +274,26 @@ async def _names(session: AsyncSession, table: type[Machine] | type[Pdu]) -> dic
     return dict((await session.execute(select(table.id, table.name))).tuples().all())
 
 
-async def _rows_by_machine(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
+async def _rows_by_machine(
+    session: AsyncSession, parts: _Parts, spacing: float | None
+) -> list[ReportRow]:
     names = await _names(session, Machine)
     outlets: dict[int, list[Tally]] = {}
     for (_, machine_id), tally in parts.tallies.items():
         if machine_id is not None:
             outlets.setdefault(machine_id, []).append(tally)
     rows = [
-        report_row(names[m], outlets.get(m, []), parts.machine_peaks.get(m), parts.loads.get(m))
+        report_row(
+            names[m], outlets.get(m, []), parts.machine_peaks.get(m), parts.loads.get(m), spacing
+        )
         for m in outlets.keys() | parts.loads.keys()
     ]
     return sorted(rows, key=lambda r: r.name)
 
 
-async def _rows_by_pdu(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
+async def _rows_by_pdu(
+    session: AsyncSession, parts: _Parts, spacing: float | None
+) -> list[ReportRow]:
     names = await _names(session, Pdu)
     stmt = select(Outlet.id, Outlet.pdu_id, Outlet.label)
     outlet_rows = (await session.execute(stmt)).tuples().all()
@@ -250,5 +317,6 @@ async def _rows_by_pdu(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
         for machine_id in machines.get(pdu_id, ()):
             load.merge(parts.loads.get(machine_id, LoadTally()))
         own, metered = outlets.get(pdu_id, []), inlets.get(pdu_id, [])
-        rows.append(pdu_row(names[pdu_id], own, metered, parts.pdu_peaks.get(pdu_id), load))
+        row = pdu_row(names[pdu_id], own, metered, parts.pdu_peaks.get(pdu_id), load)
+        rows.append(checked(row, metered or own, spacing))
     return sorted(rows, key=lambda r: r.name)
