@@ -11,7 +11,8 @@ Two views, one machine under the other:
 
 Lines carry stable SVG ids (``set_gid``), so tests and tools find them: ``power-total``,
 ``power-peak``, ``feed-<pdu>-<outlet>``, ``load-1`` / ``load-5`` / ``load-15``, and
-``scatter-points`` / ``scatter-fit``. A figure of several machines prefixes each id with the
+``scatter-points`` / ``scatter-fit`` (over the data; ``scatter-fit-to-idle`` carries it to
+load 0). A figure of several machines prefixes each id with the
 machine's name and a dash (``db01-power-total``). Characters an XML id cannot hold become
 ``_``.
 

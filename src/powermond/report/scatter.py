@@ -27,6 +27,10 @@ class Fit:
     r_squared: float
     points: int
 
+    def at(self, load: np.ndarray) -> np.ndarray:
+        watts: np.ndarray = self.idle_watts + self.watts_per_load * load
+        return watts
+
 
 def pairs(power: Series, load: Series) -> tuple[np.ndarray, np.ndarray]:
     """(load, watts) arrays: each finite load sample with the mean power of its bucket."""
@@ -68,9 +72,13 @@ def draw_scatter(ax: Axes, plot: MachinePlot, minutes: int, prefix: str) -> Fit 
     points.set_gid(f"{prefix}scatter-points")
     found = fit(load, watts)
     if found is not None:
-        xs = np.array([0.0, float(load.max())])
-        (line,) = ax.plot(xs, found.idle_watts + found.watts_per_load * xs, color=TOTAL_COLOR)
+        seen = np.array([float(load.min()), float(load.max())])
+        (line,) = ax.plot(seen, found.at(seen), color=TOTAL_COLOR)
         line.set_gid(f"{prefix}scatter-fit")
+        # Dashed down to load 0: the idle watts are the line carried past the data.
+        below = np.array([0.0, seen[0]])
+        (idle,) = ax.plot(below, found.at(below), color=TOTAL_COLOR, linestyle="--", linewidth=1)
+        idle.set_gid(f"{prefix}scatter-fit-to-idle")
         ax.text(0.02, 0.97, _fit_text(found, minutes), transform=ax.transAxes, va="top",
                 bbox={"facecolor": "white", "edgecolor": "lightgrey"})  # fmt: skip
     elif load.size:
