@@ -13,6 +13,8 @@ import pytest
 from powermond.cli import main
 from powermond.db.engine import Database
 from powermond.readings import OutletReading
+from powermond.report.energy import Tally
+from powermond.report.power import energy_check, watts_energy
 from powermond.report.queries import report_rows
 
 from .conftest import MAX_GAP, STEP, store
@@ -124,3 +126,24 @@ async def test_filter_naming_nothing_known(
     )
     assert code == 1
     assert "no PDU named pdu-z in the database" in err
+
+
+def _tally(intervals: int, counter_kwh: float, watts: float) -> Tally:
+    return Tally(
+        readings=intervals,
+        watts_count=intervals,
+        watts_sum=watts * intervals,
+        counter_kwh=counter_kwh,
+        counter_intervals=intervals,
+    )
+
+
+def test_counter_steps_are_not_flagged_but_a_frozen_day_is() -> None:
+    # An hour at 150 W read by a counter in steps of 0.1 kWh: 0.1 where the watts say 0.15.
+    hour = [_tally(12, 0.1, 150.0)]
+    assert energy_check(hour, watts_energy(hour, 300.0)) == "ok"
+    day = [_tally(288, 0.0, 163.0)]
+    assert watts_energy(day, 300.0) == pytest.approx(163 * 24 / 1000)
+    assert energy_check(day, watts_energy(day, 300.0)) == "counter -100 %"
+    assert energy_check(day, None) is None  # no spacing known: nothing to compare
+    assert energy_check([Tally(readings=5)], 1.0) is None  # no counter

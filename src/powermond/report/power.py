@@ -89,9 +89,10 @@ class LoadTally:
 
 
 #: Counter energy and the watts readings may differ this much (a fraction) before a row's
-#: ``check`` flags them; and below this many kWh on both sides nothing is flagged.
+#: ``check`` flags them, and by more than this many kWh per metered outlet: counters count in
+#: steps (APC: 0.1 kWh), so each end of a period may be off by a step.
 CHECK_TOLERANCE = 0.10
-CHECK_MIN_KWH = 0.01
+CHECK_STEP_KWH = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +102,9 @@ class ReportRow:
     ``watts_kwh`` is the energy the watts readings give over the intervals counted (mean watts
     x intervals x the readings' spacing); ``check`` compares it with ``energy_kwh`` where that
     came from energy counters: ``"ok"``, or the difference (``"counter -100 %"``, a frozen
-    counter; ``"counter +250 %"``, a jump) when it is over :data:`CHECK_TOLERANCE`. ``None``:
-    nothing to check (no counter intervals, or no known spacing).
+    counter; ``"counter +250 %"``, a jump) when it is over :data:`CHECK_TOLERANCE` and over
+    two counter steps per metered outlet. ``None``: nothing to check (no counter intervals,
+    or no known spacing). Over an hour or two a frozen counter may pass as counter steps.
     """
 
     name: str
@@ -149,7 +151,7 @@ def report_row(
         load_samples=load.samples,
         method=total.method,
         watts_kwh=watts_kwh,
-        check=energy_check(total, watts_kwh),
+        check=energy_check(outlets, watts_kwh),
     )
 
 
@@ -171,14 +173,14 @@ def watts_energy(outlets: Sequence[Tally], spacing_s: float | None) -> float | N
     return sum(kwh) if kwh else None
 
 
-def energy_check(total: Tally, watts_kwh: float | None) -> str | None:
+def energy_check(outlets: Sequence[Tally], watts_kwh: float | None) -> str | None:
     """``"ok"`` or ``"counter ±N %"`` for energy from counters; None when there is none."""
-    energy = total.energy_kwh
-    if not total.counter_intervals or energy is None or watts_kwh is None:
+    energy = merge_all(outlets).energy_kwh
+    metered = sum(1 for t in outlets if t.counter_intervals)
+    if not metered or energy is None or watts_kwh is None:
         return None
-    if max(energy, watts_kwh) < CHECK_MIN_KWH or abs(energy - watts_kwh) <= (
-        CHECK_TOLERANCE * max(energy, watts_kwh)
-    ):
+    off = abs(energy - watts_kwh)
+    if off <= CHECK_TOLERANCE * max(energy, watts_kwh) or off <= 2 * CHECK_STEP_KWH * metered:
         return "ok"
     if watts_kwh == 0:
         return "counter, watts 0"
