@@ -261,10 +261,9 @@ def _wait_for_agent(demo: subprocess.Popen[str]) -> int:
 async def test_plot_of_the_history_draws_every_cycle(
     demo: tuple[DemoResult, Layout, float],
 ) -> None:
-    """The total power line of the showcase has one point per cycle: no gap, no lone points,
-    though the history was recorded every 5 minutes and the demo's daemon polls every 2 s."""
+    """The total power line of the showcase has one point per cycle, drawn as a line (no lone
+    points), though the history was recorded every 5 minutes and the daemon polls every 2 s."""
     from powermond.report.plot import build_figure
-    from powermond.report.plotdata import plot_data
     from powermond.report.scatter import fit, pairs
 
     result, layout, _started = demo
@@ -274,14 +273,15 @@ async def test_plot_of_the_history_draws_every_cycle(
     db = Database.from_url(layout.database_url)
     try:
         async with db.transaction() as session:
-            data = await plot_data(session, "db01", since, until, max_gap=timedelta(seconds=4))
+            data = await plot_data(session, "db01", since, until)
     finally:
         await db.dispose()
     figure = build_figure([data])
     (total,) = [line for line in figure.axes[0].get_lines() if line.get_gid() == "power-total"]
     watts = np.asarray(total.get_ydata(), dtype=float)
-    assert len(watts) == 36 + CYCLES
-    assert np.isfinite(watts).all()
+    assert np.isfinite(watts).sum() == 36 + CYCLES
+    # No break, except one between the history and the live cycles on a demo slow to start.
+    assert len(watts) == 36 + CYCLES or (len(watts) == 37 + CYCLES and np.isnan(watts[36]))
     assert total.get_markevery() is None
     # Watts against load recover the simulated machine: idle 180 W, 30 W per unit of load.
     showcase = DEFAULT_WORLD.machine("db01")

@@ -17,7 +17,7 @@ from powermond.report.energy import Tally
 from powermond.report.power import energy_check, watts_energy
 from powermond.report.queries import report_rows
 
-from .conftest import MAX_GAP, STEP, store
+from .conftest import STEP, store
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 CYCLES = 30  # 00:00 to 02:25: two whole hours from rollups, raw readings at the edge
@@ -48,7 +48,7 @@ async def test_check_flags_frozen_and_jumping_counters(
 ) -> None:
     until = T0 + CYCLES * STEP
     async with db.transaction() as session:
-        rows = await report_rows(session, T0, until, max_gap=MAX_GAP, use_rollups=use_rollups)
+        rows = await report_rows(session, T0, until, use_rollups=use_rollups)
     by_name = {r.name: r for r in rows}
     assert by_name["wn001"].check == "ok"
     assert by_name["wn001"].method == "mixed"
