@@ -136,23 +136,21 @@ async def report_rows(
         parts.merge(await _raw_parts(session, since, until))
     if machines is not None or pdus is not None:
         await _keep_only(session, parts, by, machines, pdus)
-    interval = await _common_interval(session, since, until)
+    interval = await _mean_interval(session, since, until)
     if by == "pdu":
         return await _rows_by_pdu(session, parts, interval)
     return await _rows_by_machine(session, parts, interval)
 
 
-async def _common_interval(session: AsyncSession, since: datetime, until: datetime) -> float | None:
-    """The interval most cycles of the period were recorded at, for the check column."""
-    stmt = (
-        select(Cycle.interval_s)
-        .where(Cycle.time >= range_bound(since), Cycle.time < range_bound(until))
-        .group_by(Cycle.interval_s)
-        .order_by(func.count().desc())
-        .limit(1)
+async def _mean_interval(session: AsyncSession, since: datetime, until: datetime) -> float | None:
+    """The mean interval the period's cycles were recorded at, for the check column: an
+    interval counted in a tally then stands for this many seconds on average (outages do
+    not matter: a cycle records the interval it ran at, not the time since the last one)."""
+    stmt = select(func.sum(Cycle.interval_s), func.count()).where(
+        Cycle.time >= range_bound(since), Cycle.time < range_bound(until)
     )
-    found = await session.scalar(stmt)
-    return None if found is None else float(found)
+    total, count = (await session.execute(stmt)).one()
+    return float(total) / count if count else None
 
 
 async def _keep_only(
