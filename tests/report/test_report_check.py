@@ -147,3 +147,16 @@ def test_counter_steps_are_not_flagged_but_a_frozen_day_is() -> None:
     assert energy_check(day, watts_energy(day, 300.0)) == "counter -100 %"
     assert energy_check(day, None) is None  # no spacing known: nothing to compare
     assert energy_check([Tally(readings=5)], 1.0) is None  # no counter
+
+
+@pytest.mark.parametrize("use_rollups", [True, False], ids=["rollups", "raw"])
+async def test_a_machine_filter_changes_no_figure(
+    db: Database, config_dir: Path, use_rollups: bool
+) -> None:
+    until = T0 + CYCLES * STEP
+    async with db.transaction() as session:
+        every = await report_rows(session, T0, until, use_rollups=use_rollups)
+        some = await report_rows(
+            session, T0, until, use_rollups=use_rollups, machines=["wn001", "wn003"]
+        )
+    assert some == [r for r in every if r.name in ("wn001", "wn003")]

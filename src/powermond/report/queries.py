@@ -130,7 +130,9 @@ async def report_rows(
     last_hour = hour_of(until)
     if use_rollups and first_hour < last_hour:
         parts.merge(await _raw_parts(session, since, first_hour))
-        parts.merge(await _rollup_parts(session, first_hour, last_hour))
+        # A report of some machines (a plot's title) reads only their rollup rows.
+        only = await _ids(session, Machine, machines) if by == "machine" and not pdus else None
+        parts.merge(await _rollup_parts(session, first_hour, last_hour, only))
         parts.merge(await _raw_parts(session, last_hour, until))
     else:
         parts.merge(await _raw_parts(session, since, until))
@@ -227,7 +229,10 @@ def _peaks_of_sums(samples: Sequence[Sample], owner: object) -> dict[int, float]
     return peaks
 
 
-async def _rollup_parts(session: AsyncSession, first: datetime, last: datetime) -> _Parts:
+async def _rollup_parts(
+    session: AsyncSession, first: datetime, last: datetime, machine_ids: set[int] | None = None
+) -> _Parts:
+    """Figures of the whole hours ``[first, last)``; of these machines' rows only when given."""
     parts = _Parts()
     h = PowerHourly
     stmt = (
@@ -246,6 +251,8 @@ async def _rollup_parts(session: AsyncSession, first: datetime, last: datetime) 
         .where(h.hour >= first, h.hour < last)
         .group_by(h.outlet_id, h.machine_id)
     )
+    if machine_ids is not None:
+        stmt = stmt.where(h.machine_id.in_(machine_ids))
     for outlet_id, machine_id, *figures in await session.execute(stmt):
         parts.tallies[(outlet_id, machine_id)] = Tally(
             int(figures[0]), int(figures[1]), float(figures[2]), figures[3],
@@ -257,12 +264,18 @@ async def _rollup_parts(session: AsyncSession, first: datetime, last: datetime) 
     ):
         peaks = select(owner, func.max(table.peak_watts))
         peaks = peaks.where(table.hour >= first, table.hour < last).group_by(owner)
+        if machine_ids is not None:
+            if table is PduPeakHourly:
+                continue  # no PDU rows in a report of machines
+            peaks = peaks.where(owner.in_(machine_ids))
         target.update({k: float(v) for k, v in (await session.execute(peaks)).tuples()})
     loads = (
         select(LoadHourly.machine_id, func.sum(LoadHourly.samples), func.sum(LoadHourly.load1_sum))
         .where(LoadHourly.hour >= first, LoadHourly.hour < last)
         .group_by(LoadHourly.machine_id)
     )
+    if machine_ids is not None:
+        loads = loads.where(LoadHourly.machine_id.in_(machine_ids))
     for machine_id, count, total in await session.execute(loads):
         parts.loads[machine_id] = LoadTally(int(count), float(total))
     return parts
