@@ -12,8 +12,8 @@ import pytest
 
 from powermond.cli import main
 from powermond.db.engine import Database
+from powermond.energy import Tally
 from powermond.readings import OutletReading
-from powermond.report.energy import Tally
 from powermond.report.power import energy_check, watts_energy
 from powermond.report.queries import report_rows
 
