@@ -58,8 +58,10 @@ async def test_check_flags_frozen_and_jumping_counters(
     assert frozen.check == "counter -100 %"
     jumped = by_name["wn003"]
     expected = 29 * KWH_PER_CYCLE_100W
-    assert jumped.energy_kwh == pytest.approx(expected + 10.0)
-    assert jumped.check == f"counter {10.0 / expected:+.0%}".replace("%", " %")
+    # Counters are stored to the watt-hour: the jump's row is to 0.001 kWh.
+    assert jumped.energy_kwh == pytest.approx(expected + 10.0, abs=0.002)
+    assert jumped.watts_kwh == pytest.approx(expected)
+    assert jumped.check == "counter +4138 %"  # (10.242 - 0.2417) / 0.2417
 
 
 async def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
