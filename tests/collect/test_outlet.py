@@ -133,7 +133,7 @@ def test_poll_outlet_json_is_polls_shape(
             "--no-store", "--format", "json"]  # fmt: skip
     assert main(argv) == 0
     document = json.loads(capsys.readouterr().out)
-    assert set(document) == {"cycle", "readings", "errors"}
+    assert {"cycle", "readings", "errors"} <= set(document)
     (row,) = document["readings"]
     assert set(row) == {"pdu", "outlet", "machine", "watts", "amps", "energy_kwh"}
     assert (row["pdu"], row["outlet"], row["machine"]) == ("rack-a2", "8", "db01")
@@ -216,4 +216,6 @@ async def test_every_outlet_by_get_equals_the_walk(
             counting = Counting(client)
             result = await read_outlet(counting, pdu, profile, expected.outlet)
             assert result.readings == (expected,), (stem, expected.outlet, result.error)
-            assert (len(counting.gets), counting.walks) == (1, 0), (stem, expected.outlet)
+            # An inlet's row does not follow from its label: read by walking, and said so.
+            requests = (0, 1) if expected.outlet.startswith("inlet") else (1, 0)
+            assert (len(counting.gets), counting.walks) == requests, (stem, expected.outlet)

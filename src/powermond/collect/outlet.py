@@ -18,7 +18,7 @@ import asyncio
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from powermond.collect.cycle import PduResult, pdu_bound
 from powermond.inventory.model import PduConfig
@@ -66,13 +66,13 @@ def request_for(profile: Profile, rows: Sequence[Index]) -> Request | None:
         ACTIVE_ENERGY,
         ACTIVE_POWER,
         RMS_CURRENT,
-        RaritanPdu2,
+        SensorTable,
     )
 
     inner = profile.inner if isinstance(profile, WithVoltage) else profile
     if isinstance(inner, ColumnProfile):
         suffixes: tuple[Index, ...] = ((),)
-    elif isinstance(inner, RaritanPdu2):  # one row per outlet and sensor type
+    elif isinstance(inner, SensorTable):  # one row per outlet and sensor type
         suffixes = ((RMS_CURRENT,), (ACTIVE_POWER,), (ACTIVE_ENERGY,))
     else:
         return None
@@ -117,9 +117,26 @@ async def read_outlet(
     return PduResult(pdu.name, (reading,), warnings, seconds=seconds)
 
 
+def outlet_part(profile: Profile) -> Profile:
+    """The part of a profile that reads outlets (a profile may also read inlets)."""
+    from powermond.snmp.profiles._inlet import Metered
+    from powermond.snmp.profiles.custom import WithVoltage
+
+    if isinstance(profile, WithVoltage):
+        return replace(profile, inner=outlet_part(profile.inner))
+    from powermond.snmp.profiles.apc import SwitchedOnly
+
+    if isinstance(profile, Metered):
+        return outlet_part(profile.parts[0])
+    if isinstance(profile, SwitchedOnly):  # its per-unit count is no part of one outlet's row
+        return profile.inner
+    return profile
+
+
 async def _read(
-    client: PduTransport, pdu: PduConfig, profile: Profile, label: str
+    client: PduTransport, pdu: PduConfig, whole: Profile, label: str
 ) -> tuple[OutletReading | None, tuple[str, ...]]:
+    profile = outlet_part(whole)
     request = request_for(profile, rows_for(label))
     if request is not None and request.cells:
         found = await _get(client, pdu, profile, request, label)
@@ -132,8 +149,8 @@ async def _read(
         reading, warnings = await _get(client, pdu, profile, again, label)
         note = f"outlet {label}: row {'.'.join(map(str, row))}, found by walking the labels"
         return reading, (note, *warnings)
-    decoded = profile.decode(await client.walk_columns(pdu, profile.columns))
-    note = f"outlet {label}: read by walking the table (profile {profile.name})"
+    decoded = whole.decode(await client.walk_columns(pdu, whole.columns))
+    note = f"outlet {label}: read by walking the table (profile {whole.name})"
     return _pick(decoded.readings, label), (note, *_about(decoded.warnings, label))
 
 

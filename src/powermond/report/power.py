@@ -158,7 +158,7 @@ def report_row(
 def checked(row: ReportRow, tallies: Sequence[Tally], spacing_s: float | None) -> ReportRow:
     """``row`` with its ``watts_kwh`` and ``check`` from ``tallies`` (a PDU's inlets or outlets)."""
     watts_kwh = watts_energy(tallies, spacing_s)
-    return replace(row, watts_kwh=watts_kwh, check=energy_check(merge_all(tallies), watts_kwh))
+    return replace(row, watts_kwh=watts_kwh, check=energy_check(tallies, watts_kwh))
 
 
 def watts_energy(outlets: Sequence[Tally], spacing_s: float | None) -> float | None:
