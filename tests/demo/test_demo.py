@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,14 +16,22 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from powermond.cli import main
 from powermond.db.engine import Database
 from powermond.db.repositories import LoadRepository, OutletRepository, ReadingRepository
+from powermond.demo.agent import AgentError
 from powermond.demo.backfill import BACKFILL_INTERVAL, cycle_times
-from powermond.demo.run import DemoOptions, DemoResult, prepare_directory, run_demo
+from powermond.demo.run import (
+    DemoOptions,
+    DemoResult,
+    more_commands,
+    prepare_directory,
+    run_demo,
+)
 from powermond.demo.world import DEFAULT_WORLD, Layout
 from powermond.errors import PowermonError
 from powermond.output import iso_z
@@ -41,12 +51,52 @@ def gone(pid: int) -> bool:
     return False
 
 
+PRINTED: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Layout, float]:
     root = tmp_path_factory.mktemp("demo") / "powermon-demo"
     started = time.time()
-    result = run_demo(DemoOptions(root, cycles=CYCLES, interval=INTERVAL))
+    out = io.StringIO()
+    result = run_demo(DemoOptions(root, cycles=CYCLES, interval=INTERVAL), out=out)
+    PRINTED["out"] = out.getvalue()
     return result, Layout(root.resolve()), started
+
+
+def test_progress_does_not_repeat_the_daemon_log(demo: tuple[DemoResult, Layout, float]) -> None:
+    result, _layout, _started = demo
+    printed = PRINTED["out"]
+    # The daemon logs its cycles itself (stderr): the progress does not say them again.
+    assert result.last_status not in printed
+    assert "PDUs ok" not in printed
+    assert printed.splitlines()[-1] == str(result.png)
+
+
+def test_more_commands_can_be_pasted(demo: tuple[DemoResult, Layout, float]) -> None:
+    _result, layout, _started = demo
+    printed = PRINTED["out"]
+    lines = printed[printed.index("More, to paste") :].splitlines()[1:-1]
+    assert lines == [f"  {c}" for c in more_commands(layout, DEFAULT_WORLD)]
+    for line in lines:
+        argv = shlex.split(line)
+        assert Path(argv[0]).exists() or argv[:2] == [sys.executable, "-m"], line
+    for line in (lines[0], lines[-1]):  # machines, report --by pdu: quick, and print data
+        done = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, (line, done.stderr)
+        assert done.stdout
+
+
+def test_a_missing_snmpsim_is_said_before_anything_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import powermond.demo.agent
+
+    monkeypatch.setattr(powermond.demo.agent, "RESPONDER", "snmpsim-not-installed-here")
+    root = tmp_path / "powermon-demo"
+    with pytest.raises(AgentError, match="snmpsim-not-installed-here not found"):
+        run_demo(DemoOptions(root, cycles=1, interval=2.0), out=io.StringIO())
+    assert not root.exists()
 
 
 def test_demo_ends_well_and_stops_snmpsim(demo: tuple[DemoResult, Layout, float]) -> None:
@@ -206,3 +256,36 @@ def _wait_for_agent(demo: subprocess.Popen[str]) -> int:
         if match := re.search(r"snmpsim\s+pid (\d+) serving", line):
             return int(match[1])
     raise AssertionError("the demo never said it started snmpsim")
+
+
+async def test_plot_of_the_history_draws_every_cycle(
+    demo: tuple[DemoResult, Layout, float],
+) -> None:
+    """The total power line of the showcase has one point per cycle, drawn as a line (no lone
+    points), though the history was recorded every 5 minutes and the daemon polls every 2 s."""
+    from powermond.report.plot import build_figure
+    from powermond.report.scatter import fit, pairs
+
+    result, layout, _started = demo
+    backfilled = cycle_times(result.backfilled_until)
+    since = datetime.fromtimestamp(backfilled[-36], UTC)  # the last three hours, and the daemon's
+    until = datetime.now(UTC)
+    db = Database.from_url(layout.database_url)
+    try:
+        async with db.transaction() as session:
+            data = await plot_data(session, "db01", since, until)
+    finally:
+        await db.dispose()
+    figure = build_figure([data])
+    (total,) = [line for line in figure.axes[0].get_lines() if line.get_gid() == "power-total"]
+    watts = np.asarray(total.get_ydata(), dtype=float)
+    assert np.isfinite(watts).sum() == 36 + CYCLES
+    # No break, except one between the history and the live cycles on a demo slow to start.
+    assert len(watts) == 36 + CYCLES or (len(watts) == 37 + CYCLES and np.isnan(watts[36]))
+    assert total.get_markevery() is None
+    # Watts against load recover the simulated machine: idle 180 W, 30 W per unit of load.
+    showcase = DEFAULT_WORLD.machine("db01")
+    found = fit(*pairs(data.total, data.load[1]))
+    assert found is not None
+    assert found.idle_watts == pytest.approx(showcase.idle_watts, rel=0.05)
+    assert found.watts_per_load == pytest.approx(showcase.watts_per_load, rel=0.05)

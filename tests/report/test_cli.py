@@ -72,12 +72,12 @@ async def test_report_table_with_total(
     lines = out.splitlines()
     assert lines[0].split() == [
         "machine", "energy_kwh", "mean_watts", "peak_watts", "mean_load", "readings",
-        "load_samples", "method",
+        "load_samples", "method", "check",
     ]  # fmt: skip
     # A: 12 intervals of 100 W x 5 min integrated; B: the counter (1/60 kWh a cycle) over
     # 12 cycles, the missed cycle 5 bridged by the 4-to-6 delta.
     row = lines[1].split()
-    assert row == ["wn001", "0.3", "300", "300", "6.5", "23", "12", "mixed"]
+    assert row == ["wn001", "0.3", "300", "300", "6.5", "23", "12", "mixed", "ok"]
     assert lines[-1].split()[:2] == ["Total", row[1]]
 
 
@@ -140,7 +140,20 @@ async def test_plot_png(
         "2026-10-01", "--until", "2026-10-01T02:00", "-o", str(out),
     )  # fmt: skip
     assert code == 0
-    assert _png_size(out) == (1200, 900)  # two panels
+    assert _png_size(out) == (1200, 1200)  # two machines, each power above load
+
+
+@pytest.mark.parametrize("load", ["2", "5,7", "", "five"])
+async def test_plot_bad_load(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], load: str
+) -> None:
+    code, _, err = await run(
+        capsys, "--config-dir", str(config_dir), "plot", "wn001", "--load", load,
+        "-o", str(tmp_path / "x.png"),
+    )  # fmt: skip
+    assert code == 2
+    assert "the load averages are 1, 5 and 15" in err
+    assert not (tmp_path / "x.png").exists()
 
 
 async def test_plot_draws_the_query(db: Database, config_dir: Path) -> None:
@@ -149,19 +162,26 @@ async def test_plot_draws_the_query(db: Database, config_dir: Path) -> None:
     since, until = T0, T0 + CYCLES * STEP
     async with db.transaction() as session:
         data = await plot_data(session, "wn001", since, until)
-    figure = build_figure([data])
+    figure = build_figure([data], loads=(1, 15))
     power_ax, load_ax = figure.axes
-    lines = {line.get_label().split(":")[0]: line for line in power_ax.get_lines()}
-    assert set(lines) == {"pdu-a", "pdu-b", "total"}
-    total = lines["total"]
+    lines = {line.get_gid(): line for line in power_ax.get_lines()}
+    assert set(lines) == {"feed-pdu-a-1", "feed-pdu-b-1", "power-total"}
+    assert lines["feed-pdu-b-1"].get_label() == "pdu-b outlet 1"
+    total = lines["power-total"]
     expected = np.array([300.0] * 5 + [np.nan] + [300.0] * 18)
     np.testing.assert_array_equal(np.asarray(total.get_ydata(), dtype=float), expected)
     times = np.asarray(total.get_xdata())
     assert times[0] == np.datetime64("2026-10-01T00:00:00")
     assert times[-1] == np.datetime64("2026-10-01T01:55:00")
-    assert "mean 300 W, peak 300 W" in total.get_label()
-    load1 = next(line for line in load_ax.get_lines() if line.get_label() == "load 1 min")
-    np.testing.assert_array_equal(np.asarray(load1.get_ydata(), dtype=float), 1.0 + np.arange(24))
+    assert total.get_markevery() is None  # every point has a neighbour: a line shows them
+    # 23 intervals of 300 W x 5 min (the last reading opens none): what `report` says.
+    assert "energy 0.57 kWh · mean 300 W · peak 300 W" in power_ax.get_title(loc="left")
+    assert "mean load (1 min) 12.50" in power_ax.get_title(loc="left")
+    loads = {line.get_gid(): line for line in load_ax.get_lines()}
+    assert set(loads) == {"load-1", "load-15"}
+    np.testing.assert_array_equal(
+        np.asarray(loads["load-1"].get_ydata(), dtype=float), 1.0 + np.arange(24)
+    )
     assert data.total.values[5] != data.total.values[5]  # the partial cycle is a NaN gap
 
 

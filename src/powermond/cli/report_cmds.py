@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
+REPORT_EPILOG = """\
+The check column compares energy taken from the PDUs' energy counters with the energy their
+watts readings give over the same time: "ok", or how far the counters are off when that is
+more than 10 % (a frozen counter reads -100 %; a reset or replaced one jumps), with a
+warning on stderr. Empty: no counter to check."""
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     power = add_command(subparsers, "power", "power readings of a machine, summed over its feeds")
@@ -38,6 +44,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     plot.add_argument("machines", nargs="+", metavar="MACHINE")
     _period_options(plot, "-24h")
     plot.add_argument("-o", "--output", required=True, metavar="FILE", help=".png, .svg or .pdf")
+    plot.add_argument(
+        "--kind",
+        choices=("time", "scatter"),
+        default="time",
+        help="time: power above load over time (default); scatter: watts against load, "
+        "with the fitted idle watts and watts per unit of load",
+    )
+    plot.add_argument(
+        "--load",
+        default="5",
+        metavar="1,5,15",
+        help="which load averages to draw, in minutes (default 5; scatter uses the first)",
+    )
     plot.set_defaults(func=plot_command)
 
     report = add_command(subparsers, "report", "energy (kWh), mean and peak W, mean load")
@@ -49,6 +68,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="machine (default), or pdu: a PDU with an inlet meter is reported from it, "
         "with its outlets' sum (outlets_kwh) and the difference beside it",
     )
+    report.add_argument(
+        "--machine",
+        nargs="+",
+        metavar="NAME",
+        help="only these machines (with --by pdu: the PDUs that fed them)",
+    )
+    report.add_argument(
+        "--pdu",
+        nargs="+",
+        metavar="NAME",
+        help="only these PDUs (with --by machine: the machines they fed)",
+    )
+    report.epilog = REPORT_EPILOG
+    report.formatter_class = argparse.RawDescriptionHelpFormatter
     add_format_option(report)
     report.set_defaults(func=report_command)
 
@@ -140,7 +173,12 @@ def report_command(args: argparse.Namespace) -> int:
         since, until = _period(args)
     except _UsageError as exc:
         return _usage(str(exc))
-    rows = _run(args, lambda session: report_rows(session, since, until, by=args.by))
+    rows = _run(
+        args,
+        lambda session: report_rows(
+            session, since, until, by=args.by, machines=args.machine, pdus=args.pdu
+        ),
+    )
     key = args.by
     skip = {"name"} if key == "pdu" else {"name", *PDU_ONLY}
     out = [_rounded({key: r.name, **{k: v for k, v in asdict(r).items() if k not in skip}})
@@ -149,19 +187,32 @@ def report_command(args: argparse.Namespace) -> int:
         _no_data("no readings", since, until)
     if out or args.format == "json":
         columns = [key, "energy_kwh", "mean_watts", "peak_watts", "mean_load", "readings",
-                   "load_samples", "method"]  # fmt: skip
+                   "load_samples", "method", "check"]  # fmt: skip
         if key == "pdu":
             columns += PDU_ONLY
         total = total_row(rows)
         footer = _rounded({key: total.pop("name"), **total})
         document = {"since": since, "until": until, "by": key, "rows": out}
         write_rows(out, columns, args.format, sys.stdout, document=document, footer=footer)
+    _warn_checks(rows, key)
     return EXIT_OK
+
+
+def _warn_checks(rows: list[Any], key: str) -> None:
+    for r in rows:
+        if r.check not in (None, "ok"):
+            print(
+                f"powermon: warning: {key} {r.name}: the energy counters give "
+                f"{r.energy_kwh:.3f} kWh, the watts readings {r.watts_kwh:.3f} kWh "
+                f"({r.check}): a frozen, reset or replaced counter? The report shows the "
+                "counters' figure.",
+                file=sys.stderr,
+            )
 
 
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:
     """Milli-precision in the output: float sums carry noise in the 15th digit."""
-    digits = {"energy_kwh": 6, "mean_watts": 3, "peak_watts": 3, "mean_load": 3}
+    digits = {"energy_kwh": 6, "mean_watts": 3, "peak_watts": 3, "mean_load": 3, "watts_kwh": 6}
     digits |= {"outlets_kwh": 6, "difference_kwh": 6}
     return {
         k: round(v, digits[k]) if k in digits and isinstance(v, float) else v
@@ -175,6 +226,7 @@ def plot_command(args: argparse.Namespace) -> int:
         return _usage(f"{output}: the file name must end in .png, .svg or .pdf")
     try:
         since, until = _period(args)
+        loads = _loads(args.load)
     except _UsageError as exc:
         return _usage(str(exc))
     from powermond.report.plotdata import MachinePlot, plot_data
@@ -188,9 +240,20 @@ def plot_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     from powermond.report.plot import build_figure, save
 
-    save(build_figure(plots), output)
+    save(build_figure(plots, loads=loads, kind=args.kind), output)
     print(f"wrote {output}", file=sys.stderr)
     return EXIT_OK
+
+
+def _loads(text: str) -> tuple[int, ...]:
+    """``--load 1,5,15`` -> (1, 5, 15), in the order given, each once."""
+    loads: list[int] = []
+    for part in text.split(","):
+        if part.strip() not in ("1", "5", "15"):
+            raise _UsageError(f"--load {text}: the load averages are 1, 5 and 15 (minutes)")
+        if int(part) not in loads:
+            loads.append(int(part))
+    return tuple(loads)
 
 
 def _no_data(what: str, since: datetime, until: datetime) -> None:

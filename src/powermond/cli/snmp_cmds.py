@@ -14,6 +14,7 @@ from typing import Any, get_args
 from pydantic import SecretStr, ValidationError
 
 from powermond.cli import add_command, add_format_option
+from powermond.collect.outlet import LABEL as OUTLET_LABEL
 from powermond.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, NotFoundError, PowermonError
 from powermond.inventory.model import AuthProtocol, PduConfig, PrivProtocol
 from powermond.output import write_json, write_rows
@@ -76,6 +77,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     poll.epilog = POLL_EPILOG
     poll.formatter_class = argparse.RawDescriptionHelpFormatter
     poll.add_argument("--pdu", action="append", metavar="NAME", help="only this PDU (repeatable)")
+    poll.add_argument(
+        "--outlet",
+        metavar="N",
+        help="only this outlet of the one --pdu, as machines.toml writes it (8, 2.8, inlet): "
+        "one SNMP GET of its row instead of walking the table",
+    )
     poll.add_argument(
         "--no-store", action="store_true", help="print only, store neither readings nor health"
     )
@@ -268,6 +275,13 @@ def _poll(args: argparse.Namespace) -> int:
         if unknown:
             raise NotFoundError(f"no PDU named {', '.join(unknown)} in the configuration")
         pdus = [inventory.pdus[n] for n in args.pdu]
+    if args.outlet is not None and (not args.pdu or len(args.pdu) != 1):
+        print("powermon: --outlet needs exactly one --pdu", file=sys.stderr)
+        return EXIT_USAGE
+    if args.outlet is not None and not OUTLET_LABEL.match(args.outlet):
+        print(f"powermon: --outlet {args.outlet}: an outlet is N, U.N, AB3, inlet or inlet.N",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     if not pdus:
         print("powermon: no PDUs configured", file=sys.stderr)
         return EXIT_USAGE
@@ -277,7 +291,10 @@ def _poll(args: argparse.Namespace) -> int:
 
     async def run() -> Any:
         async with SnmpClient(defaults) as client:
-            result = await poll_cycle(client, pdus, cycle, concurrency=collector.concurrency)
+            if args.outlet is not None:
+                result = await _poll_outlet(client, pdus[0], cycle, args.outlet)
+            else:
+                result = await poll_cycle(client, pdus, cycle, concurrency=collector.concurrency)
         if not args.no_store:
             await _store(settings.database.url.get_secret_value(), result, collector.interval)
         return result
@@ -285,6 +302,19 @@ def _poll(args: argparse.Namespace) -> int:
     result = asyncio.run(run())
     _print_poll(result, inventory.outlet_map(), args.format)
     return EXIT_FAILURE if len(result.errors) == len(result.results) else EXIT_OK
+
+
+async def _poll_outlet(client: SnmpClient, pdu: PduConfig, cycle: datetime, label: str) -> Any:
+    from powermond.collect.cycle import CycleResult
+    from powermond.collect.outlet import read_outlet
+    from powermond.snmp.profiles import make_profile
+
+    try:
+        profile = make_profile(pdu)
+    except ValueError as exc:
+        raise PowermonError(f"PDU {pdu.name}: {exc}") from None
+    result = await read_outlet(client, pdu, profile, label)
+    return CycleResult(cycle, (result,), result.seconds)
 
 
 async def _store(url: str, result: Any, interval: float) -> None:

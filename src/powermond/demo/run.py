@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import shlex
 import shutil
 import signal
 import sys
@@ -22,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
-from powermond.demo.agent import free_udp_port, start_agent
+from powermond.demo.agent import free_udp_port, responder_path, start_agent
 from powermond.demo.snmprec import write_snmprec
 from powermond.demo.world import DEFAULT_WORLD, Layout, World, config_files
 from powermond.errors import EXIT_OK, PowermonError
@@ -142,6 +144,7 @@ def run_demo(
 
 def _run(options: DemoOptions, world: World, out: TextIO) -> DemoResult:
     say = _Say(out)
+    responder_path()  # no simulated PDUs, no demo: say so before building anything
     layout = Layout(options.directory.resolve())
     prepare_directory(layout)
     port = options.port or free_udp_port()
@@ -150,7 +153,8 @@ def _run(options: DemoOptions, world: World, out: TextIO) -> DemoResult:
     pdus = ", ".join(f"{p.name} ({p.profile})" for p in world.pdus)
     say("world", f"{len(world.pdus)} PDUs: {pdus}; {len(world.machines)} machines")
     say("config", str(layout.config_dir))
-    readings, load_rows = asyncio.run(prepare_database(world, layout, now))
+    with _quiet("powermond.db.migrate", "powermond.collect.loadimport"):  # said just below
+        readings, load_rows = asyncio.run(prepare_database(world, layout, now))
     say("database", f"{layout.database}: {readings} readings and {load_rows} load rows back-filled")
     agent = start_agent(layout.snmp_data, layout.snmp_cache, port, layout.root / "snmpsim.log")
     try:
@@ -161,7 +165,6 @@ def _run(options: DemoOptions, world: World, out: TextIO) -> DemoResult:
     say("snmpsim", f"pid {agent.pid} stopped")
     png = layout.png(world.showcase.name)
     _show_results(layout, world, png, out)
-    print(f"daemon STATUS: {result.last_status}", file=out)
     print(png, file=out, flush=True)
     return DemoResult(result.exit_code, result.last_status, png, agent.pid, now)
 
@@ -169,10 +172,24 @@ def _run(options: DemoOptions, world: World, out: TextIO) -> DemoResult:
 def _run_daemon(layout: Layout, options: DemoOptions, say: _Say) -> DaemonResult:
     from powermond.daemon import run_daemon
 
-    say("daemon", f"{options.cycles} cycles, one every {options.interval:g} s")
+    # The daemon logs its own start, cycles and stop: the progress only frames them.
+    say("daemon", f"powermond for {options.cycles} cycles; its log:")
     result = asyncio.run(run_daemon(layout.config_dir, max_cycles=options.cycles))
-    say("daemon", f"exit code {result.exit_code}: {result.last_status}")
+    say("daemon", f"exit code {result.exit_code}")
     return result
+
+
+@contextlib.contextmanager
+def _quiet(*loggers: str) -> Iterator[None]:
+    """Only warnings from ``loggers``: their info lines would repeat the progress line."""
+    saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in loggers]
+    for logger, _level in saved:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
 
 
 def _show_results(layout: Layout, world: World, png: Path, out: TextIO) -> None:
@@ -181,11 +198,35 @@ def _show_results(layout: Layout, world: World, png: Path, out: TextIO) -> None:
     _command([*config, "plot", world.showcase.name, "--since=-24h", "-o", str(png)])
     print("\nEnergy of the last 24 hours (powermon report --since -24h):", file=out, flush=True)
     _command([*config, "report", "--since=-24h"])
-    print(
-        f"\nMore: powermon --config-dir {layout.config_dir} "
-        "machines | power db01 | plot gpu01 wn003 -o more.png | report --by pdu",
-        file=out,
-    )
+    print("\nMore, to paste (the simulated PDUs are stopped; the database stays):", file=out)
+    for line in more_commands(layout, world):
+        print(f"  {line}", file=out)
+
+
+def more_commands(layout: Layout, world: World) -> list[str]:
+    """Commands a person can paste, with the ``powermon`` this demo runs from."""
+    base = f"{_powermon()} --config-dir {shlex.quote(str(layout.config_dir))}"
+    showcase = world.showcase.name
+    more_png = shlex.quote(str(layout.root / "more.png"))
+    scatter_png = shlex.quote(str(layout.root / f"{showcase}-scatter.png"))
+    return [
+        f"{base} machines",
+        f"{base} power {showcase} --since -1h",
+        f"{base} plot {showcase} --kind scatter -o {scatter_png}",
+        f"{base} plot gpu01 wn003 --load 1,5,15 -o {more_png}",
+        f"{base} report --by pdu",
+    ]
+
+
+def _powermon() -> str:
+    """The installed ``powermon`` beside this Python (a venv), on PATH, or ``python -m``."""
+    beside = Path(sys.executable).parent / "powermon"
+    if beside.exists():
+        return shlex.quote(str(beside))
+    found = shutil.which("powermon")
+    if found:
+        return shlex.quote(found)
+    return f"{shlex.quote(sys.executable)} -m powermond"
 
 
 def _command(argv: Sequence[str]) -> None:

@@ -11,7 +11,7 @@ of 105,120, far more than a page has pixels, and the peaks still show.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
@@ -25,7 +25,7 @@ from powermond.db.rollups import HOUR, LoadHourly, MachinePeakHourly, PowerHourl
 from powermond.db.tables import Outlet, Pdu
 from powermond.energy import DEFAULT_INTERVAL_S, Spacing, hour_of
 from powermond.report.power import FeedReading, gaps_as_nan, peak_of_sums
-from powermond.report.queries import load_points, machine, power_points
+from powermond.report.queries import load_points, machine, power_points, report_rows
 
 DEFAULT_MAX_POINTS = 20_000
 DEFAULT_LOAD_GAP = timedelta(hours=2)  # a single load sample: nothing to bridge anyway
@@ -52,6 +52,7 @@ class MachinePlot:
     load: list[Series]  # load1, load5, load15
     mean_watts: float | None
     peak_watts: float | None
+    energy_kwh: float | None = None  # as `powermon report` gives it for the period
 
     @property
     def empty(self) -> bool:
@@ -73,8 +74,11 @@ async def plot_data(
     if long or (pruned is not None and since < pruned):
         longest = await cycles.longest_interval() or DEFAULT_INTERVAL_S
         hour_gap = HOUR + timedelta(seconds=2 * longest)
-        return await _hourly(session, name, hour_of(since), _ceil_hour(until), hour_gap)
-    return await _per_cycle(session, name, since, until, await cycles.spacing(since, until))
+        plot = await _hourly(session, name, hour_of(since), _ceil_hour(until), hour_gap)
+    else:
+        plot = await _per_cycle(session, name, since, until, await cycles.spacing(since, until))
+    rows = await report_rows(session, plot.since, plot.until, machines=[name])
+    return replace(plot, energy_kwh=rows[0].energy_kwh if rows else None)
 
 
 def _ceil_hour(time: datetime) -> datetime:

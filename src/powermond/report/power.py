@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import groupby
 
@@ -88,9 +88,24 @@ class LoadTally:
         return self.load1_sum / self.samples if self.samples else None
 
 
+#: Counter energy and the watts readings may differ this much (a fraction) before a row's
+#: ``check`` flags them, and by more than this many kWh per metered outlet: counters count in
+#: steps (APC: 0.1 kWh), so each end of a period may be off by a step.
+CHECK_TOLERANCE = 0.10
+CHECK_STEP_KWH = 0.1
+
+
 @dataclass(frozen=True, slots=True)
 class ReportRow:
-    """One line of ``powermon report``: a machine or a PDU over the period."""
+    """One line of ``powermon report``: a machine or a PDU over the period.
+
+    ``watts_kwh`` is the energy the watts readings give over the intervals counted (mean watts
+    x intervals x the readings' spacing); ``check`` compares it with ``energy_kwh`` where that
+    came from energy counters: ``"ok"``, or the difference (``"counter -100 %"``, a frozen
+    counter; ``"counter +250 %"``, a jump) when it is over :data:`CHECK_TOLERANCE` and over
+    two counter steps per metered outlet. ``None``: nothing to check (no counter intervals,
+    or no known spacing). Over an hour or two a frozen counter may pass as counter steps.
+    """
 
     name: str
     energy_kwh: float | None
@@ -100,6 +115,8 @@ class ReportRow:
     readings: int
     load_samples: int
     method: Method | None
+    watts_kwh: float | None = None
+    check: str | None = None
     #: ``report --by pdu`` only: what the figures come from ("inlet" or "outlets"), the
     #: energy the outlets add up to, and the inlet's energy less that (None without inlet).
     meter: str | None = None
@@ -108,16 +125,22 @@ class ReportRow:
 
 
 def report_row(
-    name: str, outlets: Sequence[Tally], peak_watts: float | None, load: LoadTally | None = None
+    name: str,
+    outlets: Sequence[Tally],
+    peak_watts: float | None,
+    load: LoadTally | None = None,
+    spacing_s: float | None = None,
 ) -> ReportRow:
     """Combine the tallies of the outlets that fed ``name`` in the period.
 
     ``mean_watts`` is the sum of each outlet's mean: a missed reading of one feed then does not
-    drag the machine's mean down as a per-cycle sum would.
+    drag the machine's mean down as a per-cycle sum would. ``spacing_s``: the seconds between
+    two readings, for the ``check`` column.
     """
     total = merge_all(outlets)
     means = [t.mean_watts for t in outlets if t.mean_watts is not None]
     load = load or LoadTally()
+    watts_kwh = watts_energy(outlets, spacing_s)
     return ReportRow(
         name=name,
         energy_kwh=total.energy_kwh,
@@ -127,7 +150,41 @@ def report_row(
         readings=total.readings,
         load_samples=load.samples,
         method=total.method,
+        watts_kwh=watts_kwh,
+        check=energy_check(outlets, watts_kwh),
     )
+
+
+def checked(row: ReportRow, tallies: Sequence[Tally], spacing_s: float | None) -> ReportRow:
+    """``row`` with its ``watts_kwh`` and ``check`` from ``tallies`` (a PDU's inlets or outlets)."""
+    watts_kwh = watts_energy(tallies, spacing_s)
+    return replace(row, watts_kwh=watts_kwh, check=energy_check(tallies, watts_kwh))
+
+
+def watts_energy(outlets: Sequence[Tally], spacing_s: float | None) -> float | None:
+    """kWh of each outlet's mean watts over the intervals it counted, summed."""
+    if not spacing_s:
+        return None
+    kwh = [
+        t.mean_watts * (t.counter_intervals + t.integrated_intervals) * spacing_s / 3.6e6
+        for t in outlets
+        if t.mean_watts is not None
+    ]
+    return sum(kwh) if kwh else None
+
+
+def energy_check(outlets: Sequence[Tally], watts_kwh: float | None) -> str | None:
+    """``"ok"`` or ``"counter ±N %"`` for energy from counters; None when there is none."""
+    energy = merge_all(outlets).energy_kwh
+    metered = sum(1 for t in outlets if t.counter_intervals)
+    if not metered or energy is None or watts_kwh is None:
+        return None
+    off = abs(energy - watts_kwh)
+    if off <= CHECK_TOLERANCE * max(energy, watts_kwh) or off <= 2 * CHECK_STEP_KWH * metered:
+        return "ok"
+    if watts_kwh == 0:
+        return "counter, watts 0"
+    return f"counter {(energy - watts_kwh) / watts_kwh:+.0%}".replace("%", " %")
 
 
 def total_row(rows: Sequence[ReportRow]) -> dict[str, object]:

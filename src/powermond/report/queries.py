@@ -8,7 +8,7 @@ from raw readings alone (``use_rollups=False``, kept for tests and checks).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -28,9 +28,10 @@ from powermond.db.rollups import (
     samples_between,
 )
 from powermond.db.rows import MachineRow, ReadingRow
-from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu
+from powermond.db.tables import CpuLoad, Cycle, Machine, Outlet, Pdu
 from powermond.db.types import range_bound
 from powermond.energy import Sample, Tally, hour_of, tally_samples
+from powermond.errors import NotFoundError
 from powermond.readings import LoadSample, is_inlet
 from powermond.report.inlets import pdu_row
 from powermond.report.power import (
@@ -38,6 +39,7 @@ from powermond.report.power import (
     LoadTally,
     PowerPoint,
     ReportRow,
+    checked,
     machine_power,
     report_row,
 )
@@ -113,23 +115,85 @@ async def report_rows(
     *,
     by: ReportBy = "machine",
     use_rollups: bool = True,
+    machines: Collection[str] | None = None,
+    pdus: Collection[str] | None = None,
 ) -> list[ReportRow]:
     """One row per machine (or PDU) with readings or load in ``[since, until)``, by name.
 
-    Gaps are bridged by the interval each cycle was recorded at, whatever is configured now.
+    ``machines`` / ``pdus`` choose rows, each still a whole machine or PDU: by machine, these
+    machines, and those that one of these PDUs fed in the period; by PDU, these PDUs, and
+    those that fed one of these machines. Both given: rows that satisfy both. Gaps are bridged
+    by the interval each cycle was recorded at, whatever is configured now.
     """
     parts = _Parts()
     first_hour = hour_of(since) if since == hour_of(since) else hour_of(since) + HOUR
     last_hour = hour_of(until)
     if use_rollups and first_hour < last_hour:
         parts.merge(await _raw_parts(session, since, first_hour))
-        parts.merge(await _rollup_parts(session, first_hour, last_hour))
+        # A report of some machines (a plot's title) reads only their rollup rows.
+        only = await _ids(session, Machine, machines) if by == "machine" and not pdus else None
+        parts.merge(await _rollup_parts(session, first_hour, last_hour, only))
         parts.merge(await _raw_parts(session, last_hour, until))
     else:
         parts.merge(await _raw_parts(session, since, until))
+    if machines is not None or pdus is not None:
+        await _keep_only(session, parts, by, machines, pdus)
+    interval = await _mean_interval(session, since, until)
     if by == "pdu":
-        return await _rows_by_pdu(session, parts)
-    return await _rows_by_machine(session, parts)
+        return await _rows_by_pdu(session, parts, interval)
+    return await _rows_by_machine(session, parts, interval)
+
+
+async def _mean_interval(session: AsyncSession, since: datetime, until: datetime) -> float | None:
+    """The mean interval the period's cycles were recorded at, for the check column: an
+    interval counted in a tally then stands for this many seconds on average (outages do
+    not matter: a cycle records the interval it ran at, not the time since the last one)."""
+    stmt = select(func.sum(Cycle.interval_s), func.count()).where(
+        Cycle.time >= range_bound(since), Cycle.time < range_bound(until)
+    )
+    total, count = (await session.execute(stmt)).one()
+    return float(total) / count if count else None
+
+
+async def _keep_only(
+    session: AsyncSession,
+    parts: _Parts,
+    by: ReportBy,
+    machines: Collection[str] | None,
+    pdus: Collection[str] | None,
+) -> None:
+    """Drop from ``parts`` what the rows chosen by ``machines`` / ``pdus`` do not need."""
+    machine_ids = await _ids(session, Machine, machines)
+    pdu_ids = await _ids(session, Pdu, pdus)
+    pdu_of = dict((await session.execute(select(Outlet.id, Outlet.pdu_id))).tuples().all())
+    fed = {(m, pdu_of[o]) for o, m in parts.tallies if m is not None}  # (machine, pdu) pairs
+    if by == "machine":
+        keep = {m for m, _ in fed} | parts.loads.keys()
+        keep = {m for m in keep if machine_ids is None or m in machine_ids}
+        if pdu_ids is not None:
+            keep &= {m for m, p in fed if p in pdu_ids}
+        parts.tallies = {k: t for k, t in parts.tallies.items() if k[1] in keep}
+        parts.loads = {m: load for m, load in parts.loads.items() if m in keep}
+        return
+    keep = {pdu_of[o] for o, _ in parts.tallies}
+    keep = {p for p in keep if pdu_ids is None or p in pdu_ids}
+    if machine_ids is not None:
+        keep &= {p for m, p in fed if m in machine_ids}
+    parts.tallies = {k: t for k, t in parts.tallies.items() if pdu_of[k[0]] in keep}
+
+
+async def _ids(
+    session: AsyncSession, table: type[Machine] | type[Pdu], names: Collection[str] | None
+) -> set[int] | None:
+    """The ids of ``names``; :class:`NotFoundError` names those not in the database."""
+    if names is None:
+        return None
+    found = {n: i for i, n in (await _names(session, table)).items() if n in names}
+    missing = sorted(set(names) - found.keys())
+    if missing:
+        what = "machine" if table is Machine else "PDU"
+        raise NotFoundError(f"no {what} named {', '.join(missing)} in the database")
+    return set(found.values())
 
 
 async def _raw_parts(session: AsyncSession, since: datetime, until: datetime) -> _Parts:
@@ -165,7 +229,10 @@ def _peaks_of_sums(samples: Sequence[Sample], owner: object) -> dict[int, float]
     return peaks
 
 
-async def _rollup_parts(session: AsyncSession, first: datetime, last: datetime) -> _Parts:
+async def _rollup_parts(
+    session: AsyncSession, first: datetime, last: datetime, machine_ids: set[int] | None = None
+) -> _Parts:
+    """Figures of the whole hours ``[first, last)``; of these machines' rows only when given."""
     parts = _Parts()
     h = PowerHourly
     stmt = (
@@ -184,6 +251,8 @@ async def _rollup_parts(session: AsyncSession, first: datetime, last: datetime) 
         .where(h.hour >= first, h.hour < last)
         .group_by(h.outlet_id, h.machine_id)
     )
+    if machine_ids is not None:
+        stmt = stmt.where(h.machine_id.in_(machine_ids))
     for outlet_id, machine_id, *figures in await session.execute(stmt):
         parts.tallies[(outlet_id, machine_id)] = Tally(
             int(figures[0]), int(figures[1]), float(figures[2]), figures[3],
@@ -195,12 +264,18 @@ async def _rollup_parts(session: AsyncSession, first: datetime, last: datetime) 
     ):
         peaks = select(owner, func.max(table.peak_watts))
         peaks = peaks.where(table.hour >= first, table.hour < last).group_by(owner)
+        if machine_ids is not None:
+            if table is PduPeakHourly:
+                continue  # no PDU rows in a report of machines
+            peaks = peaks.where(owner.in_(machine_ids))
         target.update({k: float(v) for k, v in (await session.execute(peaks)).tuples()})
     loads = (
         select(LoadHourly.machine_id, func.sum(LoadHourly.samples), func.sum(LoadHourly.load1_sum))
         .where(LoadHourly.hour >= first, LoadHourly.hour < last)
         .group_by(LoadHourly.machine_id)
     )
+    if machine_ids is not None:
+        loads = loads.where(LoadHourly.machine_id.in_(machine_ids))
     for machine_id, count, total in await session.execute(loads):
         parts.loads[machine_id] = LoadTally(int(count), float(total))
     return parts
@@ -210,20 +285,26 @@ async def _names(session: AsyncSession, table: type[Machine] | type[Pdu]) -> dic
     return dict((await session.execute(select(table.id, table.name))).tuples().all())
 
 
-async def _rows_by_machine(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
+async def _rows_by_machine(
+    session: AsyncSession, parts: _Parts, spacing: float | None
+) -> list[ReportRow]:
     names = await _names(session, Machine)
     outlets: dict[int, list[Tally]] = {}
     for (_, machine_id), tally in parts.tallies.items():
         if machine_id is not None:
             outlets.setdefault(machine_id, []).append(tally)
     rows = [
-        report_row(names[m], outlets.get(m, []), parts.machine_peaks.get(m), parts.loads.get(m))
+        report_row(
+            names[m], outlets.get(m, []), parts.machine_peaks.get(m), parts.loads.get(m), spacing
+        )
         for m in outlets.keys() | parts.loads.keys()
     ]
     return sorted(rows, key=lambda r: r.name)
 
 
-async def _rows_by_pdu(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
+async def _rows_by_pdu(
+    session: AsyncSession, parts: _Parts, spacing: float | None
+) -> list[ReportRow]:
     names = await _names(session, Pdu)
     stmt = select(Outlet.id, Outlet.pdu_id, Outlet.label)
     outlet_rows = (await session.execute(stmt)).tuples().all()
@@ -247,5 +328,6 @@ async def _rows_by_pdu(session: AsyncSession, parts: _Parts) -> list[ReportRow]:
         for machine_id in machines.get(pdu_id, ()):
             load.merge(parts.loads.get(machine_id, LoadTally()))
         own, metered = outlets.get(pdu_id, []), inlets.get(pdu_id, [])
-        rows.append(pdu_row(names[pdu_id], own, metered, parts.pdu_peaks.get(pdu_id), load))
+        row = pdu_row(names[pdu_id], own, metered, parts.pdu_peaks.get(pdu_id), load)
+        rows.append(checked(row, metered or own, spacing))
     return sorted(rows, key=lambda r: r.name)
