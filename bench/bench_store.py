@@ -135,7 +135,7 @@ async def bench(kind: str, pdus: int, cycles: int, check: bool) -> None:
             source = Readings(pdus)
             walls: list[float] = []
             cpus: list[float] = []
-            ceilings: list[float] = []
+            ceilings: list[tuple[float, float]] = []
             replay = None
             for n in range(cycles):
                 readings = source.cycle()
@@ -157,7 +157,7 @@ async def bench(kind: str, pdus: int, cycles: int, check: bool) -> None:
                   f"{statistics.median(steady):.3f} / max {max(steady):.3f} s; CPU median "
                   f"{statistics.median(cpus[2:] or cpus):.3f} s; "
                   f"{count / statistics.median(steady):.0f} readings/s")  # fmt: skip
-            _print_ratio(count, walls[2:] or walls, ceilings)
+            _print_ratio(count, walls[2:] or walls, cpus[2:] or cpus, ceilings)
             assert replay is not None
             wall = time.perf_counter()
             assert await store_cycle(db, T0, replay, interval=INTERVAL) == 0
@@ -170,26 +170,31 @@ async def bench(kind: str, pdus: int, cycles: int, check: bool) -> None:
             await db.dispose()
 
 
-async def _ceiling(db: Database, count: int) -> float:
-    """The driver alone on the rows of the cycle just stored (the newest)."""
+async def _ceiling(db: Database, count: int) -> tuple[float, float]:
+    """The driver alone on the rows of the cycle just stored (the newest): (wall, CPU)."""
     newest = f"cycle = (SELECT max(cycle) FROM {READINGS})"
     rows = await cycle_rows(db.engine, READINGS, READING_COLUMNS, newest)
     assert len(rows) == count, (len(rows), count)
-    seconds = await raw_insert_seconds(db.engine, READINGS, READING_COLUMNS, rows)
-    print(f"           raw driver ceiling, same {count} rows: {seconds:6.3f} s wall, "
-          f"{count / seconds:8.0f} readings/s")  # fmt: skip
-    return seconds
+    wall, used = await raw_insert_seconds(db.engine, READINGS, READING_COLUMNS, rows)
+    print(f"           raw driver ceiling, same {count} rows: {wall:6.3f} s wall, "
+          f"{used:6.3f} s CPU, {count / wall:8.0f} readings/s")  # fmt: skip
+    return wall, used
 
 
-def _print_ratio(count: int, stores: list[float], ceilings: list[float]) -> None:
+def _print_ratio(
+    count: int, walls: list[float], cpus: list[float], ceilings: list[tuple[float, float]]
+) -> None:
     if not ceilings:
         print("  (fewer than 3 cycles: no ceiling measured)")
         return
-    store, ceiling = statistics.median(stores), statistics.median(ceilings)
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
+    raw_wall = statistics.median(w for w, _ in ceilings)
+    raw_cpu = statistics.median(c for _, c in ceilings)
     load = os.getloadavg()
-    print(f"  store {count / store:8.0f} readings/s (median {store:.3f} s), raw driver "
-          f"{count / ceiling:8.0f} readings/s (median {ceiling:.3f} s): the store runs at "
-          f"{100 * ceiling / store:.0f} % of the driver's speed (target >= 50 %); load "
+    print(f"  store (rollups included) median {wall:.3f} s wall, {cpu:.3f} s CPU; raw driver "
+          f"median {raw_wall:.3f} s wall, {raw_cpu:.3f} s CPU, same {count} rows")  # fmt: skip
+    print(f"  => the store runs at {100 * raw_wall / wall:.0f} % of the driver's speed by wall "
+          f"time, {100 * raw_cpu / cpu:.0f} % by this process's CPU (target >= 50 %); load "
           f"average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")  # fmt: skip
 
 
