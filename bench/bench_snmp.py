@@ -1,6 +1,8 @@
 """SNMP collection benchmark: N simulated 48-outlet PDUs served by net-snmp's snmpd.
 
-    .venv/bin/python bench/bench_snmp.py [--cycles K] [--no-store] [N ...]   (default: 100 1000)
+    .venv/bin/python bench/bench_snmp.py [--cycles K] [--no-store] [--columns one|three|rpdu2]
+                                         [N ...]   (default: 100 1000; the issue-15 curve:
+                                         --no-store 100 1000 3000 10000)
 
 One snmpd (C, so the agent is not the bottleneck) on 127.0.0.1 answers an APC rPDU2 outlet
 table of 48 outlets (power, current, energy) through ``override`` lines; every simulated
@@ -10,6 +12,12 @@ process only: the agent shares the 2 cores, so its CPU is printed apart), errors
 RSS, and the same walks done by net-snmp's ``snmpbulkwalk`` (a sample, run one after the
 other, CPU of the child processes) for comparison. The first cycle sizes max-repetitions
 from the cap (64); later cycles from the outlet count seen, as in the daemon.
+
+``--columns``: which walk: ``one`` (the watts column alone), ``three`` (watts, current,
+energy: the default), ``rpdu2`` (the real ``apc-rpdu2`` profile: those three plus module and
+number, five columns). With several N, a last table prints the scaling curve: per N the
+median cycle's wall time, PDUs/s, client CPU per walk and the process's peak RSS, so that
+linearity (CPU per walk flat in N) is visible.
 
 "Polled and stored": K cycles 300 s apart into a fresh SQLite database (migrated, inventory
 applied), each polled and then written with ``collect.store.store_cycle`` as the daemon
@@ -188,8 +196,30 @@ class Rpdu2Bench:
         return Decoded(tuple(readings))
 
 
+class OneColumnBench(Rpdu2Bench):
+    """The watts column alone: the classic PowerMon walk of one root OID."""
+
+    name = "bench-one-column"
+    columns = (f"{TABLE}.7",)
+
+    def decode(self, table: Table) -> Decoded:
+        watts = table[self.columns[0]]
+        return Decoded(tuple(OutletReading(str(i[0]), float(w), None, None)  # type: ignore[arg-type]
+                             for i, w in watts.items()))  # fmt: skip
+
+
+def _rpdu2_profile() -> Profile:
+    from powermond.snmp.profiles import get
+
+    return get("apc-rpdu2")
+
+
+PROFILES = {"one": OneColumnBench, "three": Rpdu2Bench, "rpdu2": _rpdu2_profile}
+_chosen: list[Profile] = [Rpdu2Bench()]
+
+
 def bench_profile(_pdu: PduConfig) -> Profile:
-    return Rpdu2Bench()
+    return _chosen[0]
 
 
 @dataclass(frozen=True)
@@ -292,7 +322,15 @@ def print_run(label: str, n: int, run: Run) -> None:
         )
 
 
-def bench_one(n: int, cycles: int, store: bool) -> None:
+@dataclass(frozen=True)
+class CurvePoint:
+    n: int
+    wall: float
+    cpu_per_walk_ms: float
+    rss_mb: float
+
+
+def bench_one(n: int, cycles: int, store: bool) -> CurvePoint:
     with tempfile.TemporaryDirectory(prefix="bench-snmp-") as tmp:
         snmpd = Agents(Path(tmp), n)
         try:
@@ -309,11 +347,25 @@ def bench_one(n: int, cycles: int, store: bool) -> None:
         print_run(f"poll+store cycle {k}", n, run)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak RSS of this process so far {rss_mb:.0f} MB")
+    steady = runs[1:] or runs  # the first cycle sizes max-repetitions from the cap
+    median = sorted(steady, key=lambda r: r.wall)[len(steady) // 2]
+    point = CurvePoint(n, median.wall, median.cpu / n * 1000, rss_mb)
     print(
         f"  snmpbulkwalk (sample of {sample}, sequential): "
         f"{walk_wall * 1000:.1f} ms wall, {walk_cpu * 1000:.2f} ms CPU per PDU walk "
         f"(process start included); extrapolated to N sequentially: {walk_wall * n:.1f} s"
     )
+    return point
+
+
+def print_curve(points: list[CurvePoint]) -> None:
+    load = os.getloadavg()
+    print(f"\nscaling curve (median poll cycle after the first; load average {load[0]:.1f} "
+          f"{load[1]:.1f} {load[2]:.1f}, agents on the same cores)")  # fmt: skip
+    print(f"{'PDUs':>7} {'wall s':>8} {'PDUs/s':>8} {'CPU ms/walk':>12} {'peak RSS MB':>12}")
+    for p in points:
+        print(f"{p.n:7d} {p.wall:8.2f} {p.n / p.wall:8.0f} {p.cpu_per_walk_ms:12.3f} "
+              f"{p.rss_mb:12.0f}")  # fmt: skip
 
 
 def main() -> None:
@@ -321,13 +373,17 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=[100, 1000])
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--no-store", action="store_true", help="skip the SQLite part")
+    parser.add_argument("--columns", choices=sorted(PROFILES), default="three")
     args = parser.parse_args()
+    _chosen[0] = PROFILES[args.columns]()
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {OUTLETS} outlets x "
-        f"{len(COLUMNS)} columns per PDU, snmpd agents of {PDUS_PER_AGENT} PDUs each"
+        f"{len(_chosen[0].columns)} columns per PDU ({args.columns}), snmpd agents of "
+        f"{PDUS_PER_AGENT} PDUs each, load average {os.getloadavg()[0]:.1f}"
     )
-    for n in args.sizes:
-        bench_one(n, args.cycles, store=not args.no_store)
+    points = [bench_one(n, args.cycles, store=not args.no_store) for n in args.sizes]
+    if len(points) > 1:
+        print_curve(points)
 
 
 if __name__ == "__main__":

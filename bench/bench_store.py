@@ -13,12 +13,19 @@ readings/s; then min/median/max. The first cycle starts from an empty history (n
 readings), the second reads the first back (the process remembers nothing yet): steady
 state is from the third on. A replayed cycle is timed too. ``--check`` compares the rollups
 with a recompute from the raw readings at the end (slow).
+
+The raw driver's ceiling (:mod:`ceiling`) is measured in the same run, interleaved: after
+each steady cycle, the rows it stored are inserted again into an empty copy of the readings
+table by the driver alone (aiosqlite executemany, asyncpg COPY, asyncmy multi-row INSERT),
+one transaction, no rollups. The last lines print both medians and the store's speed as a
+percentage of the ceiling's (issue 15's target: 50 %), with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import resource
 import statistics
@@ -34,6 +41,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ceiling import cycle_rows, raw_insert_seconds
 from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
@@ -42,6 +50,8 @@ from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduCo
 from powermond.readings import OutletReading
 
 REPO = str(Path(__file__).resolve().parent.parent)
+READINGS = "power_reading"  # the table store_cycle writes readings to, and its columns:
+READING_COLUMNS = ("cycle", "outlet_id", "machine_id", "watts", "amps", "energy_kwh")
 OUTLETS = 48
 MAPPED = 40
 INTERVAL = 300.0
@@ -125,6 +135,7 @@ async def bench(kind: str, pdus: int, cycles: int, check: bool) -> None:
             source = Readings(pdus)
             walls: list[float] = []
             cpus: list[float] = []
+            ceilings: list[tuple[float, float]] = []
             replay = None
             for n in range(cycles):
                 readings = source.cycle()
@@ -139,11 +150,14 @@ async def bench(kind: str, pdus: int, cycles: int, check: bool) -> None:
                 cpus.append(used)
                 print(f"  cycle {n:2d} {t:%H:%M}: {wall:6.3f} s wall, {used:6.3f} s CPU, "
                       f"{count / wall:8.0f} readings/s")  # fmt: skip
+                if n >= 2:  # steady state: the driver alone, same rows, same table shape
+                    ceilings.append(await _ceiling(db, count))
             steady = walls[2:] or walls
             print(f"  steady (cycles 2..): wall min {min(steady):.3f} / median "
                   f"{statistics.median(steady):.3f} / max {max(steady):.3f} s; CPU median "
                   f"{statistics.median(cpus[2:] or cpus):.3f} s; "
                   f"{count / statistics.median(steady):.0f} readings/s")  # fmt: skip
+            _print_ratio(count, walls[2:] or walls, cpus[2:] or cpus, ceilings)
             assert replay is not None
             wall = time.perf_counter()
             assert await store_cycle(db, T0, replay, interval=INTERVAL) == 0
@@ -154,6 +168,34 @@ async def bench(kind: str, pdus: int, cycles: int, check: bool) -> None:
                 await check_rollups(db)
         finally:
             await db.dispose()
+
+
+async def _ceiling(db: Database, count: int) -> tuple[float, float]:
+    """The driver alone on the rows of the cycle just stored (the newest): (wall, CPU)."""
+    newest = f"cycle = (SELECT max(cycle) FROM {READINGS})"
+    rows = await cycle_rows(db.engine, READINGS, READING_COLUMNS, newest)
+    assert len(rows) == count, (len(rows), count)
+    wall, used = await raw_insert_seconds(db.engine, READINGS, READING_COLUMNS, rows)
+    print(f"           raw driver ceiling, same {count} rows: {wall:6.3f} s wall, "
+          f"{used:6.3f} s CPU, {count / wall:8.0f} readings/s")  # fmt: skip
+    return wall, used
+
+
+def _print_ratio(
+    count: int, walls: list[float], cpus: list[float], ceilings: list[tuple[float, float]]
+) -> None:
+    if not ceilings:
+        print("  (fewer than 3 cycles: no ceiling measured)")
+        return
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
+    raw_wall = statistics.median(w for w, _ in ceilings)
+    raw_cpu = statistics.median(c for _, c in ceilings)
+    load = os.getloadavg()
+    print(f"  store (rollups included) median {wall:.3f} s wall, {cpu:.3f} s CPU; raw driver "
+          f"median {raw_wall:.3f} s wall, {raw_cpu:.3f} s CPU, same {count} rows")  # fmt: skip
+    print(f"  => the store runs at {100 * raw_wall / wall:.0f} % of the driver's speed by wall "
+          f"time, {100 * raw_cpu / cpu:.0f} % by this process's CPU (target >= 50 %); load "
+          f"average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")  # fmt: skip
 
 
 async def check_rollups(db: Database) -> None:

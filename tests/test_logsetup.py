@@ -188,3 +188,15 @@ def test_setup_logging_twice_keeps_one_handler() -> None:
     assert first.getvalue() == ""
     assert second.getvalue().rstrip().endswith("WARNING powermond.daemon: key is ***")
     assert logging.getLogger("pysnmp").level == logging.WARNING
+
+
+def test_secrets_added_after_a_redaction_are_redacted_too_longest_first() -> None:
+    registry = SecretRegistry()
+    for i in range(2000):  # a large site: one community per PDU
+        registry.add(f"community-{i:04d}")
+    assert registry.redact("x community-0007 y") == "x *** y"
+    registry.add("community-0007-long")  # after the first redact sorted the values
+    assert registry.redact("a community-0007-long b") == "a *** b"
+    registry.clear()
+    assert not registry
+    assert registry.redact("community-0007") == "community-0007"

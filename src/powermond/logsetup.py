@@ -107,28 +107,40 @@ class SecretRegistry:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._known: set[str] = set()
         self._values: tuple[str, ...] = ()
+        self._stale = False  # _values lags _known: sorted on the next redact, not per add
 
     def add(self, value: str) -> None:
         # URLs carry passwords percent-encoded: hide that spelling as well.
         candidates = {value, quote(value, safe="")}
-        with self._lock:
-            known = set(self._values)
-            known.update(v for v in candidates if len(v) >= MIN_SECRET_CHARS)
-            self._values = tuple(sorted(known, key=len, reverse=True))
+        with self._lock:  # 10,000 PDUs register 10,000 communities: no sort per value
+            new = {v for v in candidates if len(v) >= MIN_SECRET_CHARS} - self._known
+            if new:
+                self._known |= new
+                self._stale = True
 
     def clear(self) -> None:
         with self._lock:
+            self._known = set()
             self._values = ()
+            self._stale = False
+
+    def _ordered(self) -> tuple[str, ...]:
+        if self._stale:
+            with self._lock:
+                self._values = tuple(sorted(self._known, key=len, reverse=True))
+                self._stale = False
+        return self._values
 
     def redact(self, text: str) -> str:
-        for value in self._values:
+        for value in self._ordered():
             if value in text:
                 text = text.replace(value, REDACTED)
         return text
 
     def __bool__(self) -> bool:
-        return bool(self._values)
+        return bool(self._known)
 
 
 _secrets = SecretRegistry()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-DEFAULT_CONFIG_DIR = Path("/etc/powermon")
+from powermond.configdir import DEFAULT_CONFIG_DIR, config_dir_from
+
+__all__ = ["DEFAULT_CONFIG_DIR", "Settings", "config_dir_from"]
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:////var/lib/powermon/powermon.db"
 
 
@@ -87,10 +89,3 @@ def parse_listen(value: str) -> tuple[str, int]:
         host = host[1:-1]
     return host, int(port)
 
-
-def config_dir_from(cli_value: str | None) -> Path:
-    """``--config-dir``, else ``$POWERMON_CONFIG_DIR``, else ``/etc/powermon``."""
-    if cli_value:
-        return Path(cli_value)
-    env = os.environ.get("POWERMON_CONFIG_DIR")
-    return Path(env) if env else DEFAULT_CONFIG_DIR

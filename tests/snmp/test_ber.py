@@ -239,3 +239,19 @@ def test_random_corruption_never_raises_anything_but_ber_error() -> None:
             rejected += 1
     assert rejected > 10_000  # most corruptions break the structure
     assert decoded > 0  # and some only change a value
+
+
+def test_the_inline_path_for_known_oids_decodes_and_rejects_like_the_general_one() -> None:
+    # The first decoding fills the OID cache through the general path; the second takes the
+    # inline one for the same varbinds: same result, and the same refusals afterwards.
+    varbinds = [(_oid(c, o), rfc1902.Integer32(o * c - 300)) for o in range(1, 21) for c in (7, 6)]
+    wire = _response(V2C, varbinds, request_id=7)
+    ber._OID_CACHE.clear()
+    first = ber.decode_response(wire)
+    assert ber.decode_response(wire) == first
+    assert first.varbinds[-1] == ((*TABLE, 6, 20), -180)
+    known = bytes([0x2B, 6, 1])
+    ber.decode_response(_vb_message(bytes([0x02, 1, 5]), known))  # now cached
+    for value in (b"\x02\x00", bytes([0x02, 10] + [1] * 10), b"\x02\x02\x01"):
+        with pytest.raises(ber.BerError):
+            ber.decode_response(_vb_message(value, known))

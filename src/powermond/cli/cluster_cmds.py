@@ -7,9 +7,9 @@ import asyncio
 import sys
 
 from powermond.cli import add_command, add_format_option
+from powermond.configdir import config_dir_from
 from powermond.errors import EXIT_FAILURE, EXIT_OK
 from powermond.output import iso_z, write_rows
-from powermond.settings import config_dir_from
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

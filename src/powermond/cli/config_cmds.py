@@ -6,12 +6,15 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from powermond.cli import add_command
+from powermond.configdir import config_dir_from
 from powermond.errors import EXIT_OK
-from powermond.inventory.load import load_all
-from powermond.inventory.model import Inventory
-from powermond.settings import Settings, config_dir_from
+
+if TYPE_CHECKING:
+    from powermond.inventory.model import Inventory
+    from powermond.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _load(args: argparse.Namespace) -> tuple[Path, Settings, Inventory]:
+    from powermond.inventory.load import load_all
+
     config_dir = config_dir_from(getattr(args, "config_dir", None))
     settings, inventory = load_all(config_dir)
     return config_dir, settings, inventory

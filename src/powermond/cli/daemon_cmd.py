@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from powermond.cli import add_command
-from powermond.settings import config_dir_from
+from powermond.configdir import config_dir_from
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,15 +9,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from powermond.cli import add_command, add_format_option
+from powermond.configdir import config_dir_from
 from powermond.db.rows import MachineRow, OutletRow, PduRow
 from powermond.errors import EXIT_OK, NotFoundError
 from powermond.output import iso_z, write_rows
-from powermond.settings import config_dir_from
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from powermond.db.retention import PruneResult
 
 T = TypeVar("T")

@@ -29,7 +29,7 @@ def _port(text: str) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from powermond.demo.run import DEFAULT_CYCLES, DEFAULT_DIR, DEFAULT_INTERVAL
+    from powermond.demo.defaults import DEFAULT_CYCLES, DEFAULT_DIR, DEFAULT_INTERVAL
 
     parser = add_command(
         subparsers, "demo", "the whole system against simulated PDUs and RRDs on loopback"

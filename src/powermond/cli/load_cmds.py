@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from powermond.cli import add_command, add_format_option
+from powermond.configdir import config_dir_from
 from powermond.errors import EXIT_FAILURE, EXIT_OK, NotFoundError
 from powermond.output import write_rows
-from powermond.settings import config_dir_from
 from powermond.timeparse import parse_time
 
 if TYPE_CHECKING:

@@ -9,25 +9,18 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, get_args
-
-from pydantic import SecretStr, ValidationError
+from typing import TYPE_CHECKING, Any, get_args
 
 from powermond.cli import add_command, add_format_option
-from powermond.collect.outlet import LABEL as OUTLET_LABEL
 from powermond.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, NotFoundError, PowermonError
-from powermond.inventory.model import AuthProtocol, PduConfig, PrivProtocol
+from powermond.inventory.protocols import AuthProtocol, PrivProtocol
 from powermond.output import write_json, write_rows
 from powermond.readings import OutletReading, is_inlet
-from powermond.snmp.client import (
-    SYS_DESCR,
-    SYS_OBJECT_ID,
-    ClientDefaults,
-    PduTransport,
-    SnmpClient,
-    SnmpError,
-)
-from powermond.snmp.profiles.base import Decoded
+
+if TYPE_CHECKING:  # pydantic and the SNMP client load when a command runs, not for --help
+    from powermond.inventory.model import PduConfig
+    from powermond.snmp.client import PduTransport, SnmpClient
+    from powermond.snmp.profiles.base import Decoded
 
 OUTLET_COLUMNS = ("outlet", "watts", "amps", "energy_kwh")
 POLL_COLUMNS = ("pdu", "outlet", "machine", "watts", "amps", "energy_kwh")
@@ -137,6 +130,10 @@ def _outlet_row(reading: OutletReading) -> dict[str, Any]:
 
 
 def _probe_pdu(args: argparse.Namespace) -> PduConfig:
+    from pydantic import SecretStr, ValidationError
+
+    from powermond.inventory.model import PduConfig
+
     version = args.version or ("3" if args.user else "2c")
     fields: dict[str, Any] = {
         "name": args.host,
@@ -169,6 +166,7 @@ async def probe(client: PduTransport, pdu: PduConfig, forced: str | None) -> Pro
     """Read sysObjectID/sysDescr, then walk each candidate profile until one gives outlets;
     failing that, keep the first that gives inlet meters (or at least a note)."""
     from powermond.snmp import profiles
+    from powermond.snmp.client import SYS_DESCR, SYS_OBJECT_ID
 
     system = await client.get(pdu, [SYS_OBJECT_ID, SYS_DESCR])
     object_id, descr = _text(system.get(SYS_OBJECT_ID)), _text(system.get(SYS_DESCR))
@@ -227,6 +225,8 @@ def _outcome(decoded: Decoded) -> str:
 
 
 def _probe(args: argparse.Namespace) -> int:
+    from powermond.snmp.client import ClientDefaults, SnmpClient
+
     pdu = _probe_pdu(args)
     defaults = ClientDefaults(timeout=args.timeout, retries=args.retries)
 
@@ -265,8 +265,9 @@ def _print_probe(result: ProbeResult) -> None:
 
 def _poll(args: argparse.Namespace) -> int:
     from powermond.collect.cycle import cycle_time, poll_cycle
+    from powermond.configdir import config_dir_from
     from powermond.inventory.load import load_all
-    from powermond.settings import config_dir_from
+    from powermond.snmp.client import ClientDefaults, SnmpClient
 
     settings, inventory = load_all(config_dir_from(getattr(args, "config_dir", None)))
     pdus = list(inventory.pdus.values())
@@ -278,6 +279,8 @@ def _poll(args: argparse.Namespace) -> int:
     if args.outlet is not None and (not args.pdu or len(args.pdu) != 1):
         print("powermon: --outlet needs exactly one --pdu", file=sys.stderr)
         return EXIT_USAGE
+    from powermond.collect.outlet import LABEL as OUTLET_LABEL
+
     if args.outlet is not None and not OUTLET_LABEL.match(args.outlet):
         print(f"powermon: --outlet {args.outlet}: an outlet is N, U.N, AB3, inlet or inlet.N",
               file=sys.stderr)  # fmt: skip
@@ -352,4 +355,4 @@ def _print_poll(result: Any, outlet_map: dict[tuple[str, str], str], fmt: str) -
             print(f"powermon: PDU {r.pdu}: {r.error}", file=sys.stderr)
 
 
-__all__ = ["SnmpError", "probe", "register"]
+__all__ = ["probe", "register"]

@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime
 
 from powermond.cli import add_command, add_format_option
+from powermond.configdir import config_dir_from
 from powermond.errors import EXIT_FAILURE, EXIT_OK
 from powermond.output import write_json, write_rows
-from powermond.settings import config_dir_from
 
 EPILOG = """\
 exit status: 0 when everything is up; 1 when a PDU is not up, a machine is stale (no

@@ -2,7 +2,9 @@
 
 Runs in the caller's one transaction, so a reload is applied whole or not at all. Nothing is
 deleted: what left the files is retired (its readings stay queryable) and restored when it
-comes back.
+comes back. Stored rows are read as plain Core rows and changed with one executemany per
+kind of change (no ORM objects): a 10,000-PDU inventory that did not change costs three
+SELECTs and no write.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,15 +98,22 @@ def _pdu_fields(config: PduConfig) -> dict[str, Any]:
 
 
 async def _apply_pdus(session: AsyncSession, inventory: Inventory) -> Changes:
-    stored = {p.name: p for p in await session.scalars(select(Pdu))}
     wanted = {name: _pdu_fields(config) for name, config in inventory.pdus.items()}
-    return await _reconcile(session, Pdu, stored, wanted)
+    keys = ("host", "port", "profile", "snmp_version")
+    return await _reconcile(session, Pdu, await _stored(session, Pdu, keys), wanted)
 
 
 async def _apply_machines(session: AsyncSession, inventory: Inventory) -> Changes:
-    stored = {m.name: m for m in await session.scalars(select(Machine))}
     wanted = {name: {"rrd": config.rrd} for name, config in inventory.machines.items()}
-    return await _reconcile(session, Machine, stored, wanted)
+    return await _reconcile(session, Machine, await _stored(session, Machine, ("rrd",)), wanted)
+
+
+async def _stored(
+    session: AsyncSession, model: type[Pdu] | type[Machine], keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """Stored rows by name: id, retired_at and the ``keys`` columns, as Core rows."""
+    columns = [model.id, model.name, model.retired_at, *(getattr(model, k) for k in keys)]
+    return {row.name: row for row in await session.execute(select(*columns))}
 
 
 async def _reconcile(
@@ -117,23 +126,28 @@ async def _reconcile(
     added, changed, retired, restored = [], [], [], []
     now = utc_now()
     new: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []  # rows kept or restored: every wanted value, not retired
     for name, values in sorted(wanted.items()):
         row = stored.get(name)
         if row is None:
             new.append({"name": name, "created_at": now, **values})
             added.append(name)
             continue
+        differs = any(getattr(row, key) != value for key, value in values.items())
         if row.retired_at is not None:
-            row.retired_at = None
             restored.append(name)
-        if any(getattr(row, key) != value for key, value in values.items()):
-            for key, value in values.items():
-                setattr(row, key, value)
+        if differs:
             changed.append(name)
+        if differs or row.retired_at is not None:
+            updates.append({"id": row.id, "retired_at": None, **values})
+    gone: list[dict[str, Any]] = []
     for name, row in sorted(stored.items()):
         if name not in wanted and row.retired_at is None:
-            row.retired_at = now
+            gone.append({"id": row.id, "retired_at": now})
             retired.append(name)
+    for rows in (updates, gone):
+        if rows:  # ORM bulk UPDATE by primary key: one executemany
+            await session.execute(update(model), rows)
     await _insert(session, model, new)
     return Changes(tuple(added), tuple(changed), tuple(retired), tuple(restored))
 
@@ -144,25 +158,27 @@ async def _apply_outlets(session: AsyncSession, inventory: Inventory) -> tuple[O
     pdu_ids = {name: pid for pid, name in await session.execute(select(Pdu.id, Pdu.name))}
     machines = {name: mid for mid, name in await session.execute(select(Machine.id, Machine.name))}
     machine_names = {mid: name for name, mid in machines.items()}
-    stored = {
-        (pdu, o.label): o for o, pdu in await session.execute(select(Outlet, Pdu.name).join(Pdu))
-    }
+    query = select(Outlet.id, Outlet.machine_id, Outlet.label, Pdu.name).join(Pdu)
+    stored = {(pdu, label): (oid, mid) for oid, mid, label, pdu in await session.execute(query)}
     wanted = inventory.outlet_map()
     remaps: list[OutletRemap] = []
     new: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
     for (pdu, label), machine in wanted.items():
         outlet = stored.get((pdu, label))
         if outlet is None:
             new.append({"pdu_id": pdu_ids[pdu], "label": label, "machine_id": machines[machine]})
             remaps.append(OutletRemap(pdu, label, None, machine))
-        elif outlet.machine_id != machines[machine]:
-            old = machine_names.get(outlet.machine_id) if outlet.machine_id else None
-            outlet.machine_id = machines[machine]
+        elif outlet[1] != machines[machine]:
+            old = machine_names.get(outlet[1]) if outlet[1] else None
+            moved.append({"id": outlet[0], "machine_id": machines[machine]})
             remaps.append(OutletRemap(pdu, label, old, machine))
-    for key, outlet in stored.items():
-        if key not in wanted and outlet.machine_id is not None:
-            remaps.append(OutletRemap(*key, machine_names[outlet.machine_id], None))
-            outlet.machine_id = None
+    for key, (oid, mid) in stored.items():
+        if key not in wanted and mid is not None:
+            remaps.append(OutletRemap(*key, machine_names[mid], None))
+            moved.append({"id": oid, "machine_id": None})
+    if moved:
+        await session.execute(update(Outlet), moved)
     await _insert(session, Outlet, new)
     return tuple(sorted(remaps, key=_remap_order))
 

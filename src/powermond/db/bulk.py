@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select, tuple_
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.types import EpochSeconds, UtcDateTime
@@ -77,13 +76,27 @@ def _insert_skipping(table: Table, key: Sequence[str], dialect: str) -> Any:
     always looks the stored keys up first: when two transactions write the same keys at
     once, both count them (nothing is stored twice); writers that must know exactly lock.
     """
+    stmt = dialect_insert(table, dialect)
     if dialect in ("mysql", "mariadb"):
-        stmt = mysql.insert(table)
         return stmt.on_duplicate_key_update({key[0]: stmt.inserted[key[0]]})
+    return stmt.on_conflict_do_nothing(index_elements=key)
+
+
+def dialect_insert(table: Table, dialect: str) -> Any:
+    """The dialect's own INSERT construct (with its upsert clauses). The dialect modules are
+    imported here, for the database in use only: all three cost a command line ~0.1 s."""
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects import mysql
+
+        return mysql.insert(table)
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
     raise NotImplementedError(f"no bulk insert for dialect {dialect!r}")
 
 
@@ -152,18 +165,9 @@ async def upsert(
     if isinstance(rows, Sequence) and not rows:
         return
     dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect in ("mysql", "mariadb"):
-        stmt = mysql.insert(table)
-        new = stmt.inserted  # renders VALUES(column)
-    elif dialect == "postgresql":
-        stmt = postgresql.insert(table)
-        new = stmt.excluded
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-        new = stmt.excluded
-    else:
-        raise NotImplementedError(f"no upsert for dialect {dialect!r}")
+    stmt = dialect_insert(table, dialect)
+    mysql_like = dialect in ("mysql", "mariadb")
+    new = stmt.inserted if mysql_like else stmt.excluded  # inserted renders VALUES(column)
     # SQLite spells GREATEST as two-argument max(); SQLite and MariaDB return NULL when an
     # argument is NULL (PostgreSQL does not, but the same expression suits it).
     larger = func.max if dialect == "sqlite" else func.greatest
@@ -171,7 +175,7 @@ async def upsert(
     for name in greatest:
         old, value = table.c[name], new[name]
         changes[name] = larger(func.coalesce(old, value), func.coalesce(value, old))
-    if dialect in ("mysql", "mariadb"):
+    if mysql_like:
         stmt = stmt.on_duplicate_key_update(changes)
     else:
         stmt = stmt.on_conflict_do_update(index_elements=key, set_=changes)

@@ -25,6 +25,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from powermond.demo.agent import free_udp_port, responder_path, start_agent
+from powermond.demo.defaults import DEFAULT_CYCLES, DEFAULT_DIR, DEFAULT_INTERVAL
 from powermond.demo.snmprec import write_snmprec
 from powermond.demo.world import DEFAULT_WORLD, Layout, World, config_files
 from powermond.errors import EXIT_OK, PowermonError
@@ -32,9 +33,6 @@ from powermond.errors import EXIT_OK, PowermonError
 if TYPE_CHECKING:
     from powermond.daemon import DaemonResult
 
-DEFAULT_DIR = Path("powermon-demo")
-DEFAULT_CYCLES = 10
-DEFAULT_INTERVAL = 5.0
 #: What a rerun deletes; snmp-cache stays (snmpsim re-indexes changed files itself).
 GENERATED = ("etc", "snmp", "rrds", "state", "snmpsim.log")
 

@@ -11,9 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-SnmpVersion = Literal["1", "2c", "3"]
-AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
-PrivProtocol = Literal["DES", "AES128", "AES192", "AES256"]
+from powermond.inventory.protocols import AuthProtocol as AuthProtocol
+from powermond.inventory.protocols import PrivProtocol as PrivProtocol
+from powermond.inventory.protocols import SnmpVersion as SnmpVersion
+
 Quantity = Literal["power", "current"]
 
 #: Outlet labels as printed on the PDU: ``N``, ``U.N`` (unit U of a daisy chain), or a

@@ -247,7 +247,26 @@ def _value(tag: int, content: bytes) -> WireValue:
 
 def _varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
     out: list[Varbind] = []
+    cache = _OID_CACHE
     while pos < end:
+        # The usual varbind, inline: under 128 octets (short-form lengths), an OID seen
+        # before, an INTEGER value. Anything else, malformed input included, takes the
+        # general path below, which checks every rule and says what is wrong.
+        if pos + 4 <= end and data[pos] == _SEQUENCE and data[pos + 2] == _OID:
+            length, oid_length = data[pos + 1], data[pos + 3]
+            stop, oid_stop = pos + 2 + length, pos + 4 + oid_length
+            if length < 0x80 and oid_length < 0x80 and stop <= end and oid_stop + 2 <= stop:
+                oid = cache.get(data[pos + 4 : oid_stop])
+                size = data[oid_stop + 1]
+                if (
+                    oid is not None
+                    and data[oid_stop] == _INTEGER
+                    and 0 < size <= _MAX_INT_OCTETS
+                    and oid_stop + 2 + size == stop
+                ):
+                    out.append((oid, int.from_bytes(data[oid_stop + 2 : stop], "big", signed=True)))
+                    pos = stop
+                    continue
         start, stop = _expect(data, pos, end, _SEQUENCE)
         oid_start, oid_stop = _expect(data, start, stop, _OID)
         tag, value_start, value_stop = _header(data, oid_stop, stop)

@@ -1,0 +1,64 @@
+"""The command line imports heavy libraries only for the commands that need them.
+
+Each check runs a fresh interpreter (this test process has imported everything already) and
+lists which of the heavy packages it loaded: ``--version`` and ``--help`` need none of them,
+``pdus`` needs SQLAlchemy and the dialect of the database in use, but no SNMP, numpy,
+matplotlib, nor MariaDB's dialect on SQLite. Start-up CPU itself is measured by
+``bench/bench_startup.py``, not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("sqlalchemy", "pydantic", "pysnmp", "pyasn1", "numpy", "matplotlib", "alembic")
+
+PROBE = """
+import json, sys
+from powermond.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+loaded = sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
+dialects = sorted(
+    m for m in sys.modules if m.startswith("sqlalchemy.dialects.") and m.count(".") == 2
+)
+print(json.dumps({"code": code, "heavy": loaded, "dialects": dialects}), file=sys.stderr)
+"""
+
+
+def imported_by(*argv: str) -> dict[str, object]:
+    """Exit code, heavy packages and SQLAlchemy dialects a ``powermon`` run loaded."""
+    code = f"HEAVY = {HEAVY!r}\n{PROBE}"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+    report: dict[str, object] = json.loads(done.stderr.strip().splitlines()[-1])
+    return report
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["report", "--help"]])
+def test_version_and_help_import_no_heavy_library(argv: list[str]) -> None:
+    assert imported_by(*argv) == {"code": 0, "heavy": [], "dialects": []}
+
+
+def test_pdus_on_sqlite_imports_sqlalchemy_and_sqlite_only(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "powermon.toml").write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "pm.db"}"\n'
+    )
+    assert imported_by("--config-dir", str(etc), "db", "upgrade")["code"] == 0
+    report = imported_by("--config-dir", str(etc), "pdus")
+    assert report["code"] == 0
+    assert report["heavy"] == ["pydantic", "sqlalchemy"]
+    # SQLite's, and PostgreSQL's: SQLAlchemy loads it to check the readings table's
+    # `postgresql_using` index option. Never MariaDB's (bulk.py imports it for MariaDB only).
+    assert "sqlalchemy.dialects.sqlite" in report["dialects"]  # type: ignore[operator]
+    assert "sqlalchemy.dialects.mysql" not in report["dialects"]  # type: ignore[operator]
