@@ -21,7 +21,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from powermond import systemd
+from powermond import __version__, systemd
 from powermond.cluster import Cluster
 from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
@@ -370,9 +370,14 @@ async def _check_schema(url: str) -> None:
 
     An unreachable database is no reason to refuse: readings are spooled until it answers.
     """
-    from powermond.db.errors import DatabaseUnavailable
+    from powermond.db.errors import DatabaseError, DatabaseUnavailable
     from powermond.db.migrate import current_revision, head_revision
+    from powermond.db.sqlite_access import open_url
 
+    try:  # a SQLite file that is missing (no schema) or not ours to write: restarting won't help
+        url = open_url(url, "write")
+    except DatabaseError as exc:
+        raise SchemaNotCurrent(str(exc)) from None
     try:
         current = await current_revision(url)
     except DatabaseUnavailable as exc:
@@ -522,5 +527,6 @@ def _tasks(daemon: Daemon) -> dict[str, Callable[[], Awaitable[None]]]:
 
 def main(config_dir: Path) -> int:
     """Run the daemon in this process with signal handling; the exit code."""
+    log.info("powermond %s starting, configuration %s", __version__, config_dir)
     result = asyncio.run(run_daemon(config_dir, install_signals=True))
     return result.exit_code

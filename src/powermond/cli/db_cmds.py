@@ -62,9 +62,10 @@ def _database_url(args: argparse.Namespace) -> str:
 def _query(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one read transaction against the configured database."""
     from powermond.db.engine import Database
+    from powermond.db.sqlite_access import open_url
 
     async def run() -> T:
-        db = Database.from_url(_database_url(args))
+        db = Database.from_url(open_url(_database_url(args), "read"))
         try:
             async with db.transaction() as session:
                 return await work(session)

@@ -13,6 +13,7 @@ from typing import Any, get_args
 from pydantic import SecretStr, ValidationError
 
 from powermond.cli import add_command, add_format_option
+from powermond.devtext import device_text
 from powermond.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, NotFoundError, PowermonError
 from powermond.inventory.model import AuthProtocol, PduConfig, PrivProtocol
 from powermond.output import write_json, write_rows
@@ -152,9 +153,8 @@ async def probe(client: PduTransport, pdu: PduConfig, forced: str | None) -> Pro
     from powermond.snmp import profiles
 
     system = await client.get(pdu, [SYS_OBJECT_ID, SYS_DESCR])
-    object_id = str(system.get(SYS_OBJECT_ID) or "")
-    raw_descr = system.get(SYS_DESCR)
-    descr = raw_descr.decode(errors="replace") if isinstance(raw_descr, bytes) else ""
+    object_id = device_text(system.get(SYS_OBJECT_ID))
+    descr = device_text(system.get(SYS_DESCR))
     result = ProbeResult(pdu.host, object_id, descr)
     if forced:
         choices = [(forced, "forced with --profile")]
@@ -247,9 +247,10 @@ async def _store(url: str, result: Any, interval: float) -> None:
     from powermond.db.cycles import POLL
     from powermond.db.engine import Database
     from powermond.db.health import HealthRecorder
+    from powermond.db.sqlite_access import open_url
 
     info = CycleInfo(POLL, failed=len(result.errors), seconds=result.seconds)
-    db = Database.from_url(url)
+    db = Database.from_url(open_url(url, "write"))
     try:
         if result.readings_by_pdu():
             readings = result.readings_by_pdu()
