@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "report_cmds",
     "status_cmd",
     "demo_cmd",
+    "docs_cmds",
 )
 
 #: Options whose values may start with "-" (relative times such as -24h).
