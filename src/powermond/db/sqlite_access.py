@@ -73,6 +73,9 @@ def _check(path: Path, access: Access) -> None:
         raise DatabaseError(f"{path}: {os.strerror(exc.errno or errno.EIO)}") from None
     if not os.access(path, os.R_OK):
         raise _denied(path, "read", access)
+    for companion in (Path(f"{path}-wal"), Path(f"{path}-shm")):  # a writer has it open
+        if companion.exists() and not os.access(companion, os.R_OK):
+            raise _denied(companion, "read", access)
     if access == "write" and not _writable(path):
         raise _denied(path, "write", access)
 
