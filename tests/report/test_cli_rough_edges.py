@@ -44,7 +44,7 @@ READ_COMMANDS = [
     ("outlets", "pdu-a"),
 ]
 # Every command that would write to the database (or poll PDUs and then write).
-WRITE_COMMANDS = [("config", "apply"), ("import-load",), ("poll",)]
+WRITE_COMMANDS = [("config", "apply"), ("import-load",), ("db", "prune"), ("poll",)]
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_a_missing_config_dir_is_named_and_nothing_is_created(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("argv", READ_COMMANDS + WRITE_COMMANDS[:2], ids=" ".join)
+@pytest.mark.parametrize("argv", READ_COMMANDS + WRITE_COMMANDS[:3], ids=" ".join)
 def test_only_db_upgrade_creates_the_sqlite_file(
     argv: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
