@@ -42,6 +42,8 @@ READ_COMMANDS = [
     ("pdus",),
     ("machines",),
     ("outlets", "pdu-a"),
+    ("collectors",),
+    ("status",),
 ]
 # Every command that would write to the database (or poll PDUs and then write).
 WRITE_COMMANDS = [("config", "apply"), ("import-load",), ("db", "prune"), ("poll",)]
@@ -109,9 +111,10 @@ def test_only_db_upgrade_creates_the_sqlite_file(
     (tmp_path / "var").mkdir()
     config = _config(tmp_path / "etc", f"sqlite+aiosqlite:///{db_file}")
     assert main(["--config-dir", str(config), *argv]) == 1
-    err = capsys.readouterr().err
-    assert f"{db_file}: the database file does not exist" in err
-    assert "run `powermon db upgrade`" in err
+    printed = capsys.readouterr()
+    said = printed.err + printed.out  # status reports its database section on stdout
+    assert f"{db_file}: the database file does not exist" in said
+    assert "run `powermon db upgrade`" in said
     assert list((tmp_path / "var").iterdir()) == []
     assert main(["--config-dir", str(config), "db", "upgrade"]) == 0
     assert db_file.is_file()
