@@ -370,19 +370,18 @@ async def _check_schema(url: str) -> None:
 
     An unreachable database is no reason to refuse: readings are spooled until it answers.
     """
-    from powermond.db.errors import DatabaseError, DatabaseUnavailable
+    from powermond.db.errors import DatabaseUnavailable
     from powermond.db.migrate import current_revision, head_revision
-    from powermond.db.sqlite_access import open_url
+    from powermond.db.sqlite_access import NoSqliteFile, open_url
 
-    try:  # a SQLite file that is missing (no schema) or not ours to write: restarting won't help
-        url = open_url(url, "write")
-    except DatabaseError as exc:
-        raise SchemaNotCurrent(str(exc)) from None
     try:
+        url = open_url(url, "write")
         current = await current_revision(url)
     except DatabaseUnavailable as exc:
         log.warning("cannot check the database schema now: %s", exc)
         return
+    except NoSqliteFile as exc:  # missing (no schema) or not ours to write: restarting won't help
+        raise SchemaNotCurrent(str(exc)) from None
     if current != head_revision():
         found = "no schema" if current is None else f"schema revision {current}"
         raise SchemaNotCurrent(

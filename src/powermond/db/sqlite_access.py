@@ -17,11 +17,15 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import URL, make_url
 
-from powermond.db.errors import DatabaseError
+from powermond.db.errors import DatabaseError, DatabaseUnavailable
 
 Access = Literal["read", "write"]
 
-__all__ = ["Access", "is_read_only", "open_url", "sqlite_file"]
+__all__ = ["Access", "NoSqliteFile", "is_read_only", "open_url", "sqlite_file"]
+
+
+class NoSqliteFile(DatabaseError):
+    """The SQLite file is missing or the user may not use it: retrying cannot help."""
 
 
 def sqlite_file(url: str | URL) -> Path | None:
@@ -63,14 +67,14 @@ def _check(path: Path, access: Access) -> None:
     try:
         os.stat(path)
     except FileNotFoundError:
-        raise DatabaseError(
+        raise NoSqliteFile(
             f"{path}: the database file does not exist, so the database has no schema: "
             "run `powermon db upgrade` (or check [database] url and --config-dir)"
         ) from None
     except PermissionError:
         raise _denied(path, "reach", access) from None
-    except OSError as exc:
-        raise DatabaseError(f"{path}: {os.strerror(exc.errno or errno.EIO)}") from None
+    except OSError as exc:  # e.g. a folder on the path is a file: perhaps not for long
+        raise DatabaseUnavailable(f"{path}: {os.strerror(exc.errno or errno.EIO)}") from None
     if not os.access(path, os.R_OK):
         raise _denied(path, "read", access)
     for companion in (Path(f"{path}-wal"), Path(f"{path}-shm")):  # a writer has it open
@@ -85,10 +89,10 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent or Path("."), os.W_OK)
 
 
-def _denied(path: Path, what: str, access: Access) -> DatabaseError:
+def _denied(path: Path, what: str, access: Access) -> NoSqliteFile:
     user = _user_name()
     hint = "read" if access == "read" else "read and write"
-    return DatabaseError(
+    return NoSqliteFile(
         f"{path}: permission denied: user {user} may not {what} the database file "
         f"(this command needs to {hint} it; check the file's and its directory's owner and mode)"
     )
