@@ -21,7 +21,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from powermond import systemd
+from powermond import __version__, systemd
 from powermond.cluster import Cluster
 from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
@@ -372,12 +372,16 @@ async def _check_schema(url: str) -> None:
     """
     from powermond.db.errors import DatabaseUnavailable
     from powermond.db.migrate import current_revision, head_revision
+    from powermond.db.sqlite_access import NoSqliteFile, open_url
 
     try:
+        url = open_url(url, "write")
         current = await current_revision(url)
     except DatabaseUnavailable as exc:
         log.warning("cannot check the database schema now: %s", exc)
         return
+    except NoSqliteFile as exc:  # missing (no schema) or not ours to write: restarting won't help
+        raise SchemaNotCurrent(str(exc)) from None
     if current != head_revision():
         found = "no schema" if current is None else f"schema revision {current}"
         raise SchemaNotCurrent(
@@ -522,5 +526,6 @@ def _tasks(daemon: Daemon) -> dict[str, Callable[[], Awaitable[None]]]:
 
 def main(config_dir: Path) -> int:
     """Run the daemon in this process with signal handling; the exit code."""
+    log.info("powermond %s starting, configuration %s", __version__, config_dir)
     result = asyncio.run(run_daemon(config_dir, install_signals=True))
     return result.exit_code

@@ -11,6 +11,11 @@ from typing import Any, TextIO
 
 FORMATS = ("table", "csv", "json")
 
+#: Decimals of a float column in tables and CSV, by the quantity the column name ends with
+#: (kWh to the Wh, watts to 0.1 W, load averages to 0.01), so that a column lines up.
+DECIMALS = {"kwh": 3, "watts": 1, "amps": 2, "load": 2, "load1": 2, "load5": 2, "load15": 2}
+DEFAULT_DECIMALS = 3
+
 
 def iso_z(value: datetime) -> str:
     """ISO-8601 UTC ending in ``Z`` (the JSON contract); naive values are taken as UTC."""
@@ -22,14 +27,25 @@ def iso_z(value: datetime) -> str:
     return text + "Z"
 
 
-def _cell(value: Any) -> str:
+def decimals_for(column: str) -> int:
+    """The fixed number of decimals for a float column (``energy_kwh`` 3, ``mean_watts`` 1)."""
+    return DECIMALS.get(column.rsplit("_", 1)[-1], DEFAULT_DECIMALS)
+
+
+def _cell(value: Any, column: str) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # before int: CSV and tables say true/false, as JSON does
+        return "true" if value else "false"
     if isinstance(value, datetime):
         return iso_z(value)
-    if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+    if isinstance(value, float) or (isinstance(value, int) and _quantity(column)):
+        return f"{value:.{decimals_for(column)}f}"
     return str(value)
+
+
+def _quantity(column: str) -> bool:
+    return column.rsplit("_", 1)[-1] in DECIMALS
 
 
 def _json_default(value: Any) -> Any:
@@ -63,11 +79,11 @@ def write_rows(
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
+            writer.writerow([_cell(row.get(c), c) for c in columns])
         return
-    table = [[_cell(row.get(c)) for c in columns] for row in rows]
+    table = [[_cell(row.get(c), c) for c in columns] for row in rows]
     if footer is not None:
-        table.append([_cell(footer.get(c)) for c in columns])
+        table.append([_cell(footer.get(c), c) for c in columns])
     widths = [max([len(c)] + [len(r[i]) for r in table]) for i, c in enumerate(columns)]
     numeric = [all(_is_number(r[i]) for r in table if r[i]) for i in range(len(columns))]
 

@@ -21,8 +21,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from powermond.db.engine import Database
+from powermond.db.engine import Database, safe_url
 from powermond.db.health import HealthRepository
+from powermond.db.sqlite_access import open_url
 from powermond.errors import PowermonError
 from powermond.inventory.model import Inventory
 from powermond.output import iso_z
@@ -83,7 +84,12 @@ async def gather(
     settings: Settings, now: datetime, inventory: Inventory | None = None
 ) -> StatusReport:
     sections = [_spool(settings)]
-    db = Database.from_url(settings.database.url.get_secret_value())
+    url = settings.database.url.get_secret_value()
+    try:  # a SQLite file is read, never created
+        url = open_url(url, "read")
+    except PowermonError as exc:
+        return StatusReport([_database(safe_url(url), str(exc)), *sections])
+    db = Database.from_url(url)
     try:
         async with db.transaction() as session:
             ctx = Context(session, settings, now, inventory=inventory)

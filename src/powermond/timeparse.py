@@ -26,3 +26,11 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def check_period(since: datetime, until: datetime) -> None:
+    """Raise ValueError unless ``since`` is before ``until`` (one message for every command)."""
+    if since >= until:
+        since_z = since.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+        until_z = until.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+        raise ValueError(f"--since {since_z}Z is not before --until {until_z}Z")

@@ -1,8 +1,7 @@
-"""Fixtures for daemon tests: snmpsim serving the recordings, a config dir, the daemon."""
+"""Fixtures for daemon tests: snmpsim serving the project's recordings, a config dir, the daemon."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,31 +18,30 @@ from daemon_harness import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+import owned
 from simulator import Snmpsim
 
-# Recordings used (community = file stem) and what their outlets give.
-APC = "apc_ap8641-rpdu2-metered-by-outlet"
-RARITAN = "raritan_px3-5493u-k2"
-EATON = "eaton_epdu-ma-24outlet"
+# Recordings used (community = file stem) and what their outlets give (tests/owned.py).
+APC = owned.APC
+RARITAN = owned.RARITAN
+EATON = owned.EATON
 LIVE_PDUS = {
     "apc": ("apc-rpdu2", APC),
     "raritan": ("raritan-pdu2", RARITAN),
     "eaton": ("eaton-epdu", EATON),
 }
-READINGS_PER_CYCLE = 75  # 24 outlets and the inlet meter on each of the three recordings
-PDU_OUTLETS = {"apc": 25, "raritan": 25, "eaton": 25}
+READINGS_PER_CYCLE = 72  # 24 outlets on each of the three recordings
+PDU_OUTLETS = {"apc": 24, "raritan": 24, "eaton": 24}
+assert owned.watts_of(APC, 1) + owned.watts_of(EATON, 23) == 306  # wn001, as tests expect
 
 DaemonFactory = Callable[..., DaemonProcess]
-REPO = Path(__file__).resolve().parents[2]
-SNMPREC_DIR = Path(os.environ.get("POWERMON_SNMPREC_DIR", REPO.parent / "shared" / "snmprec"))
 
 
 @pytest.fixture(scope="session")
 def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpsim]:
-    if not SNMPREC_DIR.is_dir():
-        pytest.skip(f"recordings folder {SNMPREC_DIR} is absent")
     root = tmp_path_factory.mktemp("snmpsim-daemon")
-    with Snmpsim.start([SNMPREC_DIR], root / "cache", root / "snmpsim.log") as sim:
+    data = owned.write_owned(root / "owned")
+    with Snmpsim.start([data], root / "cache", root / "snmpsim.log") as sim:
         yield sim
 
 

@@ -12,6 +12,7 @@ from daemon_harness import Config, NotifyListener, logged_cycle, power_json
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import owned
 from conftest import READINGS_PER_CYCLE, DaemonFactory
 from powermond.db.tables import Machine
 
@@ -20,7 +21,7 @@ SERVER_DBS = pytest.mark.parametrize(
 )
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 START_S = 60
-APC_OUTLET_3_WATTS = 81.0  # apc_ap8641 recording, outlet 3
+APC_OUTLET_3_WATTS = float(owned.watts_of(owned.APC, 3))  # tests/owned.py: 81 W
 
 
 async def machines_in_db(engine: AsyncEngine) -> set[str]:

@@ -77,7 +77,8 @@ async def test_report_table_with_total(
     # A: 12 intervals of 100 W x 5 min integrated; B: the counter (1/60 kWh a cycle) over
     # 12 cycles, the missed cycle 5 bridged by the 4-to-6 delta.
     row = lines[1].split()
-    assert row == ["wn001", "0.3", "300", "300", "6.5", "23", "12", "mixed", "ok"]
+    # Fixed decimals per column: kWh 3, W 1, load 2.
+    assert row == ["wn001", "0.300", "300.0", "300.0", "6.50", "23", "12", "mixed", "ok"]
     assert lines[-1].split()[:2] == ["Total", row[1]]
 
 

@@ -24,6 +24,11 @@ SYNTHETIC = {
         f"{BAD_VALUES_TABLE}.3.5|2|-7",
         "1.3.6.1.4.1.99999.2.1.0|2|1",  # something after the table, never to be read
     ],
+    # A sysDescr padded with NUL bytes, as some firmware sends it (hex-encoded OCTET STRING).
+    "synthetic_nul_text": [
+        f"1.3.6.1.2.1.1.1.0|4x|{(b'Synthetic PDU' + bytes(3)).hex()}",
+        "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.99999.3",
+    ],
     # A device with a system group and nothing else: every column is noSuchObject.
     "synthetic_empty": [
         "1.3.6.1.2.1.1.1.0|4|Synthetic PDU without outlet table",

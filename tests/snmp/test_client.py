@@ -1,4 +1,5 @@
-"""The SNMP client against snmpsim serving the real recordings on 127.0.0.1."""
+"""The SNMP client against snmpsim on 127.0.0.1: the project's recordings (tests/owned.py),
+synthetic ones, and the real device recordings for the test that walks every one of them."""
 
 from __future__ import annotations
 
@@ -10,24 +11,26 @@ from typing import Any
 import pytest
 import snmprec
 from pydantic import SecretStr
-from synthetic import BAD_VALUES_TABLE, SNMPREC_DIR
+from synthetic import BAD_VALUES_TABLE
 from tiny_profile import APC_RPDU2, APC_TINY
 
+import owned
 from powermond.snmp.client import (
     SYS_DESCR,
     SYS_OBJECT_ID,
     ClientDefaults,
     SnmpAuthError,
     SnmpClient,
+    SnmpError,
     SnmpTimeout,
 )
 from simulator import HOST, Snmpsim, free_udp_port
 
 pytestmark = pytest.mark.timeout(60)
 
-APC = "apc_ap8641-rpdu2-metered-by-outlet"
+APC = owned.APC
+REAL_APC = "apc_ap8641-rpdu2-metered-by-outlet"
 FAST = ClientDefaults(timeout=0.5, retries=0, max_repetitions=64)
-RECORDINGS = sorted(p.stem for p in SNMPREC_DIR.glob("*.snmprec"))
 WALK_COLUMNS = 16
 
 
@@ -48,14 +51,37 @@ def _all_profile_columns() -> list[str]:
     return sorted({c for p in profiles.PROFILES.values() for c in p.columns})
 
 
-@pytest.mark.parametrize("stem", RECORDINGS)
+@pytest.mark.parametrize("stem", sorted(owned.RECORDINGS))
 async def test_walk_returns_every_row_of_the_recording(
-    snmpsim: Snmpsim, client: SnmpClient, stem: str
+    snmpsim: Snmpsim, client: SnmpClient, stem: str, tmp_path: Path
 ) -> None:
+    await _walk_matches_the_file(snmpsim, client, owned.write_owned(tmp_path) / f"{stem}.snmprec")
+
+
+@pytest.fixture
+def real_recordings(snmprec_dir: Path) -> list[Path]:
+    paths = sorted(snmprec_dir.glob("*.snmprec"))
+    assert paths, f"no .snmprec file in {snmprec_dir}"
+    return paths
+
+
+async def test_walk_returns_every_row_of_every_real_recording(
+    snmpsim: Snmpsim, client: SnmpClient, real_recordings: list[Path]
+) -> None:
+    failed: dict[str, str] = {}
+    for path in real_recordings:
+        try:
+            await _walk_matches_the_file(snmpsim, client, path)
+        except (AssertionError, SnmpError) as exc:
+            failed[path.name] = str(exc).splitlines()[0]
+    assert not failed, f"{len(failed)} of {len(real_recordings)} recordings: {failed}"
+
+
+async def _walk_matches_the_file(snmpsim: Snmpsim, client: SnmpClient, path: Path) -> None:
     # Every column of every profile, 16 columns a walk: far more than snmpsim's 64 varbinds
     # per answer, so answers come back cut short and columns must carry on across rounds.
     # (All 100+ columns in one request take snmpsim longer than the client's timeout.)
-    path = SNMPREC_DIR / f"{stem}.snmprec"
+    stem = path.stem
     records = snmprec.parse(path)
     columns = _all_profile_columns()
     computed = _variation_oids(path)
@@ -77,6 +103,17 @@ async def test_walk_returns_every_row_of_the_recording(
 
 async def test_apc_values_spot_checked(snmpsim: Snmpsim, client: SnmpClient) -> None:
     table = await client.walk_columns(snmpsim.pdu(APC), APC_TINY.columns)
+    watts, amps, energy = (table[c] for c in APC_TINY.columns)
+    assert len(watts) == len(amps) == len(energy) == 24
+    # W; tenths of A (163 W / 230 V); tenths of kWh (1000 h at 163 W)
+    assert (watts[(1,)], amps[(1,)], energy[(1,)]) == (163, 7, 1630)
+    assert (watts[(22,)], amps[(22,)], energy[(22,)]) == (78, 3, 780)
+
+
+async def test_real_apc_values_spot_checked(
+    snmpsim: Snmpsim, client: SnmpClient, snmprec_dir: Path
+) -> None:
+    table = await client.walk_columns(snmpsim.pdu(REAL_APC), APC_TINY.columns)
     watts, amps, energy = (table[c] for c in APC_TINY.columns)
     assert len(watts) == len(amps) == len(energy) == 24
     assert (watts[(1,)], amps[(1,)], energy[(1,)]) == (163, 9, 3046)

@@ -169,12 +169,13 @@ def test_bad_values_become_none_with_a_warning_naming_outlet_and_column() -> Non
         OutletReading("5", None, 1.0, None),  # None is noSuchInstance: quiet
     )
     assert len(decoded.warnings) == 4
-    expected = [("2", EATON_W, "b'120'"), ("3", EATON_W, "250000"), ("3", EATON_A, "-7")]
+    expected = [("2", EATON_W, "'120'"), ("3", EATON_W, "250000"), ("3", EATON_A, "-7")]
     expected.append(("4", EATON_A, "'1.5.6'"))
     for (outlet, column, raw), warning in zip(expected, decoded.warnings, strict=True):
         assert f"outlet {outlet}:" in warning
         assert column in warning
         assert raw in warning
+        assert "b'" not in warning  # device text is shown as text, not as Python bytes
 
 
 def test_eaton_strapping_index_counts_units_from_zero() -> None:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+import owned
 from powermond.cli import main
 from powermond.collect.cycle import cycle_time
 from simulator import HOST, V3_PRIV, Snmpsim, free_udp_port
 
 pytestmark = pytest.mark.timeout(90)
 
-APC = "apc_ap8641-rpdu2-metered-by-outlet"
+APC = owned.APC
 
 
 def test_probe_detects_apc_and_prints_every_outlet(
@@ -27,11 +28,8 @@ def test_probe_detects_apc_and_prints_every_outlet(
     assert document["sys_object_id"] == "1.3.6.1.4.1.318.1.3.4.6"
     assert document["profile"] == "apc-rpdu2"
     assert document["reason"]
-    assert len(document["outlets"]) == 25
-    assert document["outlets"][0] == {"outlet": "1", "watts": 163, "amps": 0.9, "energy_kwh": 304.6}
-    # rPDU2DeviceStatusPower 121 hundredths of kW, Energy 19516 tenths of kWh.
-    inlet = {"outlet": "inlet", "watts": 1210, "amps": None, "energy_kwh": 1951.6}
-    assert document["outlets"][24] == inlet
+    assert len(document["outlets"]) == 24
+    assert document["outlets"][0] == {"outlet": "1", "watts": 163, "amps": 0.7, "energy_kwh": 163}
 
 
 def test_probe_v3_table_output(snmpsim: Snmpsim, capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,7 +51,7 @@ def test_probe_v3_table_output(snmpsim: Snmpsim, capsys: pytest.CaptureFixture[s
         "--priv-key",
         priv_key,
         "--context",
-        snmpsim.context("raritan_px2"),
+        snmpsim.context(owned.RARITAN),
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
@@ -69,6 +67,22 @@ def test_probe_of_a_device_without_outlets_fails(
     argv = ["probe", HOST, "--port", str(snmpsim.port), "--community", "synthetic_empty"]
     assert main(argv) == 1
     assert "no profile yields outlets" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_probe_prints_device_text_as_text(
+    snmpsim: Snmpsim, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    argv = ["probe", HOST, "--port", str(snmpsim.port), "--community", "synthetic_nul_text"]
+    assert main([*argv, "--format", fmt]) == 1  # no profile matches: the text still shows
+    out = capsys.readouterr().out
+    assert "\x00" not in out
+    assert "\\u0000" not in out
+    assert "b'" not in out
+    if fmt == "json":
+        assert json.loads(out)["sys_descr"] == "Synthetic PDU"
+    else:
+        assert "sysDescr:    Synthetic PDU\n" in out
 
 
 def test_probe_of_nothing_times_out(capsys: pytest.CaptureFixture[str]) -> None:

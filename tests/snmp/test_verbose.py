@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+import owned
 from powermond.cli import main
 from powermond.logsetup import forget_secrets
 from simulator import HOST, Snmpsim, free_udp_port
 
 pytestmark = pytest.mark.timeout(90)
 
-APC = "apc_ap8641-rpdu2-metered-by-outlet"
+APC = owned.APC  # tests/owned.py
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from powermond import __version__
-from powermond.errors import EXIT_USAGE, ConfigError, PowermonError
+from powermond.errors import EXIT_USAGE
 from powermond.output import FORMATS
 
 log = logging.getLogger("powermond")
@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "report_cmds",
     "status_cmd",
     "demo_cmd",
+    "docs_cmds",
 )
 
 #: Options whose values may start with "-" (relative times such as -24h).
@@ -99,29 +100,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from powermond.logsetup import setup_logging
-
     parser = build_parser()
     args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
-    setup_logging(debug=args.verbose)
-    func = getattr(args, "func", None)
-    if func is None:
+    if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    try:
-        result: int = func(args)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"powermon: {problem}", file=sys.stderr)
-        return exc.exit_code
-    except PowermonError as exc:
-        print(f"powermon: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    return result
+    return dispatch(args)
 
 
-def daemon_main() -> int:
-    """The ``powermond`` entry point: the same as ``powermon run``."""
-    return main(["run", *sys.argv[1:]])
+def dispatch(args: argparse.Namespace, prog: str = "powermon") -> int:
+    """Run the command ``args.func``: errors become one ``prog: message`` line and an exit code."""
+    from powermond.cli.failures import run_command
+    from powermond.logsetup import setup_logging
+
+    setup_logging(debug=args.verbose)
+    return run_command(args.func, args, prog)
+
+
+def daemon_main(argv: Sequence[str] | None = None) -> int:
+    """The ``powermond`` entry point: the same as ``powermon run``, with its own name."""
+    from powermond.cli.daemon_cmd import daemon_parser
+
+    args = daemon_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    return dispatch(args, "powermond")

@@ -25,13 +25,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _collectors(args: argparse.Namespace) -> int:
     from powermond.db.engine import Database
+    from powermond.db.sqlite_access import open_url
     from powermond.inventory.load import load_all
     from powermond.report.collectors import CollectorsView, collectors_view
 
     settings, inventory = load_all(config_dir_from(getattr(args, "config_dir", None)))
 
     async def run() -> CollectorsView:
-        db = Database.from_url(settings.database.url.get_secret_value())
+        db = Database.from_url(open_url(settings.database.url.get_secret_value(), "read"))
         try:
             async with db.transaction() as session:
                 return await collectors_view(session, inventory)

@@ -59,8 +59,9 @@ async def apply_config(settings: Settings, inventory: Inventory) -> list[str]:
     """Apply the inventory in one transaction; the lines say what changed."""
     from powermond.db.apply import apply_inventory
     from powermond.db.engine import Database
+    from powermond.db.sqlite_access import open_url
 
-    db = Database.from_url(settings.database.url.get_secret_value())
+    db = Database.from_url(open_url(settings.database.url.get_secret_value(), "write"))
     try:
         async with db.transaction() as session:
             result = await apply_inventory(session, inventory)

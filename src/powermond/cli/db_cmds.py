@@ -62,9 +62,10 @@ def _database_url(args: argparse.Namespace) -> str:
 def _query(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one read transaction against the configured database."""
     from powermond.db.engine import Database
+    from powermond.db.sqlite_access import open_url
 
     async def run() -> T:
-        db = Database.from_url(_database_url(args))
+        db = Database.from_url(open_url(_database_url(args), "read"))
         try:
             async with db.transaction() as session:
                 return await work(session)
@@ -91,6 +92,7 @@ def _prune(args: argparse.Namespace) -> int:
     """The daemon's daily retention job, now; hourly rollups are kept."""
     from powermond.db.engine import Database
     from powermond.db.retention import horizon, prune
+    from powermond.db.sqlite_access import open_url
     from powermond.inventory.load import load_settings
     from powermond.timeparse import parse_time
 
@@ -105,7 +107,8 @@ def _prune(args: argparse.Namespace) -> int:
         load_before = horizon(now, settings.storage.load_days)
 
     async def run() -> PruneResult:
-        async with Database.from_url(settings.database.url.get_secret_value()) as db:
+        url = open_url(settings.database.url.get_secret_value(), "write")
+        async with Database.from_url(url) as db:
             return await prune(db, readings_before, load_before)
 
     result = asyncio.run(run())

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from powermond.cli import add_command, add_format_option
 from powermond.configdir import config_dir_from
-from powermond.errors import EXIT_FAILURE, EXIT_OK, NotFoundError
+from powermond.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, NotFoundError
 from powermond.output import write_rows
-from powermond.timeparse import parse_time
+from powermond.timeparse import check_period, parse_time
 
 if TYPE_CHECKING:
     from powermond.collect.loadimport import ImportSummary
     from powermond.db.engine import Database
+    from powermond.db.sqlite_access import Access
     from powermond.settings import Settings
 
 DEFAULT_SPAN = timedelta(hours=24)
@@ -54,10 +55,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(config_dir_from(getattr(args, "config_dir", None)))
 
 
-def _database(settings: Settings) -> Database:
+def _database(settings: Settings, access: Access) -> Database:
     from powermond.db.engine import Database
+    from powermond.db.sqlite_access import open_url
 
-    return Database.from_url(settings.database.url.get_secret_value())
+    return Database.from_url(open_url(settings.database.url.get_secret_value(), access))
 
 
 # --- import-load ------------------------------------------------------------------------
@@ -83,7 +85,7 @@ async def _run_import(
     from powermond.collect.loadimport import import_load
     from powermond.db.repositories import MachineRepository
 
-    db = _database(settings)
+    db = _database(settings, "write")
     try:
         async with db.transaction() as session:
             machines = await MachineRepository(session).list()
@@ -121,6 +123,11 @@ class _ProgressLine:
 def _show_load(args: argparse.Namespace) -> int:
     until = args.until or datetime.now(UTC)
     since = args.since or until - DEFAULT_SPAN
+    try:
+        check_period(since, until)
+    except ValueError as exc:
+        print(f"powermon: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     points = asyncio.run(_read_load(_settings(args), args.machine, since, until))
     write_rows(
         points,
@@ -137,7 +144,7 @@ async def _read_load(
 ) -> list[dict[str, Any]]:
     from powermond.db.repositories import LoadRepository, MachineRepository
 
-    db = _database(settings)
+    db = _database(settings, "read")
     try:
         async with db.transaction() as session:
             if await MachineRepository(session).get(machine) is None:

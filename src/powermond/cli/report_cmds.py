@@ -97,7 +97,7 @@ class _UsageError(Exception):
 
 
 def _period(args: argparse.Namespace) -> tuple[datetime, datetime]:
-    from powermond.timeparse import parse_time
+    from powermond.timeparse import check_period, parse_time
 
     now = datetime.now(UTC)
     try:
@@ -106,10 +106,9 @@ def _period(args: argparse.Namespace) -> tuple[datetime, datetime]:
             return until - timedelta(days=1), until
         since = parse_time(args.since, now=now)
         until = parse_time(args.until, now=now) if args.until else now
+        check_period(since, until)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
-    if since >= until:
-        raise _UsageError(f"--since {iso_z(since)} is not before --until {iso_z(until)}")
     return since, until
 
 
@@ -121,13 +120,14 @@ def _run(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]])
     """Open the configured database, run ``work`` in one transaction, close it. Gaps are
     the recorded cycles' business, so ``[collector].interval`` plays no part here."""
     from powermond.db.engine import Database
+    from powermond.db.sqlite_access import open_url
     from powermond.inventory.load import load_settings
     from powermond.settings import config_dir_from
 
     settings = load_settings(config_dir_from(getattr(args, "config_dir", None)))
 
     async def main() -> T:
-        db = Database.from_url(settings.database.url.get_secret_value())
+        db = Database.from_url(open_url(settings.database.url.get_secret_value(), "read"))
         try:
             async with db.transaction() as session:
                 return await work(session)

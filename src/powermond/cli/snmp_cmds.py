@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, get_args
 
 from powermond.cli import add_command, add_format_option
+from powermond.devtext import device_text
 from powermond.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, NotFoundError, PowermonError
 from powermond.inventory.protocols import AuthProtocol, PrivProtocol
 from powermond.output import write_json, write_rows
@@ -169,7 +170,8 @@ async def probe(client: PduTransport, pdu: PduConfig, forced: str | None) -> Pro
     from powermond.snmp.client import SYS_DESCR, SYS_OBJECT_ID
 
     system = await client.get(pdu, [SYS_OBJECT_ID, SYS_DESCR])
-    object_id, descr = _text(system.get(SYS_OBJECT_ID)), _text(system.get(SYS_DESCR))
+    object_id = device_text(system.get(SYS_OBJECT_ID))
+    descr = device_text(system.get(SYS_DESCR))
     result = ProbeResult(pdu.host, object_id, descr)
     if forced:
         choices = [(forced, "forced with --profile")]
@@ -184,13 +186,6 @@ async def probe(client: PduTransport, pdu: PduConfig, forced: str | None) -> Pro
         result.readings, result.warnings = decoded.readings, decoded.warnings
         result.notes = decoded.notes
     return result
-
-
-def _text(value: object) -> str:
-    """An answer as text; some devices send sysObjectID as a string (HPE P9S18A)."""
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return "" if value is None else str(value)
 
 
 async def _walk_each(
@@ -327,9 +322,10 @@ async def _store(url: str, result: Any, interval: float) -> None:
     from powermond.db.cycles import POLL
     from powermond.db.engine import Database
     from powermond.db.health import HealthRecorder
+    from powermond.db.sqlite_access import open_url
 
     info = CycleInfo(POLL, failed=len(result.errors), seconds=result.seconds)
-    db = Database.from_url(url)
+    db = Database.from_url(open_url(url, "write"))
     try:
         if result.readings_by_pdu():
             readings = result.readings_by_pdu()

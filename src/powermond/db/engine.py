@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from powermond.db.errors import DatabaseUnavailable, translate
+from powermond.db.sqlite_access import is_read_only
 
 __all__ = ["Database", "DatabaseUnavailable", "is_sqlite", "safe_url"]
 
@@ -32,16 +33,21 @@ def safe_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any, *, writes: bool = True) -> None:
     # Per connection: SQLite forgets foreign_keys and busy_timeout on every new connection.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the daemon's writes
-        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much cheaper commits
+        if writes:  # a read-only connection may not change the journal mode
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the daemon's writes
+            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much cheaper commits
     finally:
         cursor.close()
+
+
+def _set_read_only_pragmas(dbapi_connection: Any, record: Any) -> None:
+    _set_sqlite_pragmas(dbapi_connection, record, writes=False)
 
 
 def create_engine(url: str | URL) -> AsyncEngine:
@@ -49,7 +55,8 @@ def create_engine(url: str | URL) -> AsyncEngine:
     parsed = make_url(url)
     if is_sqlite(parsed):
         engine = create_async_engine(parsed)
-        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        pragmas = _set_read_only_pragmas if is_read_only(parsed) else _set_sqlite_pragmas
+        event.listen(engine.sync_engine, "connect", pragmas)
         return engine
     # Servers drop idle connections; pre-ping finds out before a statement fails.
     return create_async_engine(parsed, pool_pre_ping=True, pool_recycle=SERVER_POOL_RECYCLE_S)

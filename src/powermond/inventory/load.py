@@ -312,6 +312,7 @@ def _require_dir(config_dir: Path) -> None:
 
 def load_settings(config_dir: Path) -> Settings:
     """``powermon.toml`` (all defaults when absent); ``POWERMON_DATABASE_URL`` overrides."""
+    _require_dir(config_dir)  # a mistyped --config-dir must not fall back to the defaults
     problems: list[str] = []
     settings = _parse_settings(config_dir, problems)
     if problems or settings is None:

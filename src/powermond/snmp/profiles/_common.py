@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from powermond.devtext import device_text
 from powermond.readings import OutletReading
 from powermond.snmp.profiles.base import Decoded, Rows, Table
 
@@ -73,7 +74,8 @@ def to_si(
             warnings.append(f"outlet {outlet}: {column} = {raw} is negative; ignored")
         return None
     if raw is not None:
-        warnings.append(f"outlet {outlet}: {column} = {raw!r} is not a number; ignored")
+        text = device_text(raw)
+        warnings.append(f"outlet {outlet}: {column} = {text!r} is not a number; ignored")
     return None
 
 
