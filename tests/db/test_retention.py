@@ -112,3 +112,6 @@ async def test_db_prune_command_prints_what_it_removed(
     out = capsys.readouterr().out
     assert "power readings: 36 removed from before 2025-03-01T11:00:00Z" in out
     assert "load samples: 12 removed from before 2025-03-01T11:00:00Z" in out
+    argv = ["--config-dir", str(tmp_path), "db", "prune", "--before", "-1d"]  # relative, spaced
+    assert await asyncio.to_thread(main, argv) == 0
+    assert "power readings: 108 removed from before " in capsys.readouterr().out
