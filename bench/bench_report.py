@@ -4,7 +4,7 @@ Builds once (cached in /tmp/powermon-bench-report/, a few minutes): wn-year with
 a year of 5-minute readings and load; wn0000..wn0999 with one feed each and a month of readings.
 Rollups are computed with the same functions the write path uses and bulk-inserted.
 Targets: plot <= 1 s, report <= 2 s.  Run: .venv/bin/python bench/bench_report.py
-(``BENCH_MACHINES=100`` for a quicker build of a smaller month).
+(``BENCH_MACHINES=80``, a multiple of 40, for a quicker build of a smaller month).
 """
 
 from __future__ import annotations

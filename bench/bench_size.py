@@ -9,6 +9,7 @@ daemon's write path without the rollups, then prints the bytes the readings tabl
 indexes take: SQLite ``dbstat`` pages, PostgreSQL ``pg_total_relation_size``, MariaDB
 ``data_length + index_length`` (after ANALYZE TABLE). Also the size a year at 300 s takes
 for 1,000 outlets (105,120 readings each). Targets: SQLite <= 48 B, servers <= 100 B.
+``--rollups``: the bytes the hourly rollups (kept for ever) take per outlet-hour instead.
 """
 
 from __future__ import annotations
@@ -25,36 +26,59 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_store import INTERVAL, OUTLETS, T0, Readings, database_url, inventory
+from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
 from powermond.db.migrate import head_revision, upgrade
 from powermond.db.repositories import ReadingRepository
 
 YEAR_READINGS_PER_OUTLET = 365 * 24 * 3600 // 300
+ROLLUPS = ("power_hourly", "machine_peak_hourly", "pdu_peak_hourly", "cycle")
 
 
-async def table_bytes(db: Database, kind: str) -> int:
+async def table_bytes(db: Database, kind: str, table: str = "power_reading") -> int:
     async with db.transaction() as session:
         if kind == "sqlite":
             names = await session.execute(
                 text(
-                    "SELECT name FROM sqlite_master WHERE tbl_name = 'power_reading'"
+                    "SELECT name FROM sqlite_master WHERE tbl_name = :t"
                     " AND type IN ('table', 'index')"
-                )
+                ),
+                {"t": table},
             )
             wanted = [n for (n,) in names]
             marks = ", ".join(f"'{n}'" for n in wanted)
             stmt = f"SELECT SUM(pgsize) FROM dbstat WHERE name IN ({marks})"
             return int(await session.scalar(text(stmt)) or 0)
         if kind == "postgres":
-            stmt = "SELECT pg_total_relation_size('power_reading')"
+            stmt = f"SELECT pg_total_relation_size('{table}')"
             return int(await session.scalar(text(stmt)) or 0)
-        await session.execute(text("ANALYZE TABLE power_reading"))
+        await session.execute(text(f"ANALYZE TABLE {table}"))
         stmt = (
             "SELECT data_length + index_length FROM information_schema.tables"
-            " WHERE table_schema = DATABASE() AND table_name = 'power_reading'"
+            " WHERE table_schema = DATABASE() AND table_name = :t"
         )
-        return int(await session.scalar(text(stmt)) or 0)
+        return int(await session.scalar(text(stmt), {"t": table}) or 0)
+
+
+async def rollups(kind: str, pdus: int) -> None:
+    """Bytes per outlet-hour of the hourly rollups (kept for ever): 13 cycles through
+    ``store_cycle``, across one hour boundary, so every outlet has two hourly rows."""
+    async with database_url(kind) as url:
+        await upgrade(url)
+        async with Database.from_url(url) as db:
+            async with db.transaction() as session:
+                await apply_inventory(session, inventory(pdus))
+            source = Readings(pdus)
+            for n in range(13):
+                cycle = T0 + timedelta(seconds=n * INTERVAL)
+                await store_cycle(db, cycle, source.cycle(), interval=INTERVAL)
+            size = sum([await table_bytes(db, kind, t) for t in ROLLUPS])
+            async with db.transaction() as session:
+                rows = int(await session.scalar(text("SELECT COUNT(*) FROM power_hourly")) or 0)
+    year_gb = size / rows * 8760 * 1000 / 1e9
+    print(f"{kind}: rollups {size:,} B for {rows:,} outlet-hours = {size / rows:.0f} B per"
+          f" outlet-hour; 1,000 outlets x 1 year = {year_gb:.2f} GB (kept for ever)", flush=True)
 
 
 async def bench(kind: str, pdus: int, cycles: int) -> None:
@@ -91,10 +115,14 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "mariadb", "postgres", "all"), default="all")
     parser.add_argument("--pdus", type=int, default=1000)
     parser.add_argument("--cycles", type=int, default=21)
+    parser.add_argument("--rollups", action="store_true", help="size the hourly rollups instead")
     args = parser.parse_args()
     kinds = ("sqlite", "mariadb", "postgres") if args.db == "all" else (args.db,)
     for kind in kinds:
-        asyncio.run(bench(kind, args.pdus, args.cycles))
+        if args.rollups:
+            asyncio.run(rollups(kind, args.pdus))
+        else:
+            asyncio.run(bench(kind, args.pdus, args.cycles))
 
 
 if __name__ == "__main__":

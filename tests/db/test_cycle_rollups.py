@@ -1,7 +1,7 @@
 """Rollups added per cycle (db.cycle_rollups through collect.store.store_cycle) equal the
 rollups computed from the raw readings, on SQLite, MariaDB and PostgreSQL.
 
-The expected figures come straight from the report's rules (report.energy) over every stored
+The expected figures come straight from the report's rules (powermond.energy) over every stored
 reading, not from the code under test.
 """
 

@@ -14,7 +14,7 @@ from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
 from powermond.db.repositories import LoadRepository
-from powermond.db.retention import horizon, oldest_reading, prune
+from powermond.db.retention import horizon, prune, pruned_before
 from powermond.db.rollups import update_load_rollups
 from powermond.readings import LoadSample, OutletReading
 from powermond.report.plotdata import plot_data
@@ -69,6 +69,7 @@ async def test_reports_over_pruned_hours_read_the_rollups(
     periods = [(T0, T0 + HOURS * hour), (T0 + hour, T0 + 3 * hour)]
     before = {}
     async with db.transaction() as session:
+        assert await pruned_before(session) is None
         for since, until in periods:
             for by in ("machine", "pdu"):
                 before[(since, by)] = _figures(await report_rows(session, since, until, by=by))
@@ -81,7 +82,7 @@ async def test_reports_over_pruned_hours_read_the_rollups(
     horizon_s = (T0 + 2 * hour).timestamp()
     assert await stored_readings(db) == [r for r in kept if r[1] >= horizon_s]
     async with db.transaction() as session:
-        assert await oldest_reading(session) == T0 + 2 * hour
+        assert await pruned_before(session) == T0 + 2 * hour
         for since, until in periods:
             for by in ("machine", "pdu"):
                 after = _figures(await report_rows(session, since, until, by=by))
@@ -111,3 +112,6 @@ async def test_db_prune_command_prints_what_it_removed(
     out = capsys.readouterr().out
     assert "power readings: 36 removed from before 2025-03-01T11:00:00Z" in out
     assert "load samples: 12 removed from before 2025-03-01T11:00:00Z" in out
+    argv = ["--config-dir", str(tmp_path), "db", "prune", "--before", "-1d"]  # relative, spaced
+    assert await asyncio.to_thread(main, argv) == 0
+    assert "power readings: 108 removed from before " in capsys.readouterr().out

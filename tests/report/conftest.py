@@ -6,14 +6,18 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.apply import apply_inventory
 from powermond.db.cycles import DAEMON, CycleRepository
 from powermond.db.engine import Database
 from powermond.db.migrate import upgrade
 from powermond.db.repositories import LoadRepository, ReadingRepository
-from powermond.db.rollups import update_load_rollups, update_rollups
+from powermond.db.rollups import HOUR, recompute_outlets, recompute_peaks, update_load_rollups
 from powermond.db.rows import CycleRow
+from powermond.db.tables import Outlet, Pdu, PowerReading
+from powermond.energy import hour_of
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
 from powermond.readings import LoadSample, OutletReading
 from powermond.report.power import ReportRow
@@ -66,7 +70,29 @@ async def store(
         added = await ReadingRepository(session).add_cycle(cycle, pdu, readings)
         row = CycleRow(cycle, "test", DAEMON, STEP.total_seconds(), 1, 0, added)
         await CycleRepository(session).add(row)
-        await update_rollups(session, cycle, pdu)
+        await recompute_rollups(session, cycle, pdu)
+
+
+async def recompute_rollups(session: AsyncSession, cycle: datetime, pdu: str) -> None:
+    """The rollups ``pdu``'s readings of ``cycle`` change, recomputed from the raw readings
+    (the exact path the daemon's deltas must agree with); a second call changes nothing."""
+    pdu_id = await session.scalar(select(Pdu.id).where(Pdu.name == pdu))
+    assert pdu_id is not None
+    outlets = list((await session.scalars(select(Outlet.id).where(Outlet.pdu_id == pdu_id))).all())
+    cycles = CycleRepository(session)
+    # The hours whose intervals this cycle can close or open: its own and the one before.
+    start = hour_of(cycle - (await cycles.spacing(cycle, cycle)).reach)
+    end = hour_of(cycle) + HOUR
+    await recompute_outlets(session, outlets, start, end, await cycles.spacing(start, end))
+    fed = (
+        select(PowerReading.machine_id)
+        .join(Outlet, Outlet.id == PowerReading.outlet_id)
+        .where(Outlet.pdu_id == pdu_id, PowerReading.cycle == cycle)
+        .where(PowerReading.machine_id.is_not(None))
+        .distinct()
+    )
+    machines = [m for m in (await session.scalars(fed)).all() if m is not None]
+    await recompute_peaks(session, hour_of(cycle), machine_ids=machines, pdu_ids=[pdu_id])
 
 
 async def store_load(db: Database, machine: str, samples: Sequence[LoadSample]) -> None:

@@ -34,7 +34,7 @@ COMMAND_MODULES = (
 )
 
 #: Options whose values may start with "-" (relative times such as -24h).
-_DASH_VALUE_OPTIONS = ("--since", "--until")
+_DASH_VALUE_OPTIONS = ("--since", "--until", "--before")
 
 
 def _join_dash_values(argv: Sequence[str]) -> list[str]:

@@ -1,6 +1,6 @@
-"""Retention: raw readings and load older than ``[storage] raw_days`` / ``load_days`` go;
-the hourly rollups (and the cycle table) stay for ever, so reports over pruned time read
-them and give the same kWh, mean and peak.
+"""Retention: raw readings (with their cycles' rows) and load older than ``[storage]
+raw_days`` / ``load_days`` go; the hourly rollups stay for ever, so reports over pruned time
+read them and give the same kWh, mean and peak.
 
 The horizon is a whole hour (the rollups' unit): everything before it is covered by rollups
 alone. Rows go in small batches, each in its own short transaction, so a daemon cycle never
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.engine import Database
 from powermond.db.rollups import PowerHourly
-from powermond.db.tables import CpuLoad, PowerReading
+from powermond.db.tables import CpuLoad, Cycle, PowerReading
 from powermond.energy import hour_of
 
 #: Readings deleted per transaction: a few cycles of a large site, tens of ms on SQLite.
@@ -74,6 +74,8 @@ async def _prune_readings(db: Database, before: datetime, batch: int, pause: flo
                 return removed
             result = await session.execute(delete(PowerReading).where(PowerReading.cycle <= until))
             removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            # A cycle's row says how its readings are bridged: it goes with them.
+            await session.execute(delete(Cycle).where(Cycle.time <= until))
         await asyncio.sleep(pause)
 
 
@@ -99,15 +101,13 @@ async def _batch_end(
     return found
 
 
-async def oldest_reading(session: AsyncSession) -> datetime | None:
-    """The oldest raw reading kept (an index lookup)."""
-    found: datetime | None = await session.scalar(select(func.min(PowerReading.cycle)))
-    return found
-
-
 async def pruned_before(session: AsyncSession) -> datetime | None:
-    """The hour before which retention left only the rollups; ``None``: nothing pruned."""
-    kept = await oldest_reading(session)
+    """The hour before which retention left only the rollups; ``None``: nothing pruned.
+
+    Read from the cycle table (pruned with the readings), whose key starts with the time: an
+    index lookup on every database (PostgreSQL's BRIN index on readings cannot give a min).
+    """
+    kept = await session.scalar(select(func.min(Cycle.time)))
     if kept is None:
         return None
     stmt = select(PowerHourly.hour).where(PowerHourly.hour < hour_of(kept)).limit(1)

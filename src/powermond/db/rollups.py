@@ -6,11 +6,12 @@ readings in one hour (keyed by the machine the readings fed), so the report from
 the report from raw readings (tests check this). Intervals belong to their first reading's
 hour, so a reading closes the previous reading's interval, which may lie in the hour before.
 
-A cycle's writer (``collect.store.store_cycle``) *adds* each new reading's deltas
+Every writer of readings (the daemon, ``powermon poll``, the demo's back-fill) goes through
+``collect.store.store_cycle``, which *adds* each new reading's deltas
 (:mod:`powermond.db.cycle_rollups`): an upsert keyed by (outlet, hour, machine_key), in work
-proportional to the cycle. The functions here *recompute* the affected hours from the raw
-rows instead: the exact path for readings stored out of order, and for other writers (the
-demo's back-fill); a replayed cycle, a late cycle or a remapped outlet cannot make them drift.
+proportional to the cycle. The functions here *recompute* affected hours from the raw rows
+instead: the exact path for readings stored out of order (a late cycle, a remapped outlet),
+which cannot make the rollups drift; the load rollups, recomputed per import batch.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from typing import TypeVar
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from powermond.db.cycles import CycleRepository
-from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
+from powermond.db.tables import CpuLoad, Machine, Outlet, PowerReading
 from powermond.db.tables import LoadHourly as LoadHourly  # the rollup tables, named here too
 from powermond.db.tables import MachinePeakHourly as MachinePeakHourly
 from powermond.db.tables import PduPeakHourly as PduPeakHourly
@@ -75,38 +75,6 @@ def chunked(ids: Sequence[T], size: int = IN_LIST_CHUNK) -> list[Sequence[T]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-async def update_rollups(session: AsyncSession, cycle: datetime, pdu: str) -> None:
-    """Bring the rollups up to date after ``pdu``'s readings of ``cycle`` were stored.
-
-    Call it in the same transaction, right after ``ReadingRepository.add_cycle`` (and the
-    cycle's row, whose interval decides the gaps); calling it again changes nothing.
-    """
-    pdu_id = await session.scalar(select(Pdu.id).where(Pdu.name == pdu))
-    if pdu_id is None:
-        return
-    # Hours whose intervals this cycle can close or open: its own, and the one of the reading
-    # before it (at most the spacing's reach earlier).
-    cycles = CycleRepository(session)
-    first = hour_of(cycle - (await cycles.spacing(cycle, cycle)).reach)
-    last = hour_of(cycle)
-    spacing = await cycles.spacing(first, last + HOUR)  # every cycle of the hours redone
-    await _recompute_outlet_hours(session, pdu_id, first, last + HOUR, spacing)
-    await _recompute_peaks(session, pdu_id, cycle)
-
-
-async def _recompute_outlet_hours(
-    session: AsyncSession, pdu_id: int, start: datetime, end: datetime, spacing: Spacing
-) -> None:
-    samples = await samples_between(session, start, end + spacing.reach, pdu_id=pdu_id)
-    outlets = select(Outlet.id).where(Outlet.pdu_id == pdu_id).scalar_subquery()
-    await session.execute(
-        delete(PowerHourly).where(
-            PowerHourly.outlet_id.in_(outlets), PowerHourly.hour >= start, PowerHourly.hour < end
-        )
-    )
-    await _insert_tallies(session, samples, start, end, spacing)
-
-
 async def recompute_outlets(
     session: AsyncSession,
     outlet_ids: Sequence[int],
@@ -144,18 +112,6 @@ async def _insert_tallies(
     ]
     if rows:
         await session.execute(insert(PowerHourly), rows)
-
-
-async def _recompute_peaks(session: AsyncSession, pdu_id: int, cycle: datetime) -> None:
-    """Peaks of the cycle's hour for this PDU and the machines it fed in this cycle."""
-    fed = (
-        select(PowerReading.machine_id)
-        .join(Outlet, Outlet.id == PowerReading.outlet_id)
-        .where(Outlet.pdu_id == pdu_id, PowerReading.cycle == cycle)
-        .where(PowerReading.machine_id.is_not(None))
-    )
-    machine_ids = [m for m in (await session.scalars(fed.distinct())).all() if m is not None]
-    await recompute_peaks(session, hour_of(cycle), machine_ids=machine_ids, pdu_ids=[pdu_id])
 
 
 async def recompute_peaks(

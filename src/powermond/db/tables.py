@@ -4,7 +4,7 @@ readings, recorded cycles, load, and the hourly rollups.
 PDUs and machines are never deleted: one removed from the configuration is *retired*
 (``retired_at`` set) so its readings stay queryable, and re-adding it restores it. Raw
 readings and load past ``[storage]`` retention are pruned (:mod:`powermond.db.retention`);
-the rollups and the cycle rows are kept.
+the rollups are kept.
 """
 
 from __future__ import annotations
