@@ -25,7 +25,8 @@ from powermond import systemd
 from powermond.cluster import Cluster
 from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
-from powermond.collect.store import CycleInfo, CycleWriter, InventorySync
+from powermond.collect.store import CycleInfo, InventorySync
+from powermond.collect.writer import CycleWriter
 from powermond.db.engine import Database
 from powermond.errors import EXIT_CONFIG, EXIT_OK, ConfigError, PowermonError
 from powermond.inventory.load import load_all
@@ -126,7 +127,7 @@ class Daemon:
             added=added,
         )  # fmt: skip
         self.state.cycles_done += 1
-        status = outcome.status_line(scheduled, duration, added, self.writer.spooled)
+        status = outcome.status_line(scheduled, duration, self.writer.fate)
         self.state.last_status = status
         self.notifier.status(status)
         log.info("%s", status, extra={"cycle": iso_z(scheduled), "duration": round(duration, 3)})
@@ -251,7 +252,8 @@ class Daemon:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            log.warning("abandoned %s: nothing of it was stored", task.get_name())
+            if not self.writer.kept_abandoned:  # else the writer said it kept the cycle
+                log.warning("abandoned %s: nothing of it was stored", task.get_name())
 
 
 async def _wait_any(*events: asyncio.Event) -> None:
@@ -322,8 +324,8 @@ async def _assemble(
 
     settings = state.settings
     url = settings.database.url.get_secret_value()
-    await _check_schema(url)
-    db = Database.from_url(url)
+    await _check_schema(url, settings.database_bound)
+    db = Database.from_url(url, timeout=settings.database_bound)
     stack.push_async_callback(db.dispose)
     log.info("database %s", db.safe_url)
     cluster = await join_cluster(stack, db, settings)
@@ -331,11 +333,13 @@ async def _assemble(
     poller = await stack.enter_async_context(Poller(settings.collector, transport))
     interval = settings.collector.interval
     monitor = Monitor(db, spool, interval, lambda inventory: poller.bound(inventory) + interval)
+    writer = CycleWriter(db, spool, interval=settings.collector.interval)
+    stack.callback(writer.close)
     daemon = Daemon(
         config_dir,
         state,
         db,
-        CycleWriter(db, spool, interval=settings.collector.interval),
+        writer,
         poller.poll,
         notifier,
         max_cycles,
@@ -365,7 +369,7 @@ async def join_cluster(
     return cluster
 
 
-async def _check_schema(url: str) -> None:
+async def _check_schema(url: str, bound: float) -> None:
     """Refuse to start on a schema that is missing or behind: cycles would all be refused.
 
     An unreachable database is no reason to refuse: readings are spooled until it answers.
@@ -374,7 +378,11 @@ async def _check_schema(url: str) -> None:
     from powermond.db.migrate import current_revision, head_revision
 
     try:
-        current = await current_revision(url)
+        async with asyncio.timeout(bound):
+            current = await current_revision(url)
+    except TimeoutError:
+        log.warning("cannot check the database schema now: no answer within %g s", bound)
+        return
     except DatabaseUnavailable as exc:
         log.warning("cannot check the database schema now: %s", exc)
         return

@@ -97,9 +97,9 @@ class CycleOutcome:
     def pdus_total(self) -> int:
         return len(self.result.results)
 
-    def status_line(self, cycle: datetime, duration: float, added: int | None, spooled: int) -> str:
+    def status_line(self, cycle: datetime, duration: float, stored: str) -> str:
+        """``stored`` says what became of the readings (``CycleWriter.fate``)."""
         count = sum(len(r) for r in self.readings.values())
-        stored = f"{added} stored" if added is not None else f"spooled ({spooled} waiting)"
         return (
             f"cycle {iso_z(cycle)}: {self.pdus_ok}/{self.pdus_total} PDUs ok, "
             f"{count} readings, {stored}, {duration:.1f} s"

@@ -1,0 +1,154 @@
+"""Faults the daemon must survive (issue 13): a database that goes silent.
+
+A :class:`TcpProxy` in front of the real MariaDB / PostgreSQL server freezes: connections
+stay open and nothing comes back, as in a partition or with a hung server. Polling must go
+on, every cycle spooled within its bound, and replayed once the database answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import signal
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from daemon_harness import (
+    Config,
+    TcpProxy,
+    db_upgrade,
+    duplicate_readings,
+    logged_cycle,
+    readings_by_cycle,
+    settings_for,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from conftest import PDU_OUTLETS, DaemonFactory, pdu_tables
+from simulator import Snmpsim
+
+SERVERS = pytest.mark.parametrize(
+    "db_url",
+    [
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ],
+    indirect=True,
+)
+START_S = 60
+PORT = re.compile(r":(3306|5432)/")
+
+
+@pytest.fixture
+async def proxy(db_url: str) -> AsyncIterator[TcpProxy]:
+    found = PORT.search(db_url)
+    assert found is not None, db_url
+    tcp = TcpProxy(("127.0.0.1", int(found[1])))
+    await tcp.start()
+    yield tcp
+    await tcp.close()
+
+
+def proxied(
+    tmp_path: Path, sim: Snmpsim, db_url: str, proxy: TcpProxy, *, interval: float, **kw: float
+) -> Config:
+    """The schema made directly, then the daemon pointed at the proxy."""
+    settings = settings_for(db_url, tmp_path / "state", interval=interval, **kw)
+    config = Config(tmp_path / "etc", settings, pdu_tables(sim))
+    config.write()
+    db_upgrade(config.directory)  # blocking: must not go through this loop's proxy
+    config.settings["database"]["url"] = PORT.sub(f":{proxy.port}/", db_url)
+    config.write()
+    return config
+
+
+async def assert_stored_once(engine: AsyncEngine, cycles: list[re.Match[str]]) -> None:
+    stored = await readings_by_cycle(engine)
+    assert sorted(stored) == sorted({logged_cycle(c) for c in cycles})
+    assert all(per_pdu == PDU_OUTLETS for per_pdu in stored.values()), stored
+    assert await duplicate_readings(engine) == 0
+
+
+@SERVERS
+async def test_silent_database_costs_no_cycle(
+    tmp_path: Path,
+    snmpsim: Snmpsim,
+    db_url: str,
+    proxy: TcpProxy,
+    start_daemon: DaemonFactory,
+    engine: AsyncEngine,
+) -> None:
+    config = proxied(tmp_path, snmpsim, db_url, proxy, interval=2)
+    daemon = start_daemon(config)
+    await daemon.wait_cycles(2, START_S)
+    proxy.freeze()
+    frozen_at = len(daemon.cycles())
+    await daemon.wait_log("database unavailable, spooling readings: .*no answer within 1 s", 10)
+    await daemon.wait_log(r"spooled \(4 waiting\)", 20)
+    proxy.thaw()
+    await daemon.wait_log(r"wrote \d+ spooled cycles to the database", 20)
+    await daemon.wait_cycles(len(daemon.cycles()) + 1, 20)
+    daemon.send(signal.SIGTERM)
+    assert await daemon.wait_exit(15) == 0
+
+    cycles = daemon.cycles()
+    frozen = [c for c in cycles[frozen_at:] if c["stored"].startswith("spooled")]
+    assert len(frozen) >= 4
+    # Each spooled cycle waited on the database no longer than its bound (1 s: half the
+    # 2 s interval), so none overran and none was skipped: no hole in the cycle times.
+    assert all(float(c["seconds"]) < 2 for c in frozen), [c[0] for c in frozen]
+    times = [logged_cycle(c) for c in cycles]
+    assert [b - a for a, b in itertools.pairwise(times)] == [timedelta(seconds=2)] * (
+        len(times) - 1
+    )
+    assert "overran" not in daemon.log_text()
+    await assert_stored_once(engine, cycles)
+
+
+@SERVERS
+async def test_cycle_abandoned_at_stop_on_a_silent_database_is_spooled(
+    tmp_path: Path,
+    snmpsim: Snmpsim,
+    db_url: str,
+    proxy: TcpProxy,
+    start_daemon: DaemonFactory,
+    engine: AsyncEngine,
+) -> None:
+    # Interval 8 s: each write may wait 4 s on the database; the grace is far shorter.
+    config = proxied(tmp_path, snmpsim, db_url, proxy, interval=8, grace=0.5)
+    config.settings["database"]["timeout"] = 4
+    config.write()
+    first = start_daemon(config)
+    await first.wait_cycles(1, START_S)
+    proxy.freeze()
+    # Cycles start at multiples of 8 s and poll for well under a second: 1.5 s into the
+    # next one it is waiting on the silent database.
+    now = time.time()
+    await asyncio.sleep(now - now % 8 + 8 + 1.5 - now)
+    first.send(signal.SIGTERM)
+    assert await first.wait_exit(10) == 0, first.log_text()
+    kept = await first.wait_log(r"cycle \S+Z abandoned at stop: kept in the spool \(72 ", 0)
+    abandoned = re.search(r"cycle (\S+Z) abandoned", kept[0])
+    assert abandoned is not None
+    assert "nothing of it was stored" not in first.log_text()
+
+    proxy.thaw()
+    second = start_daemon(config)
+    await second.wait_log(r"holds 1 cycle\(s\) not yet written", START_S)
+    await second.wait_log(r"wrote 1 spooled cycles to the database", START_S)
+    second.send(signal.SIGTERM)
+    assert await second.wait_exit(15) == 0
+    stored = await readings_by_cycle(engine)
+    assert {c.isoformat()[:19] for c in stored} >= {abandoned[1][:19]}
+    await assert_stored_once(engine, first.cycles() + second.cycles() + [_as_cycle(abandoned[1])])
+
+
+def _as_cycle(name: str) -> re.Match[str]:
+    """A cycle name in the shape :func:`logged_cycle` reads."""
+    found = re.search(r"(?P<cycle>\S+Z)", name)
+    assert found is not None
+    return found
