@@ -2,7 +2,9 @@
 
 Each request gets a random 31-bit request-id; an answer is taken only when its request-id,
 source address, version and community all match a request in flight, so a late, stray or
-forged datagram cannot complete someone else's request. Anything that does not decode is
+forged datagram cannot complete someone else's request. A datagram from an address with no
+request in flight is dropped before it is decoded: decoding is the only work a stranger
+could make us do. Anything that does not decode is
 dropped with a debug line: the request it might have answered then times out as usual.
 A request is tried ``retries + 1`` times, ``seconds_per_try`` each, under the same
 request-id (a late answer to an earlier try still counts), as pysnmp does.
@@ -59,6 +61,7 @@ class CommunityTransport:
     def __init__(self) -> None:
         self._transport: asyncio.DatagramTransport | None = None
         self._in_flight: dict[int, _InFlight] = {}
+        self._sources: dict[Address, int] = {}  # address -> requests in flight to it
 
     @classmethod
     async def open(cls) -> CommunityTransport:
@@ -78,6 +81,7 @@ class CommunityTransport:
             if not entry.answer.done():
                 entry.answer.cancel()
         self._in_flight.clear()
+        self._sources.clear()
 
     @property
     def in_flight(self) -> int:
@@ -104,6 +108,7 @@ class CommunityTransport:
         )
         answer: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._in_flight[request_id] = _InFlight(address, version, community, answer)
+        self._sources[address] = self._sources.get(address, 0) + 1
         try:
             for _try in range(retries + 1):
                 self._transport.sendto(message, address)
@@ -121,6 +126,14 @@ class CommunityTransport:
             raise RequestTimedOut()
         finally:
             self._in_flight.pop(request_id, None)  # close() may have cleared it
+            self._forget_source(address)
+
+    def _forget_source(self, address: Address) -> None:
+        left = self._sources.get(address, 0) - 1
+        if left > 0:
+            self._sources[address] = left
+        else:
+            self._sources.pop(address, None)
 
     def _new_request_id(self) -> int:
         for _ in range(_ID_TRIES):
@@ -130,6 +143,9 @@ class CommunityTransport:
         raise RuntimeError("no free SNMP request-id")
 
     def _received(self, data: bytes, source: Address) -> None:
+        if source not in self._sources:
+            log.debug("dropped a datagram from %s:%d, which we asked nothing", *source)
+            return
         try:
             response = decode_response(data)
         except BerError as exc:
