@@ -1,6 +1,7 @@
 """A small SNMPv1/v2c agent on 127.0.0.1 for behaviour snmpsim cannot show (tooBig, v1's
-noSuchName at the end of the MIB). It speaks through pysnmp/pyasn1, the reference codec, so
-PowerMon's own codec is checked against it, not against itself."""
+noSuchName at the end of the MIB, hostile devices: absurd index arcs and column values).
+It speaks through pysnmp/pyasn1, the reference codec, so PowerMon's own codec is checked
+against it, not against itself."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ Oid = tuple[int, ...]
 
 @dataclass
 class TableAgent:
-    """Serves ``rows`` (OID -> int) to community ``community``. A GETBULK asking for more than
-    ``bulk_limit`` repetitions is answered tooBig, as firmware with small buffers does."""
+    """Serves ``rows`` (OID -> int, or any pysnmp value such as ``Counter64(2**60)``) to
+    community ``community``. A GETBULK asking for more than ``bulk_limit`` repetitions is
+    answered tooBig, as firmware with small buffers does."""
 
-    rows: dict[Oid, int]
+    rows: dict[Oid, Any]
     community: str = "pdu-7"
     bulk_limit: int = 1000
     requests: list[tuple[str, int]] = field(default_factory=list)  # (PDU kind, max-reps)
@@ -43,6 +45,10 @@ class TableAgent:
     def next_after(self, oid: Oid) -> Oid | None:
         i = bisect.bisect_right(self._oids, oid)
         return self._oids[i] if i < len(self._oids) else None
+
+    def value(self, oid: Oid) -> Any:
+        value = self.rows[oid]
+        return rfc1902.Integer32(value) if isinstance(value, int) else value
 
     def answer(self, data: bytes) -> bytes | None:
         version = int(verdec.decode_message_version(data))
@@ -76,7 +82,7 @@ class TableAgent:
                 if following is None:
                     out.append((oid, rfc1905.endOfMibView))
                 else:
-                    out.append((following, rfc1902.Integer32(self.rows[following])))
+                    out.append((following, self.value(following)))
                     current[j] = following
         return out
 
@@ -85,7 +91,7 @@ class TableAgent:
         for i, oid in enumerate(names):
             following = self.next_after(oid)
             if following is not None:
-                out.append((following, rfc1902.Integer32(self.rows[following])))
+                out.append((following, self.value(following)))
             elif v1:  # v1: the whole request fails, naming the first varbind at the end
                 module.apiPDU.set_error_status(response, 2)
                 module.apiPDU.set_error_index(response, i + 1)

@@ -32,7 +32,12 @@ _ID_TRIES = 32
 
 
 class RequestTimedOut(Exception):
-    """No matching answer within timeout x (retries + 1)."""
+    """No matching answer within timeout x (retries + 1); ``malformed`` says why the last
+    datagram from that address was dropped, if one was (a hostile or broken agent)."""
+
+    def __init__(self, malformed: str | None = None) -> None:
+        super().__init__(malformed or "no answer")
+        self.malformed = malformed
 
 
 @dataclass(slots=True)
@@ -62,6 +67,7 @@ class CommunityTransport:
         self._transport: asyncio.DatagramTransport | None = None
         self._in_flight: dict[int, _InFlight] = {}
         self._sources: dict[Address, int] = {}  # address -> requests in flight to it
+        self._malformed: dict[Address, str] = {}  # address -> why its last datagram was dropped
 
     @classmethod
     async def open(cls) -> CommunityTransport:
@@ -82,6 +88,7 @@ class CommunityTransport:
                 entry.answer.cancel()
         self._in_flight.clear()
         self._sources.clear()
+        self._malformed.clear()
 
     @property
     def in_flight(self) -> int:
@@ -123,7 +130,7 @@ class CommunityTransport:
                             *address, seconds_per_try, _try + 1, retries,
                         )  # fmt: skip
                     continue
-            raise RequestTimedOut()
+            raise RequestTimedOut(self._malformed.get(address))
         finally:
             self._in_flight.pop(request_id, None)  # close() may have cleared it
             self._forget_source(address)
@@ -134,6 +141,7 @@ class CommunityTransport:
             self._sources[address] = left
         else:
             self._sources.pop(address, None)
+            self._malformed.pop(address, None)
 
     def _new_request_id(self) -> int:
         for _ in range(_ID_TRIES):
@@ -150,6 +158,7 @@ class CommunityTransport:
             response = decode_response(data)
         except BerError as exc:
             log.debug("dropped a malformed datagram from %s:%d: %s", *source, exc)
+            self._malformed[source] = str(exc)
             return
         entry = self._in_flight.get(response.request_id)
         if entry is None or entry.answer.done():

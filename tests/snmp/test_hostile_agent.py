@@ -1,0 +1,118 @@
+"""A hostile PDU next to healthy ones (issue 13): rows whose labels cannot be stored.
+
+Scripted agents on 127.0.0.1 serve the APC rPDU2 metered-outlet table; one answers with
+unit = number = 2^60 in a row (a 39-character label), one with an index arc of 10^40. The
+cycle is polled with the real client and stored in each real database: the bad rows are
+dropped at the decoding edge with one warning, and every other reading is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from pysnmp.proto import rfc1902
+from scripted_agent import TableAgent
+from sqlalchemy import func, select
+
+from powermond.collect.cycle import PduHealth, poll_cycle
+from powermond.collect.store import store_cycle
+from powermond.db.apply import apply_inventory
+from powermond.db.engine import Database
+from powermond.db.migrate import upgrade
+from powermond.db.tables import PowerReading
+from powermond.inventory.model import Inventory, PduConfig
+from powermond.snmp.client import ClientDefaults, SnmpClient
+
+pytestmark = pytest.mark.timeout(60)
+
+METERED = (1, 3, 6, 1, 4, 1, 318, 1, 1, 26, 9, 4, 3, 1)
+MODULE, NUMBER, WATTS, AMPS, ENERGY = 2, 4, 7, 6, 11
+CYCLE = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def apc_rows(outlets: int, *, index_offset: int = 0) -> dict[tuple[int, ...], Any]:
+    rows: dict[tuple[int, ...], Any] = {}
+    for n in range(1, outlets + 1):
+        index = n + index_offset
+        rows |= {
+            (*METERED, MODULE, index): 1,
+            (*METERED, NUMBER, index): n,
+            (*METERED, WATTS, index): 100 + n,
+            (*METERED, AMPS, index): 5,
+            (*METERED, ENERGY, index): 1000 + n,
+        }
+    return rows
+
+
+@pytest.fixture
+async def agents() -> AsyncIterator[dict[str, TableAgent]]:
+    huge_label = apc_rows(3)
+    # Row 4: unit and outlet number 2^60, a 39-character "U.N" label.
+    huge_label |= apc_rows(1, index_offset=3)
+    huge_label[(*METERED, MODULE, 4)] = rfc1902.Counter64(2**60)
+    huge_label[(*METERED, NUMBER, 4)] = rfc1902.Counter64(2**60)
+    huge_arc = apc_rows(2)
+    huge_arc[(*METERED, WATTS, 10**40)] = 7  # an index arc beyond RFC 2578's 2^32-1
+    started = {
+        "healthy": await TableAgent(apc_rows(3)).start(),
+        "huge-label": await TableAgent(huge_label).start(),
+        "huge-arc": await TableAgent(huge_arc).start(),
+    }
+    yield started
+    for agent in started.values():
+        agent.close()
+
+
+def pdu(name: str, agent: TableAgent) -> PduConfig:
+    return PduConfig(
+        name=name,
+        host="127.0.0.1",
+        port=agent.port,
+        profile="apc-rpdu2",
+        community=SecretStr(agent.community),
+        timeout=1.0,
+        retries=1,
+    )
+
+
+async def test_a_hostile_pdus_rows_never_sink_the_others(
+    db_url: str, agents: dict[str, TableAgent], caplog: pytest.LogCaptureFixture
+) -> None:
+    pdus = [pdu(name, agent) for name, agent in agents.items()]
+    async with SnmpClient(ClientDefaults(timeout=1.0, retries=1)) as client:
+        result = await poll_cycle(client, pdus, CYCLE, concurrency=4)
+    by_pdu = {r.pdu: r for r in result.results}
+
+    assert [r.outlet for r in by_pdu["healthy"].readings] == ["1", "2", "3"]
+    # The 2^60 row is dropped at the decoding edge, with a reason; its siblings are kept.
+    assert [r.outlet for r in by_pdu["huge-label"].readings] == ["1", "2", "3"]
+    assert len(by_pdu["huge-label"].rejected) == 1
+    assert "39 characters" in by_pdu["huge-label"].rejected[0]
+    # The 10^40 arc makes the datagram malformed SNMP: that PDU fails, saying so.
+    assert by_pdu["huge-arc"].error is not None
+    assert "above 2^32-1" in by_pdu["huge-arc"].error or "over 5 octets" in by_pdu["huge-arc"].error
+
+    with caplog.at_level(logging.WARNING, logger="powermond.test"):
+        health = PduHealth(logging.getLogger("powermond.test"))
+        health.observe(result)
+        health.observe(result)  # the next cycle, the same rows: not warned again
+    dropped = [m for m in caplog.messages if "row(s) dropped" in m]
+    assert len(dropped) == 1
+    assert "PDU huge-label: 1 row(s) dropped" in dropped[0]
+
+    await upgrade(db_url)
+    db = Database.from_url(db_url)
+    try:
+        async with db.transaction() as session:
+            await apply_inventory(session, Inventory(pdus={p.name: p for p in pdus}, machines={}))
+        added = await store_cycle(db, CYCLE, result.readings_by_pdu(), interval=300)
+        async with db.transaction() as session:
+            stored = await session.scalar(select(func.count()).select_from(PowerReading))
+    finally:
+        await db.dispose()
+    assert added == stored == 6
