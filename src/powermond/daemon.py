@@ -173,6 +173,14 @@ class Daemon:
         except PowermonError as exc:  # the database refused it: not a configuration to run
             log.error("reload failed, keeping the previous configuration: %s", exc)
             return False
+        except Exception as exc:  # a bug must not end live reload: later SIGHUPs still count
+            log.error(
+                "reload failed (%s: %s), keeping the previous configuration",
+                type(exc).__name__,
+                exc,
+            )
+            log.debug("reload failure", exc_info=True)
+            return False
         finally:
             self.notifier.ready(self.state.last_status)
         self._warn_restart_needed(settings)

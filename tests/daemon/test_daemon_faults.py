@@ -152,3 +152,53 @@ def _as_cycle(name: str) -> re.Match[str]:
     found = re.search(r"(?P<cycle>\S+Z)", name)
     assert found is not None
     return found
+
+
+# --- a database URL that does not parse ------------------------------------------------------
+
+SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+PASSWORD = "s3cret-pw"
+# The forgotten "@": the parser takes "password + host" for the port.
+NO_AT = f"postgresql+asyncpg://powermon:{PASSWORD}db.example.org:5432/pm"
+
+
+@SQLITE
+async def test_bad_database_url_at_reload_is_rejected_and_reload_lives_on(
+    config: Config, start_daemon: DaemonFactory
+) -> None:
+    good = config.settings["database"]["url"]
+    daemon = start_daemon(config)
+    await daemon.wait_cycles(1, START_S)
+    config.settings["database"]["url"] = NO_AT
+    config.write()
+    daemon.send(signal.SIGHUP)
+    await daemon.wait_log(r"reload rejected: \S+powermon.toml: database.url: the port is not", 10)
+    await daemon.wait_log("keeping the previous configuration", 5)
+    # Live reload still works: a later SIGHUP applies a good change.
+    config.settings["database"]["url"] = good
+    config.machines["wn002"] = {"outlets": ["apc:3"]}
+    config.write()
+    daemon.send(signal.SIGHUP)
+    await daemon.wait_log(r"configuration reloaded: 3 PDUs, 2 machines", 10)
+    await daemon.wait_cycles(len(daemon.cycles()) + 1, 10)
+    daemon.send(signal.SIGTERM)
+    assert await daemon.wait_exit(15) == 0
+    text = daemon.log_text()
+    assert PASSWORD not in text
+    assert "Traceback" not in text
+    assert "task failed" not in text
+
+
+@SQLITE
+@pytest.mark.parametrize("url", [NO_AT, [f"postgresql+asyncpg://pm:{PASSWORD}@db/pm"]])
+async def test_bad_database_url_at_start_exits_78_naming_file_and_key(
+    config: Config, start_daemon: DaemonFactory, url: object
+) -> None:
+    config.settings["database"]["url"] = url
+    config.write()
+    daemon = start_daemon(config)
+    assert await daemon.wait_exit(30) == 78
+    text = daemon.log_text()
+    assert re.search(r"powermon.toml: database.url: ", text), text
+    assert PASSWORD not in text
+    assert "Traceback" not in text
