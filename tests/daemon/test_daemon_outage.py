@@ -141,7 +141,7 @@ async def test_sigkill_with_spooled_cycles_then_restart_replays_them(
 
     second = start_daemon(config)
     await second.wait_log(r"holds [23] cycle\(s\) not yet written", START_S)
-    await second.wait_log(r"wrote [34] spooled cycles to the database", START_S)
+    await second.wait_log(r"wrote [23] spooled cycles to the database", START_S)
     await second.wait_cycles(2, 20)
     second.send(signal.SIGTERM)
     assert await second.wait_exit(15) == 0
