@@ -8,10 +8,12 @@ on, every cycle spooled within its bound, and replayed once the database answers
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
+import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,7 @@ SERVERS = pytest.mark.parametrize(
     indirect=True,
 )
 START_S = 60
+IN_CI = os.environ.get("CI", "").lower() == "true"
 PORT = re.compile(r":(3306|5432)/")
 
 
@@ -195,3 +198,100 @@ async def test_bad_database_url_at_start_exits_78_naming_file_and_key(
     assert re.search(r"powermon.toml: database.url: ", text), text
     assert PASSWORD not in text
     assert "Traceback" not in text
+
+
+# --- a full spool disk -------------------------------------------------------------------------
+
+MARIADB = pytest.mark.parametrize(
+    "db_url", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True
+)
+LOST_LINE = r"lost (\d+) cycle\(s\) to an unwritable spool: .* \((\d+) readings\)"
+
+
+class SmallDisk:
+    """A 256 KB tmpfs for the state directory, filled and freed at will."""
+
+    def __init__(self, mountpoint: Path) -> None:
+        self.mountpoint = mountpoint
+        self.filler = mountpoint / "filler"
+
+    def fill(self) -> None:
+        with self.filler.open("ab") as out:
+            for _ in range(10_000):  # bounded: 256 KB in 1 KB writes ends far sooner
+                try:
+                    out.write(b"\0" * 1024)
+                    out.flush()
+                except OSError:
+                    return
+        raise AssertionError("the small disk did not fill")
+
+    def free(self) -> None:
+        self.filler.unlink()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    mountpoint = tmp_path / "small-disk"
+    mountpoint.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mountpoint)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if done.returncode != 0:
+        reason = f"cannot mount a tmpfs ({done.stderr.strip() or done.returncode}): needs root"
+        if IN_CI:
+            pytest.fail(f"{reason} (CI=true: this test must run)")
+        pytest.skip(reason)
+    try:
+        yield SmallDisk(mountpoint)
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False, timeout=30)
+
+
+@MARIADB
+async def test_full_spool_disk_loses_only_what_it_must_and_says_so(
+    tmp_path: Path,
+    snmpsim: Snmpsim,
+    db_url: str,
+    proxy: TcpProxy,
+    small_disk: SmallDisk,
+    start_daemon: DaemonFactory,
+    engine: AsyncEngine,
+) -> None:
+    config = proxied(tmp_path, snmpsim, db_url, proxy, interval=2)
+    config.settings["daemon"]["state_dir"] = str(small_disk.mountpoint / "state")
+    config.write()
+    daemon = start_daemon(config)
+    await daemon.wait_cycles(1, START_S)
+    await proxy.cut()
+    await daemon.wait_log(r"spooled \(2 waiting\)", 20)
+    small_disk.fill()  # database away and disk full: these cycles are lost, and said
+    await daemon.wait_log(r"lost \(the spool cannot be written\)", 20, count=2)
+    small_disk.free()  # space again: the next cycle is spooled, the episode told
+    await daemon.wait_log(LOST_LINE, 20)
+    await daemon.wait_log(r"spooled \(3 waiting\)", 20)
+    small_disk.fill()
+    await daemon.wait_log(r"lost \(the spool cannot be written\)", 20, count=3)
+    await proxy.restore()  # disk still full: the spool drains, cycles are written directly
+    await daemon.wait_log(r"wrote 3 spooled cycles to the database", 20)
+    await daemon.wait_log(LOST_LINE, 20, count=2)
+    stored_at = len(daemon.cycles())
+    await daemon.wait_cycles(stored_at + 2, 20)
+    daemon.send(signal.SIGTERM)
+    assert await daemon.wait_exit(15) == 0
+
+    cycles = daemon.cycles()
+    assert all(c["stored"].endswith("stored") for c in cycles[stored_at - 1 :])
+    lost = [c for c in cycles if c["stored"].startswith("lost")]
+    text = daemon.log_text()
+    episodes = [re.search(LOST_LINE, line) for line in text.splitlines()]
+    told = [(int(m[1]), int(m[2])) for m in episodes if m]
+    assert len(told) == 2  # one line per episode
+    assert sum(n for n, _ in told) == len(lost)
+    assert sum(r for _, r in told) == 72 * len(lost)
+    assert text.count("cannot spool cycle") == 2  # and one when each began
+    assert "Traceback" not in text
+    await assert_stored_once(engine, [c for c in cycles if c not in lost])
