@@ -26,7 +26,7 @@ from powermond.cluster import Cluster
 from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
 from powermond.collect.store import CycleInfo, InventorySync
-from powermond.collect.writer import CycleWriter
+from powermond.collect.writer import CycleWriter, open_spool
 from powermond.db.engine import Database
 from powermond.errors import EXIT_CONFIG, EXIT_OK, ConfigError, PowermonError
 from powermond.inventory.load import load_all
@@ -328,8 +328,6 @@ async def _assemble(
     max_cycles: int | None,
     transport: PduTransport | None = None,
 ) -> Daemon:
-    from powermond.spool import Spool
-
     settings = state.settings
     url = settings.database.url.get_secret_value()
     await _check_schema(url, settings.database_bound)
@@ -337,7 +335,7 @@ async def _assemble(
     stack.push_async_callback(db.dispose)
     log.info("database %s", db.safe_url)
     cluster = await join_cluster(stack, db, settings)
-    spool = Spool(settings.daemon.state_dir / "spool", settings.daemon.spool_max_cycles)
+    spool = open_spool(config_dir / "powermon.toml", settings.daemon)
     poller = await stack.enter_async_context(Poller(settings.collector, transport))
     interval = settings.collector.interval
     monitor = Monitor(db, spool, interval, lambda inventory: poller.bound(inventory) + interval)
@@ -388,11 +386,8 @@ async def _check_schema(url: str, bound: float) -> None:
     try:
         async with asyncio.timeout(bound):
             current = await current_revision(url)
-    except TimeoutError:
-        log.warning("cannot check the database schema now: no answer within %g s", bound)
-        return
-    except DatabaseUnavailable as exc:
-        log.warning("cannot check the database schema now: %s", exc)
+    except (TimeoutError, DatabaseUnavailable) as exc:
+        log.warning("cannot check the database schema now: %s", exc or f"no answer in {bound:g} s")
         return
     if current != head_revision():
         found = "no schema" if current is None else f"schema revision {current}"

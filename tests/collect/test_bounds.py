@@ -25,7 +25,8 @@ def _pdu(name: str, **fields: object) -> PduConfig:
 
 def test_readme_states_the_bound_the_code_keeps() -> None:
     text = " ".join(README.read_text().split())  # the README wraps lines
-    stated = f"`{ROUNDS_PER_WALK} × timeout × (retries + 1) + {SLACK_SECONDS:g} s`"
+    times = "\N{MULTIPLICATION SIGN}"
+    stated = f"`{ROUNDS_PER_WALK} {times} timeout {times} (retries + 1) + {SLACK_SECONDS:g} s`"
     assert stated in text
     assert f"`⌈PDUs / concurrency⌉` times the longest PDU bound + {SLACK_SECONDS:g} s" in text
     client = SnmpClient(ClientDefaults(timeout=2.0, retries=1))

@@ -301,3 +301,18 @@ async def test_full_spool_disk_loses_only_what_it_must_and_says_so(
     assert text.count("cannot spool cycle") == 2  # and one when each began
     assert "Traceback" not in text
     await assert_stored_once(engine, [c for c in cycles if c not in lost])
+
+
+@SQLITE
+async def test_unusable_state_dir_exits_78_naming_file_and_key(
+    tmp_path: Path, config: Config, start_daemon: DaemonFactory
+) -> None:
+    not_a_dir = tmp_path / "state-is-a-file"
+    not_a_dir.write_text("")
+    config.settings["daemon"]["state_dir"] = str(not_a_dir)
+    config.write()
+    daemon = start_daemon(config)
+    assert await daemon.wait_exit(30) == 78
+    text = daemon.log_text()
+    assert re.search(r"powermon.toml: \[daemon\] state_dir: cannot keep the spool in ", text), text
+    assert "Traceback" not in text

@@ -18,13 +18,15 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from powermond.collect.store import ReadingsByPdu, store_cycle
 from powermond.db.engine import Database
 from powermond.db.errors import DatabaseUnavailable
-from powermond.errors import PowermonError
+from powermond.errors import ConfigError, PowermonError
 from powermond.output import iso_z
 from powermond.readings import OutletReading
+from powermond.settings import DaemonSettings
 from powermond.spool import RejectedCycle, Spool, SpooledCycle, drain
 
 log = logging.getLogger("powermond.collect.store")  # the name operators have seen in logs
@@ -33,6 +35,20 @@ log = logging.getLogger("powermond.collect.store")  # the name operators have se
 CLEANUP_SLACK_S = 0.25
 #: Lost cycles named one by one in the episode's line; beyond that, first and last.
 NAMED_LOSSES = 5
+
+
+def open_spool(settings_file: Path, settings: DaemonSettings) -> Spool:
+    """The daemon's spool; a state directory it cannot use is a configuration error."""
+    directory = settings.state_dir / "spool"
+    try:
+        return Spool(directory, settings.spool_max_cycles)
+    except OSError as exc:  # not a directory, not writable, a full disk: not startable
+        raise ConfigError(
+            [
+                f"{settings_file}: [daemon] state_dir: cannot keep the spool in "
+                f"{directory}: {exc.strerror or exc}"
+            ]
+        ) from None
 
 
 class CycleWriter:
