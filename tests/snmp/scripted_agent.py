@@ -26,6 +26,9 @@ class TableAgent:
     rows: dict[Oid, Any]
     community: str = "pdu-7"
     bulk_limit: int = 1000
+    #: Non-zero: every request is answered with this error-status (e.g. 16,
+    #: authorizationError), error-index 1.
+    error_status: int = 0
     requests: list[tuple[str, int]] = field(default_factory=list)  # (PDU kind, max-reps)
     port: int = 0
     _transport: Any = None
@@ -70,6 +73,9 @@ class TableAgent:
         else:
             self.requests.append(("next", 0))
             self._next(module, response, names, v1=version == 0)
+        if self.error_status:
+            module.apiPDU.set_error_status(response, self.error_status)
+            module.apiPDU.set_error_index(response, 1)
         module.apiMessage.set_pdu(message, response)
         return bytes(encoder.encode(message))
 
