@@ -22,6 +22,14 @@ def iso_z(value: datetime) -> str:
     return text + "Z"
 
 
+def device_text(value: object) -> str:
+    """Text a device sent (sysDescr, names), safe for a terminal: bytes decoded as UTF-8
+    (undecodable octets replaced), control characters removed (a device's escape sequences
+    must not set the terminal's title or colours), whitespace controls made spaces."""
+    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    return "".join(ch if ch.isprintable() else " " if ch.isspace() else "" for ch in text)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""

@@ -62,7 +62,11 @@ class TableAgent:
         request = module.apiMessage.get_pdu(message)
         names = [tuple(n) for n, _v in module.apiPDU.get_varbinds(request)]
         response = module.apiPDU.get_response(request)
-        if request.isSameTypeWith(rfc1905.GetBulkRequestPDU()):
+        if request.isSameTypeWith(rfc1905.GetRequestPDU()):
+            self.requests.append(("get", 0))
+            found = [(n, self.value(n) if n in self.rows else rfc1905.noSuchObject) for n in names]
+            module.apiPDU.set_varbinds(response, found)
+        elif request.isSameTypeWith(rfc1905.GetBulkRequestPDU()):
             reps = int(module.apiBulkPDU.get_max_repetitions(request))
             self.requests.append(("bulk", reps))
             if reps > self.bulk_limit:

@@ -116,3 +116,26 @@ async def test_a_hostile_pdus_rows_never_sink_the_others(
     finally:
         await db.dispose()
     assert added == stored == 6
+
+
+async def test_probe_strips_a_devices_control_characters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from powermond.cli.snmp_cmds import _print_probe, probe
+
+    rows = apc_rows(2)
+    # An escape sequence that would set the terminal's title, then its colour.
+    rows[(1, 3, 6, 1, 2, 1, 1, 1, 0)] = rfc1902.OctetString(b"PDU \x1b]0;pwned\x07\x1b[31mX\x00")
+    rows[(1, 3, 6, 1, 2, 1, 1, 2, 0)] = rfc1902.ObjectIdentifier("1.3.6.1.4.1.318.1.3.4.6")
+    agent = await TableAgent(rows).start()
+    try:
+        async with SnmpClient(ClientDefaults(timeout=1.0, retries=1)) as client:
+            result = await probe(client, pdu("hostile", agent), None)
+    finally:
+        agent.close()
+    _print_probe(result)
+    out, err = capsys.readouterr()
+    assert result.profile == "apc-rpdu2"
+    assert "sysDescr:    PDU ]0;pwned[31mX\n" in out
+    control = [ch for ch in out + err if not ch.isprintable() and ch != "\n"]
+    assert control == []

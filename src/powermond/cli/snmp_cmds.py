@@ -16,7 +16,7 @@ from pydantic import SecretStr, ValidationError
 from powermond.cli import add_command, add_format_option
 from powermond.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, NotFoundError, PowermonError
 from powermond.inventory.model import AuthProtocol, PduConfig, PrivProtocol
-from powermond.output import write_json, write_rows
+from powermond.output import device_text, write_json, write_rows
 from powermond.readings import OutletReading, is_inlet
 from powermond.snmp.client import (
     SYS_DESCR,
@@ -183,9 +183,8 @@ async def probe(client: PduTransport, pdu: PduConfig, forced: str | None) -> Pro
 
 def _text(value: object) -> str:
     """An answer as text; some devices send sysObjectID as a string (HPE P9S18A)."""
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return "" if value is None else str(value)
+    # Control characters removed: a device's escape sequences must not reach the terminal.
+    return "" if value is None else device_text(value)
 
 
 async def _walk_each(
@@ -250,7 +249,7 @@ def _print_probe(result: ProbeResult) -> None:
     print()
     write_rows([_outlet_row(r) for r in result.readings], OUTLET_COLUMNS, "table", sys.stdout)
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {device_text(warning)}", file=sys.stderr)
 
 
 # --- poll -----------------------------------------------------------------------------------
