@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from powermond.collect.store import ReadingsByPdu, store_cycle
+from powermond.collect.store import CycleInfo, ReadingsByPdu, store_cycle
 from powermond.db.engine import Database
 from powermond.db.errors import DatabaseUnavailable
 from powermond.errors import ConfigError, PowermonError
@@ -31,6 +32,8 @@ from powermond.spool import RejectedCycle, Spool, SpooledCycle, drain
 
 log = logging.getLogger("powermond.collect.store")  # the name operators have seen in logs
 
+#: A daemon cycle's row with nothing more to say (a spool replay's).
+DAEMON_CYCLE = CycleInfo()
 #: What a cancelled write may take beyond ``Database.timeout`` before the cycle moves on.
 CLEANUP_SLACK_S = 0.25
 #: Lost cycles named one by one in the episode's line; beyond that, first and last.
@@ -73,32 +76,37 @@ class CycleWriter:
     def spooled(self) -> int:
         return len(self._spool)
 
-    async def write(self, cycle: datetime, readings: ReadingsByPdu) -> int | None:
-        """Rows added now, or ``None`` when the cycle is not (yet) in the database."""
+    async def write(
+        self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo = DAEMON_CYCLE
+    ) -> int | None:
+        """Rows added now, or ``None`` when the cycle is not (yet) in the database (the
+        spool keeps the readings, not ``info``: a replayed cycle's row counts no failed PDUs)."""
         try:
-            return await self._write(cycle, readings)
+            return await self._write(cycle, readings, info)
         except asyncio.CancelledError:
             self._keep_abandoned(cycle, readings)
             raise
 
-    async def _write(self, cycle: datetime, readings: ReadingsByPdu) -> int | None:
+    async def _write(self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo) -> int | None:
         if len(self._spool) and not await self._drain():
             await self._keep(cycle, readings)
             return None
         try:
-            added = await self._store(cycle, readings)
+            added = await self._store(cycle, readings, info)
         except DatabaseUnavailable as exc:
             self._went_down(exc)
             await self._keep(cycle, readings)
             return None
         except PowermonError as exc:
-            return await self._store_each_pdu(cycle, readings, exc)
+            return await self._store_each_pdu(cycle, readings, info, exc)
         self._came_back()
         self._losses.end()  # nothing is lost while the database takes every cycle
         self.fate = f"{added} stored"
         return added
 
-    async def _store(self, cycle: datetime, readings: ReadingsByPdu) -> int:
+    async def _store(
+        self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo = DAEMON_CYCLE
+    ) -> int:
         """``store_cycle`` within the database's bound, its clean-up included.
 
         ``Database.timeout`` cancels the transaction, but closing a connection to a silent
@@ -106,7 +114,7 @@ class CycleWriter:
         for that, the clean-up finishes in the background.
         """
         work = asyncio.ensure_future(
-            store_cycle(self._db, cycle, readings, interval=self._interval)
+            store_cycle(self._db, cycle, readings, interval=self._interval, info=info)
         )
         bound = None if self._db.timeout is None else self._db.timeout + CLEANUP_SLACK_S
         try:
@@ -123,7 +131,7 @@ class CycleWriter:
         return work.result()
 
     async def _store_each_pdu(
-        self, cycle: datetime, readings: ReadingsByPdu, refusal: PowermonError
+        self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo, refusal: PowermonError
     ) -> int | None:
         """The database refused the cycle: store PDU by PDU, so one PDU's bad row does not
         sink the others; the refused PDUs' readings go to ``spool/bad/``."""
@@ -135,7 +143,10 @@ class CycleWriter:
         pdus = list(readings)
         for done, pdu in enumerate(pdus):
             try:
-                added += await self._store(cycle, {pdu: readings[pdu]})
+                # The cycle's row adds up the writes (as `poll --pdu` one PDU at a time):
+                # the failed PDUs are counted once.
+                once = info if done == 0 else replace(info, failed=0)
+                added += await self._store(cycle, {pdu: readings[pdu]}, once)
             except DatabaseUnavailable as exc:  # gone meanwhile: the rest waits in the spool
                 self._went_down(exc)
                 await self._put_aside(cycle, refused)
