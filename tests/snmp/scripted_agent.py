@@ -29,6 +29,9 @@ class TableAgent:
     #: Non-zero: every request is answered with this error-status (e.g. 16,
     #: authorizationError), error-index 1.
     error_status: int = 0
+    #: Answer GETs as GETs (sysDescr for probe); by default they are answered as GETNEXTs,
+    #: which is how a v1 GET meets noSuchName here.
+    answers_get: bool = False
     requests: list[tuple[str, int]] = field(default_factory=list)  # (PDU kind, max-reps)
     port: int = 0
     _transport: Any = None
@@ -62,7 +65,7 @@ class TableAgent:
         request = module.apiMessage.get_pdu(message)
         names = [tuple(n) for n, _v in module.apiPDU.get_varbinds(request)]
         response = module.apiPDU.get_response(request)
-        if request.isSameTypeWith(rfc1905.GetRequestPDU()):
+        if self.answers_get and request.isSameTypeWith(rfc1905.GetRequestPDU()):
             self.requests.append(("get", 0))
             found = [(n, self.value(n) if n in self.rows else rfc1905.noSuchObject) for n in names]
             module.apiPDU.set_varbinds(response, found)

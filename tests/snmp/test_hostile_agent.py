@@ -127,7 +127,7 @@ async def test_probe_strips_a_devices_control_characters(
     # An escape sequence that would set the terminal's title, then its colour.
     rows[(1, 3, 6, 1, 2, 1, 1, 1, 0)] = rfc1902.OctetString(b"PDU \x1b]0;pwned\x07\x1b[31mX\x00")
     rows[(1, 3, 6, 1, 2, 1, 1, 2, 0)] = rfc1902.ObjectIdentifier("1.3.6.1.4.1.318.1.3.4.6")
-    agent = await TableAgent(rows).start()
+    agent = await TableAgent(rows, answers_get=True).start()
     try:
         async with SnmpClient(ClientDefaults(timeout=1.0, retries=1)) as client:
             result = await probe(client, pdu("hostile", agent), None)
