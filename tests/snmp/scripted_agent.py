@@ -48,6 +48,11 @@ class TableAgent:
     def close(self) -> None:
         self._transport.close()
 
+    def serve(self, rows: dict[Oid, Any]) -> None:
+        """Answer from ``rows`` from now on (a device that renumbers its table)."""
+        self.rows = rows
+        self._oids = sorted(rows)
+
     def next_after(self, oid: Oid) -> Oid | None:
         i = bisect.bisect_right(self._oids, oid)
         return self._oids[i] if i < len(self._oids) else None

@@ -139,3 +139,33 @@ async def test_probe_strips_a_devices_control_characters(
     assert "sysDescr:    PDU ]0;pwned[31mX\n" in out
     control = [ch for ch in out + err if not ch.isprintable() and ch != "\n"]
     assert control == []
+
+
+async def test_a_pdu_renumbering_its_outlets_grows_the_table_by_a_bounded_amount(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from powermond.collect.outlets import NEW_OUTLETS_PER_CYCLE
+    from powermond.collect.poll import Poller
+    from powermond.settings import CollectorSettings
+
+    agent = await TableAgent(apc_rows(24)).start()
+    inventory = Inventory(pdus={"renumbering": pdu("renumbering", agent)}, machines={})
+    labels: list[set[str]] = []
+    try:
+        async with Poller(CollectorSettings(timeout=1.0, retries=1)) as poller:
+            for n in range(3):
+                # Each walk, unit = n + 1: 24 labels never seen before ("2.1" … "2.24" …).
+                rows = apc_rows(24)
+                rows |= {(*METERED, MODULE, i): n + 1 for i in range(1, 25)}
+                agent.serve(rows)
+                with caplog.at_level(logging.WARNING, logger="powermond.collect.outlets"):
+                    outcome = await poller.poll(inventory, CYCLE)
+                labels.append({r.outlet for r in outcome.readings["renumbering"]})
+    finally:
+        agent.close()
+    assert len(labels[0]) == 24  # first sight: the table as it is
+    assert [len(s) for s in labels[1:]] == [NEW_OUTLETS_PER_CYCLE] * 2
+    assert labels[1] <= {f"2.{i}" for i in range(1, 25)}
+    warned = [m for m in caplog.messages if "never reported before" in m]
+    assert len(warned) == 1  # once while it goes on, not every cycle
+    assert "24 outlet labels" in warned[0]
