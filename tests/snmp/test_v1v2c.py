@@ -259,3 +259,14 @@ async def test_datagrams_from_strangers_are_not_decoded(
     assert response.varbinds == [((*OID, 1), 163)]
     assert "which we asked nothing" in caplog.text
     assert "malformed" not in caplog.text  # dropped before decoding
+
+
+async def test_socket_is_bound_as_narrowly_as_the_targets_allow(
+    transport: CommunityTransport, start_agent: Any
+) -> None:
+    _agent, address = await start_agent(lambda _n, rid, _raw: [(answer(rid, 163), False)])
+    await ask(transport, address)
+    # Every target is on loopback: nothing off this host can reach the socket.
+    assert transport.bound_host == "127.0.0.1"
+    sockname = transport._transport.get_extra_info("sockname")  # type: ignore[union-attr]
+    assert sockname[0] == "127.0.0.1"
