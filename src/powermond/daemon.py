@@ -216,10 +216,12 @@ class Daemon:
         if self.cluster is not None and not await self.cluster.may_import():
             return  # another collector holds the import lease
         machines = [(m.name, m.rrd) for m in self.state.inventory.machines.values()]
+        rrd = self.state.settings.rrd
+        # A back-fill writes large batches: bounded by the import's own interval, not by the
+        # cycle's database bound (one run must end before the next is due).
+        db = self.db.with_timeout(rrd.interval)
         try:
-            summary = await import_load(
-                self.db, self.state.settings.rrd, machines, remembered=self._load_problems
-            )
+            summary = await import_load(db, rrd, machines, remembered=self._load_problems)
         except PowermonError as exc:  # logged once per hour at most: the job is hourly
             log.error("load import failed: %s", exc)
             self.monitor.imported(None)

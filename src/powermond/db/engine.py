@@ -75,6 +75,10 @@ class Database:
     def from_url(cls, url: str, *, timeout: float | None = None) -> Database:
         return cls(create_engine(url), timeout=timeout)
 
+    def with_timeout(self, timeout: float | None) -> Database:
+        """A handle on the same engine (and pool) whose units of work have another bound."""
+        return Database(self.engine, timeout=timeout)
+
     @property
     def safe_url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
