@@ -38,6 +38,9 @@ from powermond.snmp.client import PduTransport
 
 log = logging.getLogger("powermond")
 
+#: Each retention batch's database bound: far above a cycle's, far below the job's day.
+PRUNE_BOUND_S = 600.0
+
 
 @dataclass
 class DaemonResult:
@@ -236,9 +239,10 @@ class Daemon:
 
         storage = self.state.settings.storage
         try:
-            result = await prune_by_settings(
-                self.db, storage.raw_days, storage.load_days, datetime.now(UTC)
-            )
+            result = await prune_by_settings(  # a batch may take longer than a cycle's step
+                self.db.with_timeout(PRUNE_BOUND_S), storage.raw_days, storage.load_days,
+                datetime.now(UTC),
+            )  # fmt: skip
         except PowermonError as exc:  # tried again tomorrow; nothing is lost meanwhile
             log.error("retention job failed: %s", exc)
             return
