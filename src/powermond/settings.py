@@ -80,6 +80,12 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     metrics: MetricsSettings = MetricsSettings()
 
+    @property
+    def database_bound(self) -> float:
+        """The daemon's bound on one database step: ``[database] timeout``, at most half the
+        interval, so a silent database costs a cycle its bound, never the next cycle."""
+        return min(self.database.timeout, self.collector.interval / 2)
+
 
 def parse_listen(value: str) -> tuple[str, int]:
     """``"127.0.0.1:9577"``, ``"[::1]:9577"`` -> (host, port); ValueError if malformed."""
@@ -89,12 +95,6 @@ def parse_listen(value: str) -> tuple[str, int]:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return host, int(port)
-
-    @property
-    def database_bound(self) -> float:
-        """The daemon's bound on one database step: ``[database] timeout``, at most half the
-        interval, so a silent database costs a cycle its bound, never the next cycle."""
-        return min(self.database.timeout, self.collector.interval / 2)
 
 
 def config_dir_from(cli_value: str | None) -> Path:
