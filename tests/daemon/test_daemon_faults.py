@@ -119,17 +119,17 @@ async def test_cycle_abandoned_at_stop_on_a_silent_database_is_spooled(
     start_daemon: DaemonFactory,
     engine: AsyncEngine,
 ) -> None:
-    # Interval 12 s: each write may wait 6 s on the database; the grace is far shorter.
-    config = proxied(tmp_path, snmpsim, db_url, proxy, interval=12, grace=0.5)
-    config.settings["database"]["timeout"] = 6
+    # Interval 24 s. Each cycle first reads the collectors (issue 12: bounded at 6 s, a
+    # quarter of the interval, + up to 2 s of asyncpg clean-up), polls (at most 4 s), then
+    # writes (bounded at 8 s): 13 s into the next cycle it is waiting on the silent database.
+    config = proxied(tmp_path, snmpsim, db_url, proxy, interval=24, grace=0.5)
+    config.settings["database"]["timeout"] = 8
     config.write()
     first = start_daemon(config)
     await first.wait_cycles(1, START_S)
     proxy.freeze()
-    # Cycles start at multiples of 12 s; polling is bounded at 4 s (1 s timeout, 3 rounds,
-    # slack): 4.5 s into the next cycle it is waiting on the silent database.
     now = time.time()
-    await asyncio.sleep(now - now % 12 + 12 + 4.5 - now)
+    await asyncio.sleep(now - now % 24 + 24 + 13 - now)
     first.send(signal.SIGTERM)
     assert await first.wait_exit(10) == 0, first.log_text()
     kept = await first.wait_log(r"cycle \S+Z abandoned at stop: kept in the spool \(72 ", 0)
