@@ -75,7 +75,6 @@ async def assert_stored_once(engine: AsyncEngine, cycles: list[re.Match[str]]) -
     logged = {logged_cycle(c): int(c["readings"]) for c in cycles if int(c["readings"])}
     assert sorted(stored) == sorted(logged)
     assert {cycle: sum(per_pdu.values()) for cycle, per_pdu in stored.items()} == logged
-    assert all(set(per_pdu.values()) == {24} for per_pdu in stored.values()), stored
     assert await duplicate_readings(engine) == 0
 
 
@@ -132,7 +131,7 @@ async def test_cycle_abandoned_at_stop_on_a_silent_database_is_spooled(
     await asyncio.sleep(now - now % 24 + 24 + 13 - now)
     first.send(signal.SIGTERM)
     assert await first.wait_exit(10) == 0, first.log_text()
-    kept = await first.wait_log(r"cycle \S+Z abandoned at stop: kept in the spool \(72 ", 0)
+    kept = await first.wait_log(r"cycle \S+Z abandoned at stop: kept in the spool \(\d+ ", 0)
     abandoned = re.search(r"cycle (\S+Z) abandoned", kept[0])
     assert abandoned is not None
     assert "nothing of it was stored" not in first.log_text()
@@ -298,7 +297,7 @@ async def test_full_spool_disk_loses_only_what_it_must_and_says_so(
     told = [(int(m[1]), int(m[2])) for m in episodes if m]
     assert len(told) == 2  # one line per episode
     assert sum(n for n, _ in told) == len(lost)
-    assert sum(r for _, r in told) == 72 * len(lost)
+    assert sum(r for _, r in told) == sum(int(c["readings"]) for c in lost)
     assert text.count("cannot spool cycle") == 2  # and one when each began
     assert "Traceback" not in text
     await assert_stored_once(engine, [c for c in cycles if c not in lost])
