@@ -334,3 +334,11 @@ def test_directory_is_created_private(tmp_path: Path) -> None:
     Spool(directory, max_cycles=1)
     assert directory.is_dir()
     assert os.stat(directory).st_mode & 0o077 == 0
+
+
+def test_file_named_like_a_date_that_is_none_is_moved_aside(spool_dir: Path) -> None:
+    # Month 13: the name has the spool's shape; it once stopped the daemon from starting.
+    spool_dir.mkdir(parents=True)
+    (spool_dir / "20261301T000000000000Z-000001.json").write_text("{}")
+    assert len(Spool(spool_dir, max_cycles=10)) == 0
+    assert (spool_dir / "bad" / "20261301T000000000000Z-000001.json").exists()

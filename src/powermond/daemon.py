@@ -25,7 +25,8 @@ from powermond import __version__, systemd
 from powermond.cluster import Cluster
 from powermond.collect.cycle import cycle_time
 from powermond.collect.poll import CycleOutcome, Poller
-from powermond.collect.store import CycleInfo, CycleWriter, InventorySync
+from powermond.collect.store import CycleInfo, InventorySync
+from powermond.collect.writer import CycleWriter, open_spool
 from powermond.db.engine import Database
 from powermond.errors import EXIT_CONFIG, EXIT_OK, ConfigError, PowermonError
 from powermond.inventory.load import load_all
@@ -36,6 +37,9 @@ from powermond.settings import Settings
 from powermond.snmp.client import PduTransport
 
 log = logging.getLogger("powermond")
+
+#: Each retention batch's database bound: far above a cycle's, far below the job's day.
+PRUNE_BOUND_S = 600.0
 
 
 @dataclass
@@ -126,7 +130,7 @@ class Daemon:
             added=added,
         )  # fmt: skip
         self.state.cycles_done += 1
-        status = outcome.status_line(scheduled, duration, added, self.writer.spooled)
+        status = outcome.status_line(scheduled, duration, self.writer.fate)
         self.state.last_status = status
         self.notifier.status(status)
         log.info("%s", status, extra={"cycle": iso_z(scheduled), "duration": round(duration, 3)})
@@ -172,6 +176,14 @@ class Daemon:
         except PowermonError as exc:  # the database refused it: not a configuration to run
             log.error("reload failed, keeping the previous configuration: %s", exc)
             return False
+        except Exception as exc:  # a bug must not end live reload: later SIGHUPs still count
+            log.error(
+                "reload failed (%s: %s), keeping the previous configuration",
+                type(exc).__name__,
+                exc,
+            )
+            log.debug("reload failure", exc_info=True)
+            return False
         finally:
             self.notifier.ready(self.state.last_status)
         self._warn_restart_needed(settings)
@@ -207,10 +219,12 @@ class Daemon:
         if self.cluster is not None and not await self.cluster.may_import():
             return  # another collector holds the import lease
         machines = [(m.name, m.rrd) for m in self.state.inventory.machines.values()]
+        rrd = self.state.settings.rrd
+        # A back-fill writes large batches: bounded by the import's own interval, not by the
+        # cycle's database bound (one run must end before the next is due).
+        db = self.db.with_timeout(rrd.interval)
         try:
-            summary = await import_load(
-                self.db, self.state.settings.rrd, machines, remembered=self._load_problems
-            )
+            summary = await import_load(db, rrd, machines, remembered=self._load_problems)
         except PowermonError as exc:  # logged once per hour at most: the job is hourly
             log.error("load import failed: %s", exc)
             self.monitor.imported(None)
@@ -225,9 +239,10 @@ class Daemon:
 
         storage = self.state.settings.storage
         try:
-            result = await prune_by_settings(
-                self.db, storage.raw_days, storage.load_days, datetime.now(UTC)
-            )
+            result = await prune_by_settings(  # a batch may take longer than a cycle's step
+                self.db.with_timeout(PRUNE_BOUND_S), storage.raw_days, storage.load_days,
+                datetime.now(UTC),
+            )  # fmt: skip
         except PowermonError as exc:  # tried again tomorrow; nothing is lost meanwhile
             log.error("retention job failed: %s", exc)
             return
@@ -251,7 +266,8 @@ class Daemon:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            log.warning("abandoned %s: nothing of it was stored", task.get_name())
+            if not self.writer.kept_abandoned:  # else the writer said it kept the cycle
+                log.warning("abandoned %s: nothing of it was stored", task.get_name())
 
 
 async def _wait_any(*events: asyncio.Event) -> None:
@@ -318,24 +334,24 @@ async def _assemble(
     max_cycles: int | None,
     transport: PduTransport | None = None,
 ) -> Daemon:
-    from powermond.spool import Spool
-
     settings = state.settings
     url = settings.database.url.get_secret_value()
-    await _check_schema(url)
-    db = Database.from_url(url)
+    await _check_schema(url, settings.database_bound)
+    db = Database.from_url(url, timeout=settings.database_bound)
     stack.push_async_callback(db.dispose)
     log.info("database %s", db.safe_url)
     cluster = await join_cluster(stack, db, settings)
-    spool = Spool(settings.daemon.state_dir / "spool", settings.daemon.spool_max_cycles)
+    spool = open_spool(config_dir / "powermon.toml", settings.daemon)
     poller = await stack.enter_async_context(Poller(settings.collector, transport))
     interval = settings.collector.interval
     monitor = Monitor(db, spool, interval, lambda inventory: poller.bound(inventory) + interval)
+    writer = CycleWriter(db, spool, interval=settings.collector.interval)
+    stack.callback(writer.close)
     daemon = Daemon(
         config_dir,
         state,
         db,
-        CycleWriter(db, spool, interval=settings.collector.interval),
+        writer,
         poller.poll,
         notifier,
         max_cycles,
@@ -365,7 +381,7 @@ async def join_cluster(
     return cluster
 
 
-async def _check_schema(url: str) -> None:
+async def _check_schema(url: str, bound: float) -> None:
     """Refuse to start on a schema that is missing or behind: cycles would all be refused.
 
     An unreachable database is no reason to refuse: readings are spooled until it answers.
@@ -376,9 +392,10 @@ async def _check_schema(url: str) -> None:
 
     try:
         url = open_url(url, "write")
-        current = await current_revision(url)
-    except DatabaseUnavailable as exc:
-        log.warning("cannot check the database schema now: %s", exc)
+        async with asyncio.timeout(bound):
+            current = await current_revision(url)
+    except (TimeoutError, DatabaseUnavailable) as exc:
+        log.warning("cannot check the database schema now: %s", exc or f"no answer in {bound:g} s")
         return
     except NoSqliteFile as exc:  # missing (no schema) or not ours to write: restarting won't help
         raise SchemaNotCurrent(str(exc)) from None

@@ -2,7 +2,9 @@
 
 One helper for every place that shows device text (``probe``'s sysDescr, profile warnings),
 so that what a device may send is handled once: bytes are decoded as UTF-8 (undecodable bytes
-replaced, never shown as ``b'…'``) and NUL bytes, which firmware pads strings with, dropped.
+replaced, never shown as ``b'…'``), NUL bytes (firmware pads strings with them) and other
+control characters dropped (a device's escape sequences must not set the terminal's title or
+colours), whitespace controls made spaces.
 """
 
 from __future__ import annotations
@@ -16,4 +18,4 @@ def device_text(value: object) -> str:
         text = bytes(value).decode("utf-8", errors="replace")
     else:
         text = str(value)
-    return text.replace("\x00", "")
+    return "".join(ch if ch.isprintable() else " " if ch.isspace() else "" for ch in text)

@@ -21,6 +21,9 @@ class _Section(BaseModel):
 class DatabaseSettings(_Section):
     # A SecretStr because URLs carry passwords; use ``render_url`` for a printable form.
     url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    #: Seconds the daemon gives one database step (connect, a cycle's transaction) before
+    #: it takes the database as unavailable and spools; never more than half the interval.
+    timeout: Annotated[float, Field(gt=0, le=600)] = 10
 
 
 # A collector's name among several on one database: printable, no surrounding blanks.
@@ -78,6 +81,12 @@ class Settings(_Section):
     daemon: DaemonSettings = DaemonSettings()
     storage: StorageSettings = StorageSettings()
     metrics: MetricsSettings = MetricsSettings()
+
+    @property
+    def database_bound(self) -> float:
+        """The daemon's bound on one database step: ``[database] timeout``, at most half the
+        interval, so a silent database costs a cycle its bound, never the next cycle."""
+        return min(self.database.timeout, self.collector.interval / 2)
 
 
 def parse_listen(value: str) -> tuple[str, int]:

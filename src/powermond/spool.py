@@ -136,6 +136,19 @@ class Spool:
             )
         return entry
 
+    def put_aside(
+        self, cycle: datetime, readings_by_pdu: Mapping[str, Sequence[OutletReading]]
+    ) -> Path:
+        """Store readings the database refused in ``bad/``, for the operator (not replayed)."""
+        cycle = _utc(cycle)
+        self.bad_directory.mkdir(exist_ok=True, mode=0o700)
+        with self._lock:
+            seq, self._next_seq = self._next_seq, self._next_seq + 1
+        path = self.bad_directory / _file_name(cycle, seq)
+        _write_atomically(path, _encode(cycle, readings_by_pdu))
+        log.error("readings of cycle %s refused by the database: kept in %s", _iso(cycle), path)
+        return path
+
     def entries(self) -> list[SpoolEntry]:
         """Spooled cycles oldest first (by cycle time, then by order of arrival)."""
         with self._lock:
@@ -195,7 +208,11 @@ class Spool:
             if match is None:
                 self._move_aside(path, "not a spool file name")
                 continue
-            cycle = datetime.strptime(match["cycle"], _NAME_TIME).replace(tzinfo=UTC)
+            try:
+                cycle = datetime.strptime(match["cycle"], _NAME_TIME).replace(tzinfo=UTC)
+            except ValueError:  # shaped like a date, but none (month 13, …)
+                self._move_aside(path, "names no valid date")
+                continue
             yield SpoolEntry(cycle, int(match["seq"]), path)
 
     def _insert(self, entry: SpoolEntry) -> None:

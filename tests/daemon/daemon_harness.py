@@ -4,7 +4,8 @@
 - :class:`DaemonProcess`: ``powermond --config-dir D`` with stderr in a file; waits on log
   lines, notifications and exit, all bounded; only ever signals its own PID.
 - :class:`TcpProxy`: a loopback TCP proxy (asyncio) that a test cuts and restores to make the
-  database unreachable, closing the connections already open as well.
+  database unreachable, closing the connections already open as well, or freezes and thaws
+  to make it silent (a partition or a hung server: connections stay open, nothing comes back).
 - :func:`write_config`: the three config files.
 """
 
@@ -42,7 +43,8 @@ POLL_S = 0.05
 # "cycle 2025-01-01T00:00:02Z: 3/4 PDUs ok, 72 readings, 72 stored, 0.3 s"
 CYCLE_LINE = re.compile(
     r"cycle (?P<cycle>\S+Z): (?P<ok>\d+)/(?P<total>\d+) PDUs ok, (?P<readings>\d+) readings, "
-    r"(?P<stored>\d+ stored|spooled \(\d+ waiting\)), (?P<seconds>[\d.]+) s"
+    r"(?P<stored>\d+ stored(?:, \d+ PDU\(s\) refused \(kept in spool/bad/\))?"
+    r"|spooled \(\d+ waiting\)|lost \(the spool cannot be written\)), (?P<seconds>[\d.]+) s"
 )
 
 
@@ -263,6 +265,8 @@ class TcpProxy:
         self.port = free_tcp_port()
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.connections = 0
 
     async def start(self) -> None:
@@ -280,11 +284,22 @@ class TcpProxy:
     async def restore(self) -> None:
         await self.start()
 
+    def freeze(self) -> None:
+        """Stop forwarding in both directions, keeping every connection open and accepting
+        new ones that never get an answer: what a partition or a hung server looks like."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        """Forward again, held bytes first."""
+        self._flowing.set()
+
     async def close(self) -> None:
         await self.cut()
+        self.thaw()  # releases handlers held by a freeze
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        await self._flowing.wait()
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -293,16 +308,21 @@ class TcpProxy:
         pair = {writer, up_writer}
         self._open |= pair
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(
+                _pipe(reader, up_writer, self._flowing), _pipe(up_reader, writer, self._flowing)
+            )
         finally:
             for w in pair:
                 w.transport.abort()
             self._open -= pair
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event
+) -> None:
     with contextlib.suppress(OSError, asyncio.IncompleteReadError):
         while data := await reader.read(65536):
+            await flowing.wait()  # frozen: the bytes are held, the connection stays open
             writer.write(data)
             await writer.drain()
     writer.transport.abort()

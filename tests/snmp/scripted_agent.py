@@ -1,6 +1,7 @@
 """A small SNMPv1/v2c agent on 127.0.0.1 for behaviour snmpsim cannot show (tooBig, v1's
-noSuchName at the end of the MIB). It speaks through pysnmp/pyasn1, the reference codec, so
-PowerMon's own codec is checked against it, not against itself."""
+noSuchName at the end of the MIB, hostile devices: absurd index arcs and column values).
+It speaks through pysnmp/pyasn1, the reference codec, so PowerMon's own codec is checked
+against it, not against itself."""
 
 from __future__ import annotations
 
@@ -18,12 +19,19 @@ Oid = tuple[int, ...]
 
 @dataclass
 class TableAgent:
-    """Serves ``rows`` (OID -> int) to community ``community``. A GETBULK asking for more than
-    ``bulk_limit`` repetitions is answered tooBig, as firmware with small buffers does."""
+    """Serves ``rows`` (OID -> int, or any pysnmp value such as ``Counter64(2**60)``) to
+    community ``community``. A GETBULK asking for more than ``bulk_limit`` repetitions is
+    answered tooBig, as firmware with small buffers does."""
 
-    rows: dict[Oid, int]
+    rows: dict[Oid, Any]
     community: str = "pdu-7"
     bulk_limit: int = 1000
+    #: Non-zero: every request is answered with this error-status (e.g. 16,
+    #: authorizationError), error-index 1.
+    error_status: int = 0
+    #: Answer GETs as GETs (sysDescr for probe); by default they are answered as GETNEXTs,
+    #: which is how a v1 GET meets noSuchName here.
+    answers_get: bool = False
     requests: list[tuple[str, int]] = field(default_factory=list)  # (PDU kind, max-reps)
     port: int = 0
     _transport: Any = None
@@ -40,9 +48,18 @@ class TableAgent:
     def close(self) -> None:
         self._transport.close()
 
+    def serve(self, rows: dict[Oid, Any]) -> None:
+        """Answer from ``rows`` from now on (a device that renumbers its table)."""
+        self.rows = rows
+        self._oids = sorted(rows)
+
     def next_after(self, oid: Oid) -> Oid | None:
         i = bisect.bisect_right(self._oids, oid)
         return self._oids[i] if i < len(self._oids) else None
+
+    def value(self, oid: Oid) -> Any:
+        value = self.rows[oid]
+        return rfc1902.Integer32(value) if isinstance(value, int) else value
 
     def answer(self, data: bytes) -> bytes | None:
         version = int(verdec.decode_message_version(data))
@@ -53,7 +70,11 @@ class TableAgent:
         request = module.apiMessage.get_pdu(message)
         names = [tuple(n) for n, _v in module.apiPDU.get_varbinds(request)]
         response = module.apiPDU.get_response(request)
-        if request.isSameTypeWith(rfc1905.GetBulkRequestPDU()):
+        if self.answers_get and request.isSameTypeWith(rfc1905.GetRequestPDU()):
+            self.requests.append(("get", 0))
+            found = [(n, self.value(n) if n in self.rows else rfc1905.noSuchObject) for n in names]
+            module.apiPDU.set_varbinds(response, found)
+        elif request.isSameTypeWith(rfc1905.GetBulkRequestPDU()):
             reps = int(module.apiBulkPDU.get_max_repetitions(request))
             self.requests.append(("bulk", reps))
             if reps > self.bulk_limit:
@@ -64,6 +85,9 @@ class TableAgent:
         else:
             self.requests.append(("next", 0))
             self._next(module, response, names, v1=version == 0)
+        if self.error_status:
+            module.apiPDU.set_error_status(response, self.error_status)
+            module.apiPDU.set_error_index(response, 1)
         module.apiMessage.set_pdu(message, response)
         return bytes(encoder.encode(message))
 
@@ -76,7 +100,7 @@ class TableAgent:
                 if following is None:
                     out.append((oid, rfc1905.endOfMibView))
                 else:
-                    out.append((following, rfc1902.Integer32(self.rows[following])))
+                    out.append((following, self.value(following)))
                     current[j] = following
         return out
 
@@ -85,7 +109,7 @@ class TableAgent:
         for i, oid in enumerate(names):
             following = self.next_after(oid)
             if following is not None:
-                out.append((following, rfc1902.Integer32(self.rows[following])))
+                out.append((following, self.value(following)))
             elif v1:  # v1: the whole request fails, naming the first varbind at the end
                 module.apiPDU.set_error_status(response, 2)
                 module.apiPDU.set_error_index(response, i + 1)

@@ -255,3 +255,64 @@ def test_the_inline_path_for_known_oids_decodes_and_rejects_like_the_general_one
     for value in (b"\x02\x00", bytes([0x02, 10] + [1] * 10), b"\x02\x02\x01"):
         with pytest.raises(ber.BerError):
             ber.decode_response(_vb_message(value, known))
+
+
+# --- hostile shapes (issue 13): sub-identifier length and value, the OID cache's size ------
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(octets)]) + octets + content
+
+
+def _message(oid_content: bytes, value_tlv: bytes = b"\x05\x00") -> bytes:
+    """A v2c Response with one varbind, long lengths allowed."""
+    varbind = _tlv(0x30, _tlv(0x06, oid_content) + value_tlv)
+    pdu = _tlv(0x02, b"\x05") + _tlv(0x02, b"\x00") + _tlv(0x02, b"\x00") + _tlv(0x30, varbind)
+    return _tlv(0x30, _tlv(0x02, b"\x01") + _tlv(0x04, b"c") + _tlv(0xA2, pdu))
+
+
+def _arc(n: int) -> bytes:
+    return ber.encode_oid((1, 3, n))[1:]
+
+
+def test_sub_identifiers_up_to_2_to_the_32_minus_1_decode() -> None:
+    wire = _message(bytes([0x2B]) + _arc(2**32 - 1))
+    assert ber.decode_response(wire).varbinds == [((1, 3, 2**32 - 1), None)]
+
+
+HOSTILE = {
+    # 2^32 fits 5 octets but is beyond RFC 2578's bound (it made a 10-digit label).
+    "arc 2^32": _message(bytes([0x2B]) + _arc(2**32)),
+    # 10^40: the index arc that made a 41-character outlet label.
+    "arc 10^40": _message(bytes([0x2B]) + _arc(10**40)),
+    "arc of 6 octets": _message(bytes([0x2B, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00])),
+    # A 64 KB OID of one sub-identifier: quadratic to decode without the 5-octet bound.
+    "one arc of 60,000 octets": _message(bytes([0x2B]) + b"\xff" * 60_000 + b"\x7f"),
+    # An OID *value* whose arc has more digits than int -> str allows (Python raised
+    # ValueError, which escaped the protocol callback).
+    "oid value with a 2,042-octet arc": _message(
+        bytes([0x2B, 6, 1]), _tlv(0x06, bytes([0x2B]) + b"\xff" * 2041 + b"\x7f")
+    ),
+}
+
+
+@pytest.mark.parametrize("wire", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_sub_identifiers_are_the_codecs_own_error(wire: bytes) -> None:
+    with pytest.raises(ber.BerError, match=r"sub-identifier|OID too long"):
+        ber.decode_response(wire)
+
+
+def test_oid_cache_is_bounded_in_bytes() -> None:
+    # 127 five-octet arcs each: distinct OIDs of the largest shape the codec accepts.
+    # Before the bound, 6,000 of them held ~40 MB (8 KB OIDs took a process to 570 MB).
+    peak = 0
+    for n in range(6000):
+        content = bytes([0x2B]) + _arc(2**31 + n) * 126
+        ber.decode_response(_message(content))
+        peak = max(peak, ber.oid_cache_bytes())
+        assert ber.oid_cache_bytes() <= ber.OID_CACHE_MAX_BYTES
+    assert peak > ber.OID_CACHE_MAX_BYTES * 0.9  # it does cache them, up to its bound

@@ -216,3 +216,57 @@ async def test_closed_transport_refuses_requests() -> None:
     closed.close()
     with pytest.raises(RuntimeError):
         await ask(closed, ("127.0.0.1", 9))
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    return bytes([tag, 0x82]) + len(content).to_bytes(2, "big") + content  # long form
+
+
+def long_arc_answer(request_id: int, community: bytes = b"pdu-7") -> bytes:
+    """A v2c answer whose OID value has a 2,042-octet sub-identifier (Python's int -> str
+    limit once made that a ValueError escaping the protocol callback, once per datagram)."""
+    value = _tlv(0x06, bytes([0x2B]) + b"\xff" * 2041 + b"\x7f")
+    varbind = _tlv(0x30, bytes([0x06, 16]) + ber.encode_oid((*OID, 1)) + value)
+    rid = ber._integer(request_id)
+    pdu = rid + b"\x02\x01\x00\x02\x01\x00" + _tlv(0x30, varbind)
+    return _tlv(0x30, b"\x02\x01\x01" + bytes([0x04, len(community)]) + community + _tlv(0xA2, pdu))
+
+
+async def test_a_hostile_oid_value_is_dropped_inside_the_codec(
+    transport: CommunityTransport, start_agent: Any, caplog: Any
+) -> None:
+    escaped: list[dict[str, Any]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: escaped.append(ctx))
+    caplog.set_level(logging.DEBUG, logger="powermond.snmp.v1v2c")
+    _agent, address = await start_agent(lambda _n, rid, _raw: [(long_arc_answer(rid), False)])
+    with pytest.raises(RequestTimedOut):
+        await ask(transport, address, tries=2, wait=0.2)
+    assert escaped == []  # nothing reached the event loop's handler
+    assert caplog.text.count("dropped a malformed datagram") == 2
+    assert "OID too long" in caplog.text
+
+
+async def test_datagrams_from_strangers_are_not_decoded(
+    transport: CommunityTransport, start_agent: Any, caplog: Any
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="powermond.snmp.v1v2c")
+    _agent, address = await start_agent(lambda _n, rid, _raw: [(answer(rid, 163), False)])
+    port = transport._transport.get_extra_info("sockname")[1]  # type: ignore[union-attr]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.sendto(long_arc_answer(1), ("127.0.0.1", port))  # no request in flight to it
+        response = await ask(transport, address)
+    assert response.varbinds == [((*OID, 1), 163)]
+    assert "which we asked nothing" in caplog.text
+    assert "malformed" not in caplog.text  # dropped before decoding
+
+
+async def test_socket_is_bound_as_narrowly_as_the_targets_allow(
+    transport: CommunityTransport, start_agent: Any
+) -> None:
+    _agent, address = await start_agent(lambda _n, rid, _raw: [(answer(rid, 163), False)])
+    await ask(transport, address)
+    # Every target is on loopback: nothing off this host can reach the socket.
+    assert transport.bound_host == "127.0.0.1"
+    sockname = transport._transport.get_extra_info("sockname")  # type: ignore[union-attr]
+    assert sockname[0] == "127.0.0.1"

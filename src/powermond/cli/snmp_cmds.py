@@ -252,7 +252,7 @@ def _print_probe(result: ProbeResult) -> None:
     print()
     write_rows([_outlet_row(r) for r in result.readings], OUTLET_COLUMNS, "table", sys.stdout)
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {device_text(warning)}", file=sys.stderr)
 
 
 # --- poll -----------------------------------------------------------------------------------

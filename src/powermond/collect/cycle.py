@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from powermond.db.tables import LABEL_LENGTH
 from powermond.inventory.model import PduConfig
 from powermond.output import iso_z
 from powermond.readings import OutletReading, is_inlet
@@ -45,6 +46,8 @@ class PduResult:
     seconds: float = 0.0
     #: What is true of the PDU as a whole, e.g. "switched, not metered per outlet".
     notes: tuple[str, ...] = ()
+    #: Rows dropped because the database could not store them (see :func:`storable`).
+    rejected: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -187,10 +190,32 @@ def _decoded(
         log.exception("profile %s failed to decode PDU %s", profile.name, pdu.name)
         return result(error=f"profile {profile.name} could not decode the answer: {exc}")
     notes = decoded.notes
-    if not decoded.readings:
-        why = "; ".join((*notes, *decoded.warnings[:3])) or "no rows decoded"
+    readings, rejected = storable(decoded.readings)
+    if not readings:
+        why = "; ".join((*notes, *rejected, *decoded.warnings[:3])) or "no rows decoded"
         return result(error=f"no outlet readings ({why})", warnings=decoded.warnings, notes=notes)
-    return result(readings=decoded.readings, warnings=decoded.warnings, notes=notes)
+    return result(readings=readings, warnings=decoded.warnings, notes=notes, rejected=rejected)
+
+
+def storable(
+    readings: Sequence[OutletReading],
+) -> tuple[tuple[OutletReading, ...], tuple[str, ...]]:
+    """The readings whose outlet label fits the database's label column, and why each other
+    was dropped. Labels come from the device (index arcs, unit and number columns): one
+    absurd row must not make the database refuse the whole cycle, every PDU's readings."""
+    kept: list[OutletReading] = []
+    rejected: list[str] = []
+    for reading in readings:
+        label = reading.outlet
+        if 0 < len(label) <= LABEL_LENGTH and label.isprintable():
+            kept.append(reading)
+            continue
+        shown = repr(label[:24] + ("…" if len(label) > 24 else ""))
+        rejected.append(
+            f"outlet label {shown} ({len(label)} characters) is not a storable label "
+            f"(1 to {LABEL_LENGTH} printable characters); row dropped"
+        )
+    return tuple(kept), tuple(rejected)
 
 
 def _default_profiles() -> ProfileFor:
@@ -210,6 +235,7 @@ class PduHealth:
 
     def __init__(self, logger: logging.Logger = log) -> None:
         self._down: dict[str, str] = {}
+        self._rejected: dict[str, tuple[str, ...]] = {}
         self._log = logger
 
     @property
@@ -231,9 +257,24 @@ class PduHealth:
                 messages.append(f"PDU {r.pdu} is back ({_counted(r.readings)})")
                 self._log.info(messages[-1], extra={"pdu": r.pdu})
                 del self._down[r.pdu]
+            messages += self._observe_rejected(r)
         return messages
+
+    def _observe_rejected(self, r: PduResult) -> list[str]:
+        # Once when a PDU starts sending rows that cannot be stored (or other ones), not
+        # every cycle; the rows are dropped either way.
+        if r.error is not None or r.rejected == self._rejected.get(r.pdu, ()):
+            return []
+        self._rejected[r.pdu] = r.rejected
+        if not r.rejected:
+            return []
+        shown = "; ".join(r.rejected[:3])
+        message = f"PDU {r.pdu}: {len(r.rejected)} row(s) dropped: {shown}"
+        self._log.warning(message)
+        return [message]
 
     def forget(self, names: Sequence[str]) -> None:
         """Drop PDUs that left the inventory."""
         for name in names:
             self._down.pop(name, None)
+            self._rejected.pop(name, None)

@@ -8,6 +8,7 @@ from datetime import datetime
 from types import TracebackType
 
 from powermond.collect.cycle import CycleResult, PduHealth, cycle_bound, poll_cycle
+from powermond.collect.outlets import OutletGrowth
 from powermond.inventory.model import Inventory, PduConfig
 from powermond.output import iso_z
 from powermond.settings import CollectorSettings
@@ -33,6 +34,7 @@ class Poller:
         # Tests poll through a fake transport; the real client is then opened but unused.
         self._transport: PduTransport = transport or self._client
         self._health = PduHealth(log)
+        self._growth = OutletGrowth()
         self._known: set[str] = set()
 
     async def __aenter__(self) -> Poller:
@@ -56,6 +58,7 @@ class Poller:
         pdus = list(inventory.pdus.values())
         gone = self._known - set(inventory.pdus)
         self._health.forget(sorted(gone))
+        self._growth.forget(sorted(gone))
         self._known = set(inventory.pdus)
         result = await poll_cycle(
             self._transport,
@@ -65,6 +68,7 @@ class Poller:
             profile_for=_profile_for,
         )
         self._health.observe(result)
+        result = self._growth.cap(result)
         for pdu in result.results:
             for warning in pdu.warnings:
                 log.debug("PDU %s: %s", pdu.pdu, warning)
@@ -97,9 +101,9 @@ class CycleOutcome:
     def pdus_total(self) -> int:
         return len(self.result.results)
 
-    def status_line(self, cycle: datetime, duration: float, added: int | None, spooled: int) -> str:
+    def status_line(self, cycle: datetime, duration: float, stored: str) -> str:
+        """``stored`` says what became of the readings (``CycleWriter.fate``)."""
         count = sum(len(r) for r in self.readings.values())
-        stored = f"{added} stored" if added is not None else f"spooled ({spooled} waiting)"
         return (
             f"cycle {iso_z(cycle)}: {self.pdus_ok}/{self.pdus_total} PDUs ok, "
             f"{count} readings, {stored}, {duration:.1f} s"

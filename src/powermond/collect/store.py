@@ -25,9 +25,7 @@ from powermond.db.repositories import ReadingRepository
 from powermond.db.rows import CycleRow
 from powermond.errors import PowermonError
 from powermond.inventory.model import Inventory
-from powermond.output import iso_z
 from powermond.readings import OutletReading
-from powermond.spool import RejectedCycle, Spool, SpooledCycle, drain
 
 log = logging.getLogger(__name__)
 
@@ -89,83 +87,6 @@ async def _record(
 
 # Each database's last cycles, so a cycle's rollups need not read the previous one back.
 _recent: weakref.WeakKeyDictionary[Database, RecentReadings] = weakref.WeakKeyDictionary()
-
-
-class CycleWriter:
-    """Writes cycles to the database, spooling them while it is unavailable.
-
-    While anything waits in the spool, a new cycle joins the spool first and the spool is
-    drained oldest first, so cycles reach the database in order.
-    """
-
-    def __init__(self, db: Database, spool: Spool, *, interval: float) -> None:
-        self._db = db
-        self._interval = interval
-        self._spool = spool
-        self._db_down = False
-
-    @property
-    def spooled(self) -> int:
-        return len(self._spool)
-
-    async def write(
-        self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo = CycleInfo()
-    ) -> int | None:
-        """Rows added now, or ``None`` when the cycle waits in the spool (which keeps the
-        readings, not ``info``: a replayed cycle's row counts no failed PDUs)."""
-        if len(self._spool) == 0:
-            try:
-                added = await store_cycle(
-                    self._db, cycle, readings, interval=self._interval, info=info
-                )
-            except DatabaseUnavailable as exc:
-                self._went_down(exc)
-            except PowermonError as exc:  # refused: kept on disk (spool/bad/) for the operator
-                log.error("database refused cycle %s: %s", iso_z(cycle), exc)
-            else:
-                self._came_back()
-                return added
-        await asyncio.to_thread(self._spool.put, cycle, readings)
-        return await self._drain(cycle)
-
-    async def _drain(self, cycle: datetime) -> int | None:
-        added = 0
-        newest_written = False
-
-        async def write_one(entry: SpooledCycle) -> None:
-            nonlocal added, newest_written
-            try:
-                count = await store_cycle(
-                    self._db, entry.cycle, entry.readings_by_pdu, interval=self._interval
-                )
-            except DatabaseUnavailable:
-                raise
-            except PowermonError as exc:
-                raise RejectedCycle(str(exc)) from exc
-            added += count
-            newest_written = entry.cycle == cycle
-
-        result = await drain(self._spool, write_one)
-        if isinstance(result.error, DatabaseUnavailable):
-            self._went_down(result.error)
-            log.warning(
-                "cycle %s kept in the spool (%d cycles waiting)", iso_z(cycle), result.remaining
-            )
-            return None
-        if result.written:
-            self._came_back()
-            log.info("wrote %d spooled cycles to the database", result.written)
-        return added if newest_written else None
-
-    def _went_down(self, exc: Exception) -> None:
-        if not self._db_down:
-            log.error("database unavailable, spooling readings: %s", exc)
-            self._db_down = True
-
-    def _came_back(self) -> None:
-        if self._db_down:
-            log.warning("database is back")
-            self._db_down = False
 
 
 class InventorySync:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -64,15 +65,26 @@ def create_engine(url: str | URL) -> AsyncEngine:
 
 class Database:
     """An engine and its session factory. Create once per process; ``await dispose()`` at exit,
-    or use it as ``async with Database.from_url(url) as db:``."""
+    or use it as ``async with Database.from_url(url) as db:``.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    ``timeout`` (seconds) bounds every unit of work, connecting included: a database that
+    stops answering (a partition, a hung server: the connection stays open and nothing comes
+    back) is then "unavailable" after that long instead of after TCP's own ~15 minutes. The
+    daemon sets it; one-off commands leave it unbounded (a long report is not a fault).
+    """
+
+    def __init__(self, engine: AsyncEngine, *, timeout: float | None = None) -> None:
         self.engine = engine
+        self.timeout = timeout
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(create_engine(url))
+    def from_url(cls, url: str, *, timeout: float | None = None) -> Database:
+        return cls(create_engine(url), timeout=timeout)
+
+    def with_timeout(self, timeout: float | None) -> Database:
+        """A handle on the same engine (and pool) whose units of work have another bound."""
+        return Database(self.engine, timeout=timeout)
 
     @property
     def safe_url(self) -> str:
@@ -99,8 +111,13 @@ class Database:
         not reach it: retry later) or :class:`~powermond.db.errors.DatabaseError` (it refused).
         """
         try:
-            async with self._sessions() as session, session.begin():
-                yield session
+            async with asyncio.timeout(self.timeout):
+                async with self._sessions() as session, session.begin():
+                    yield session
+        except TimeoutError as exc:
+            # Ours (the bound), or a driver's connect timeout: either way, no answer.
+            reason = f"gave no answer within {self.timeout:g} s" if self.timeout else "timed out"
+            raise DatabaseUnavailable(f"database {reason}", self.safe_url) from exc
         except Exception as exc:
             translated = translate(exc)
             if isinstance(translated, DatabaseUnavailable) and translated.url is None:

@@ -9,7 +9,9 @@ A new revision, after changing tables.py (check the result by hand; keep plain t
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,6 +126,11 @@ def _quiet_driver() -> Iterator[None]:
         driver_log.setLevel(level)
 
 
+#: A new SQLite file: readable by the group (the CLI's readers), never by others: readings
+#: are not secret, but they are nobody else's business either.
+SQLITE_FILE_MODE = 0o640
+
+
 def _make_sqlite_dir(url: str) -> None:
     parsed = make_url(url)
     database = parsed.database
@@ -133,4 +140,8 @@ def _make_sqlite_dir(url: str) -> None:
         and database != ":memory:"
         and not database.startswith("file:")
     ):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created here, with its mode, rather than by SQLite with the umask's (0644).
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))

@@ -8,10 +8,12 @@ The daemon's reload and ``powermon config check`` run exactly this code.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy.engine import make_url
@@ -88,7 +90,7 @@ def _validation_problem(path: Path, table: str, error: Mapping[str, Any]) -> str
         return f"{path}: {where} {'.'.join(loc)}: required key is missing".replace(":  ", ": ")
     message = str(error["msg"]).removeprefix("Value error, ")
     shown = "input" in error and not isinstance(error["input"], dict | SecretStr)
-    if shown and loc and loc[-1] not in _SECRET_KEYS:
+    if shown and loc and loc[-1] not in (*_SECRET_KEYS, "url"):  # a URL holds a password
         message += f" (got {error['input']!r})"
     if not loc:
         return f"{path}: {where}: {message}"
@@ -128,6 +130,8 @@ def _parse_settings(config_dir: Path, problems: list[str]) -> Settings | None:
         data.setdefault("database", {})
         if isinstance(data["database"], dict):
             data["database"]["url"] = override
+    if isinstance(data.get("database"), dict):
+        _register_url_secrets(data["database"].get("url"))  # before anything can echo it
     if isinstance(data.get("database"), dict) and isinstance(data["database"].get("url"), str):
         data["database"]["url"] = SecretStr(data["database"]["url"])
     _coerce_paths(data)
@@ -155,6 +159,8 @@ def _database_url_problem(url: str) -> str | None:
         parsed = make_url(url)
     except ArgumentError:
         return "not a database URL (e.g. sqlite+aiosqlite:////var/lib/powermon/powermon.db)"
+    except ValueError:  # SQLAlchemy's own message would repeat the URL, password and all
+        return "the port is not a number (is the '@' before the host missing?)"
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     wanted = _ASYNC_DRIVERS.get(backend)
     if wanted is None:
@@ -288,6 +294,27 @@ def _parse_outlets(
 
 
 # --- entry points -------------------------------------------------------------------------
+
+
+_NETLOC = re.compile(r"://(?P<netloc>[^/?#]*)")
+
+
+def _register_url_secrets(raw: object) -> None:
+    """Register the password of a database URL as given, even one that does not parse (a
+    forgotten ``@`` turns "password + host" into a port) or is not a string at all."""
+    from powermond.logsetup import register_secret
+
+    for url in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(url, str) or (found := _NETLOC.search(url)) is None:
+            continue
+        netloc = found["netloc"]
+        userinfo, at, _host = netloc.rpartition("@")
+        # With the "@", the password follows the user; without it, the parser took
+        # everything after the first ":" as the port: the password is in there.
+        _user, colon, rest = (userinfo if at else netloc).partition(":")
+        if colon and rest:
+            register_secret(rest)
+            register_secret(unquote(rest))
 
 
 def _register_secrets(settings: Settings | None, inventory: Inventory | None) -> None:

@@ -14,7 +14,9 @@ pysnmp/pyasn1 option comes near the target. This codec does only what a walk nee
 
 Anything else raises :class:`BerError` (the caller drops the datagram): unknown tags,
 indefinite or oversized lengths, lengths running past their enclosure, trailing bytes,
-non-minimal OID sub-identifiers, out-of-range counters. One leniency, as net-snmp's own
+non-minimal OID sub-identifiers, sub-identifiers over 5 octets or above 2^32-1 (RFC 2578's
+bound; decoding longer ones costs time quadratic in their length, and a 39-digit arc makes
+no outlet label), out-of-range counters. One leniency, as net-snmp's own
 decoder: an unsigned type (Counter32...) whose top bit is set without the leading zero octet
 BER wants is read as unsigned, since some PDU firmware encodes counters that way.
 
@@ -85,10 +87,16 @@ _END_OF_MIB_VIEW = 0x82
 #: INTEGER content longer than this is no SNMP integer (Counter64 needs 9 with its zero).
 _MAX_INT_OCTETS = 9
 _MAX_OID_ARCS = 128  # RFC 2578's limit
+#: RFC 2578: a sub-identifier is at most 2^32-1, which takes 5 octets of 7 bits.
+MAX_SUB_IDENTIFIER = 2**32 - 1
+_MAX_SUB_IDENTIFIER_OCTETS = 5
 #: OIDs repeat across PDUs (same table, same rows): decoding each once saves a third of
-#: the CPU. Cleared when full, so a hostile agent cannot grow it without bound.
+#: the CPU. Cleared when full, in entries or in (estimated) bytes, so a hostile agent
+#: cannot grow it without bound: 128-arc OIDs would otherwise cost ~1.6 KB an entry.
 _OID_CACHE: dict[bytes, Oid] = {}
 _OID_CACHE_MAX = 65536
+OID_CACHE_MAX_BYTES = 8 * 1024 * 1024
+_oid_cache_bytes = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,26 +205,46 @@ def decode_oid(content: bytes) -> Oid:
         return cached
     if not content or content[-1] & 0x80:
         raise BerError("empty or truncated OID")
+    if len(content) > _MAX_OID_ARCS * _MAX_SUB_IDENTIFIER_OCTETS:
+        raise BerError("OID too long")
     arcs: list[int] = []
     arc = 0
-    fresh = True
+    octets = 0
     for octet in content:
-        if fresh and octet == 0x80:
+        if octets == 0 and octet == 0x80:
             raise BerError("non-minimal OID sub-identifier")
         arc = (arc << 7) | (octet & 0x7F)
-        fresh = not octet & 0x80
-        if fresh:
+        octets += 1
+        if octets > _MAX_SUB_IDENTIFIER_OCTETS:
+            raise BerError("OID sub-identifier over 5 octets")
+        if not octet & 0x80:
             arcs.append(arc)
-            arc = 0
+            arc = octets = 0
     if len(arcs) >= _MAX_OID_ARCS:
         raise BerError("OID too long")
     first = arcs[0]
     head = (first // 40, first % 40) if first < 80 else (2, first - 80)
     oid = (*head, *arcs[1:])
-    if len(_OID_CACHE) >= _OID_CACHE_MAX:
-        _OID_CACHE.clear()
-    _OID_CACHE[content] = oid
+    if max(oid) > MAX_SUB_IDENTIFIER:
+        raise BerError("OID sub-identifier above 2^32-1")
+    _remember(content, oid)
     return oid
+
+
+def _remember(content: bytes, oid: Oid) -> None:
+    global _oid_cache_bytes
+    # Key, tuple and its int objects (small ones are shared): an estimate, on purpose cheap.
+    cost = 2 * len(content) + 40 * len(oid) + 100
+    if len(_OID_CACHE) >= _OID_CACHE_MAX or _oid_cache_bytes + cost > OID_CACHE_MAX_BYTES:
+        _OID_CACHE.clear()
+        _oid_cache_bytes = 0
+    _OID_CACHE[content] = oid
+    _oid_cache_bytes += cost
+
+
+def oid_cache_bytes() -> int:
+    """The OID cache's estimated size (bounded by :data:`OID_CACHE_MAX_BYTES`)."""
+    return _oid_cache_bytes
 
 
 def _value(tag: int, content: bytes) -> WireValue:
@@ -281,6 +309,15 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
 def decode_response(data: bytes) -> Response:
     """Decode one datagram; raises :class:`BerError` unless it is exactly one v1/v2c
     Response message."""
+    try:
+        return _decode_response(data)
+    except BerError:
+        raise
+    except (ValueError, IndexError, OverflowError) as exc:  # a codec bug: still our error
+        raise BerError(f"undecodable datagram ({type(exc).__name__}: {exc})") from exc
+
+
+def _decode_response(data: bytes) -> Response:
     end = len(data)
     start, stop = _expect(data, 0, end, _SEQUENCE)
     if stop != end:

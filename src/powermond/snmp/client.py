@@ -323,7 +323,12 @@ class SnmpClient:
                 seconds_per_try=self._timeout(pdu),
                 retries=self._retries(pdu),
             )
-        except RequestTimedOut:
+        except RequestTimedOut as exc:
+            if exc.malformed:
+                raise SnmpError(
+                    f"{pdu.host}:{pdu.port} answered, but not in well-formed SNMP "
+                    f"({exc.malformed}); nothing of it was used"
+                ) from None
             raise SnmpTimeout(
                 f"no answer from {pdu.host}:{pdu.port} within {self._timeout(pdu):g} s x "
                 f"{self._retries(pdu) + 1} tries (wrong community or unreachable)"

@@ -7,7 +7,31 @@ from powermond.errors import PowermonError
 #: SNMP error-status values that matter to a walk (RFC 3416).
 TOO_BIG = 1
 NO_SUCH_NAME = 2  # SNMPv1's way of saying "end of MIB" to a GETNEXT
-_ERROR_NAMES = {1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr"}
+_ERROR_NAMES = {
+    1: "tooBig",
+    2: "noSuchName",
+    3: "badValue",
+    4: "readOnly",
+    5: "genErr",
+    6: "noAccess",
+    7: "wrongType",
+    8: "wrongLength",
+    9: "wrongEncoding",
+    10: "wrongValue",
+    11: "noCreation",
+    12: "inconsistentValue",
+    13: "resourceUnavailable",
+    14: "commitFailed",
+    15: "undoFailed",
+    16: "authorizationError",
+    17: "notWritable",
+    18: "inconsistentName",
+}
+#: What an operator should check, for the statuses a read can meet that are not bugs.
+_HINTS = {
+    6: "the community or user may not read these objects (agent access control)",
+    16: "the community or user may not read these objects (agent access control)",
+}
 
 
 class SnmpError(PowermonError):
@@ -42,4 +66,6 @@ def check_status(status: int, index: int) -> None:
         raise TooBig("tooBig")
     if status == NO_SUCH_NAME and index >= 1:
         raise NoSuchName(index - 1)
-    raise SnmpError(f"the PDU answered {_ERROR_NAMES.get(status, f'error-status {status}')}")
+    name = _ERROR_NAMES.get(status, f"error-status {status}")
+    hint = _HINTS.get(status)
+    raise SnmpError(f"the PDU answered {name}" + (f": {hint}" if hint else ""))

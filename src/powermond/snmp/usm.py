@@ -150,9 +150,12 @@ def _indication_error(pdu: PduConfig, error: Any, timeout: float, retries: int) 
     from pysnmp.proto import errind
 
     if isinstance(error, errind.RequestTimedOut):
+        # An agent that cannot decrypt a request drops it without a word (net-snmp does):
+        # with privacy on, silence may be a wrong key as much as a dead PDU.
+        why = "unreachable, or wrong privacy key/protocol" if pdu.priv_key else "unreachable"
         return SnmpTimeout(
             f"no answer from {pdu.host}:{pdu.port} within {timeout:g} s x "
-            f"{retries + 1} tries (unreachable)"
+            f"{retries + 1} tries ({why})"
         )
     name = type(error).__name__
     text = str(error)

@@ -2,7 +2,9 @@
 
 Each request gets a random 31-bit request-id; an answer is taken only when its request-id,
 source address, version and community all match a request in flight, so a late, stray or
-forged datagram cannot complete someone else's request. Anything that does not decode is
+forged datagram cannot complete someone else's request. A datagram from an address with no
+request in flight is dropped before it is decoded: decoding is the only work a stranger
+could make us do. Anything that does not decode is
 dropped with a debug line: the request it might have answered then times out as usual.
 A request is tried ``retries + 1`` times, ``seconds_per_try`` each, under the same
 request-id (a late answer to an earlier try still counts), as pysnmp does.
@@ -11,6 +13,7 @@ request-id (a late answer to an earlier try still counts), as pysnmp does.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import socket
@@ -30,7 +33,12 @@ _ID_TRIES = 32
 
 
 class RequestTimedOut(Exception):
-    """No matching answer within timeout x (retries + 1)."""
+    """No matching answer within timeout x (retries + 1); ``malformed`` says why the last
+    datagram from that address was dropped, if one was (a hostile or broken agent)."""
+
+    def __init__(self, malformed: str | None = None) -> None:
+        super().__init__(malformed or "no answer")
+        self.malformed = malformed
 
 
 @dataclass(slots=True)
@@ -59,16 +67,41 @@ class CommunityTransport:
     def __init__(self) -> None:
         self._transport: asyncio.DatagramTransport | None = None
         self._in_flight: dict[int, _InFlight] = {}
+        self._sources: dict[Address, int] = {}  # address -> requests in flight to it
+        self._malformed: dict[Address, str] = {}  # address -> why its last datagram was dropped
+        #: The local address the socket is bound to: the narrowest the targets allow.
+        self.bound_host: str | None = None
+        self._targets: set[str] = set()  # local addresses the targets are reached from
+        self._rebinding = asyncio.Lock()
 
     @classmethod
     async def open(cls) -> CommunityTransport:
         self = cls()
+        await self._bind(LOOPBACK)  # until a target needs more
+        return self
+
+    async def _bind(self, host: str) -> None:
         loop = asyncio.get_running_loop()
         transport, _protocol = await loop.create_datagram_endpoint(
-            lambda: _Protocol(self), sock=client_socket()
+            lambda: _Protocol(self), sock=client_socket(host)
         )
-        self._transport = transport
-        return self
+        old, self._transport, self.bound_host = self._transport, transport, host
+        if old is not None:
+            # Answers in flight to the old socket are lost; their retries use the new one.
+            old.close()
+
+    async def _reach(self, address: Address) -> None:
+        """Bind as narrowly as the targets allow: the one local address every target is
+        reached from, or all addresses once they differ (the OS's own routing decides)."""
+        source = _source_for(address)
+        if source in self._targets:
+            return
+        async with self._rebinding:
+            self._targets.add(source)
+            wanted = next(iter(self._targets)) if len(self._targets) == 1 else ANY
+            if wanted != self.bound_host and self._transport is not None:
+                log.info("SNMP socket bound to %s (reaching %s:%d)", wanted, *address)
+                await self._bind(wanted)
 
     def close(self) -> None:
         if self._transport is not None:
@@ -78,6 +111,8 @@ class CommunityTransport:
             if not entry.answer.done():
                 entry.answer.cancel()
         self._in_flight.clear()
+        self._sources.clear()
+        self._malformed.clear()
 
     @property
     def in_flight(self) -> int:
@@ -98,12 +133,14 @@ class CommunityTransport:
         """One request to ``address`` (an IPv4 address, not a name) and its answer."""
         if self._transport is None:
             raise RuntimeError("CommunityTransport used before open() or after close()")
+        await self._reach(address)
         request_id = self._new_request_id()
         message = encode_request(
             version, community, pdu_type, request_id, oids, max_repetitions=max_repetitions
         )
         answer: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._in_flight[request_id] = _InFlight(address, version, community, answer)
+        self._sources[address] = self._sources.get(address, 0) + 1
         try:
             for _try in range(retries + 1):
                 self._transport.sendto(message, address)
@@ -118,9 +155,18 @@ class CommunityTransport:
                             *address, seconds_per_try, _try + 1, retries,
                         )  # fmt: skip
                     continue
-            raise RequestTimedOut()
+            raise RequestTimedOut(self._malformed.get(address))
         finally:
             self._in_flight.pop(request_id, None)  # close() may have cleared it
+            self._forget_source(address)
+
+    def _forget_source(self, address: Address) -> None:
+        left = self._sources.get(address, 0) - 1
+        if left > 0:
+            self._sources[address] = left
+        else:
+            self._sources.pop(address, None)
+            self._malformed.pop(address, None)
 
     def _new_request_id(self) -> int:
         for _ in range(_ID_TRIES):
@@ -130,10 +176,14 @@ class CommunityTransport:
         raise RuntimeError("no free SNMP request-id")
 
     def _received(self, data: bytes, source: Address) -> None:
+        if source not in self._sources:
+            log.debug("dropped a datagram from %s:%d, which we asked nothing", *source)
+            return
         try:
             response = decode_response(data)
         except BerError as exc:
             log.debug("dropped a malformed datagram from %s:%d: %s", *source, exc)
+            self._malformed[source] = str(exc)
             return
         entry = self._in_flight.get(response.request_id)
         if entry is None or entry.answer.done():
@@ -149,15 +199,30 @@ class CommunityTransport:
         entry.answer.set_result(response)
 
 
-def client_socket() -> socket.socket:
-    """The one UDP socket all v1/v2c requests share, with as large a receive buffer as the
-    kernel allows (net.core.rmem_max caps it): with hundreds of requests in flight the
-    default buffer drops answers."""
+LOOPBACK = "127.0.0.1"
+ANY = "0.0.0.0"
+
+
+@functools.lru_cache(maxsize=65536)
+def _source_for(address: Address) -> str:
+    """The local address the kernel would send to ``address`` from (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(address)
+        except OSError:  # no route now: bind widely rather than fail every request
+            return ANY
+        return str(probe.getsockname()[0])
+
+
+def client_socket(host: str = ANY) -> socket.socket:
+    """The one UDP socket all v1/v2c requests share, bound to ``host``, with as large a
+    receive buffer as the kernel allows (net.core.rmem_max caps it): with hundreds of
+    requests in flight the default buffer drops answers."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
     except OSError as exc:
         log.debug("cannot raise SO_RCVBUF: %s", exc)
-    sock.bind(("0.0.0.0", 0))
+    sock.bind((host, 0))
     sock.setblocking(False)
     return sock

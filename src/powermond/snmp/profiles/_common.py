@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from powermond.devtext import device_text
 from powermond.readings import OutletReading
+from powermond.snmp.ber import MAX_SUB_IDENTIFIER
 from powermond.snmp.profiles.base import Decoded, Rows, Table
 
 Index = tuple[int, ...]
@@ -165,6 +166,9 @@ def assign_labels(
     labels: dict[Index, str] = {}
     seen: set[str] = set()
     for index in indices:
+        if any(arc > MAX_SUB_IDENTIFIER for arc in index):  # pysnmp (v3) lets these through
+            warnings.append(f"row {_index_text(index)[:40]}: index arc above 2^32-1; skipped")
+            continue
         try:
             label = label_of(index)
         except ValueError as exc:  # also catches a wrong index length on unpacking

@@ -1,0 +1,44 @@
+"""The daemon's CycleWriter on each real database (issue 13): a refused PDU does not sink
+the others' readings, and what it keeps in ``spool/bad/`` is that PDU's alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from powermond.collect.writer import CycleWriter
+from powermond.db.apply import apply_inventory
+from powermond.db.engine import Database
+from powermond.db.tables import PowerReading
+from powermond.readings import OutletReading
+from powermond.spool import Spool
+
+from .conftest import MakeInventory
+
+CYCLE = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def rows(count: int) -> list[OutletReading]:
+    return [OutletReading(str(n), 100.0 + n, 0.5, None) for n in range(1, count + 1)]
+
+
+async def test_a_refused_pdu_goes_to_bad_and_the_others_are_stored(
+    db: Database, make_inventory: MakeInventory, tmp_path: Path
+) -> None:
+    async with db.transaction() as session:
+        await apply_inventory(session, make_inventory({"a": "192.0.2.1", "b": "192.0.2.2"}, {}))
+    spool = Spool(tmp_path / "spool", max_cycles=10)
+    writer = CycleWriter(db, spool, interval=300)
+    # "ghost" is in no inventory the database knows: the database refuses its rows.
+    readings = {"a": rows(3), "ghost": rows(2), "b": rows(4)}
+
+    assert await writer.write(CYCLE, readings) == 7
+    assert writer.fate == "7 stored, 1 PDU(s) refused (kept in spool/bad/)"
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(PowerReading)) == 7
+    assert len(spool) == 0  # nothing waits: the refused PDU is not replayed
+    (bad,) = (tmp_path / "spool" / "bad").iterdir()
+    assert list(json.loads(bad.read_text())["pdus"]) == ["ghost"]
