@@ -87,6 +87,7 @@ class Daemon:
         self.monitor = monitor
         self._load_problems: dict[str, str] = {}  # machine -> last RRD problem, to log once
         self.inventory_sync = InventorySync(db)
+        writer.prepare = self.inventory_sync.apply_pending
         self.cluster: Cluster | None = None  # set by _assemble: the other collectors
 
     # --- SNMP cycles -------------------------------------------------------------------

@@ -119,7 +119,7 @@ def test_poll_no_store_json(
     assert document["cycle"].endswith(":00Z")
     assert int(document["cycle"][14:16]) % 5 == 0
     rows = {(r["pdu"], r["outlet"]): r for r in document["readings"]}
-    assert len(rows) == 24  # the owned recording has no inlet meter (real ones: test_recordings_cli)
+    assert len(rows) == 24  # no inlet meter in the owned recording (see test_recordings_cli)
     assert rows[("rack-a1", "3")]["machine"] == "wn001"
     assert rows[("rack-a1", "1")]["watts"] == 163
     assert [e["pdu"] for e in document["errors"]] == ["gone"]

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from powermond.collect.store import CycleInfo, ReadingsByPdu, store_cycle
 from powermond.db.engine import Database
-from powermond.db.errors import DatabaseUnavailable
+from powermond.db.errors import DatabaseUnavailable, UnknownPdu
 from powermond.errors import ConfigError, PowermonError
 from powermond.output import iso_z
 from powermond.readings import OutletReading
@@ -71,6 +71,9 @@ class CycleWriter:
         self._keeping: datetime | None = None  # the cycle a spool write is in progress for
         self.fate = ""
         self.kept_abandoned = False  # a cycle cancelled at stop was spooled
+        # Run before every write: the daemon applies a configuration still pending there,
+        # so readings never name PDUs the database does not know yet.
+        self.prepare: Callable[[], Awaitable[None]] | None = None
 
     @property
     def spooled(self) -> int:
@@ -113,6 +116,8 @@ class CycleWriter:
         server takes its own while (SQLAlchemy gives asyncpg 2 s): the cycle does not wait
         for that, the clean-up finishes in the background.
         """
+        if self.prepare is not None:
+            await self.prepare()
         work = asyncio.ensure_future(
             store_cycle(self._db, cycle, readings, interval=self._interval, info=info)
         )
@@ -128,7 +133,14 @@ class CycleWriter:
             raise DatabaseUnavailable(
                 f"database gave no answer within {self._db.timeout:g} s", self._db.safe_url
             )
-        return work.result()
+        try:
+            return work.result()
+        except UnknownPdu as exc:
+            # The configuration naming the PDU is not applied yet (the database came back
+            # between the apply and this write): keep the cycle for later, never set it aside.
+            raise DatabaseUnavailable(
+                f"{exc}: the configuration is not applied yet", self._db.safe_url
+            ) from exc
 
     async def _store_each_pdu(
         self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo, refusal: PowermonError
