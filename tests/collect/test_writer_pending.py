@@ -1,5 +1,5 @@
-"""A configuration still pending when the database comes back: readings naming its PDUs are
-kept (written after the apply, or spooled), never set aside in ``spool/bad/``."""
+"""A configuration still pending when the database comes back: it is applied before the
+write, so readings naming its PDUs are stored, never set aside in ``spool/bad/``."""
 
 from __future__ import annotations
 
@@ -56,21 +56,23 @@ async def test_a_pending_configuration_is_applied_before_the_write(
         await db.dispose()
 
 
-async def test_readings_of_a_pdu_not_applied_yet_wait_in_the_spool(
+async def test_spooled_cycles_of_a_pending_configuration_are_not_set_aside(
     config_dir: Path, tmp_path: Path, sqlite_url: str
 ) -> None:
+    # The database came back after the cycle's apply failed: the spooled cycle and the new
+    # one name PDUs it does not know yet. Applied first, both are stored; nothing in bad/.
     await upgrade(sqlite_url)
     db = Database.from_url(sqlite_url)
     try:
+        sync = InventorySync(db)
+        sync._pending = load_inventory(config_dir)
         spool = Spool(tmp_path / "spool", 10)
-        writer = CycleWriter(db, spool, interval=300)  # nothing applies the configuration
-        assert await writer.write(CYCLE, READINGS) is None
-        assert len(spool) == 1
-        assert not any(spool.bad_directory.glob("*")) if spool.bad_directory.exists() else True
-        assert await InventorySync(db).apply(load_inventory(config_dir))
-        later = CYCLE.replace(minute=5)
-        assert await writer.write(later, READINGS) == 2  # the new cycle's rows
-        assert await _stored(db) == 4  # and the spooled cycle's
+        spool.put(CYCLE, READINGS)  # spooled while the database was away
+        writer = CycleWriter(db, spool, interval=300)
+        writer.prepare = sync.apply_pending
+        assert await writer.write(CYCLE.replace(minute=5), READINGS) == 2
+        assert await _stored(db) == 4
         assert len(spool) == 0
+        assert not spool.bad_directory.exists() or not any(spool.bad_directory.iterdir())
     finally:
         await db.dispose()

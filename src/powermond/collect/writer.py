@@ -23,7 +23,7 @@ from pathlib import Path
 
 from powermond.collect.store import CycleInfo, ReadingsByPdu, store_cycle
 from powermond.db.engine import Database
-from powermond.db.errors import DatabaseUnavailable, UnknownPdu
+from powermond.db.errors import DatabaseUnavailable
 from powermond.errors import ConfigError, PowermonError
 from powermond.output import iso_z
 from powermond.readings import OutletReading
@@ -133,14 +133,7 @@ class CycleWriter:
             raise DatabaseUnavailable(
                 f"database gave no answer within {self._db.timeout:g} s", self._db.safe_url
             )
-        try:
-            return work.result()
-        except UnknownPdu as exc:
-            # The configuration naming the PDU is not applied yet (the database came back
-            # between the apply and this write): keep the cycle for later, never set it aside.
-            raise DatabaseUnavailable(
-                f"{exc}: the configuration is not applied yet", self._db.safe_url
-            ) from exc
+        return work.result()
 
     async def _store_each_pdu(
         self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo, refusal: PowermonError
