@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pollconfig import poll_config
 
 import owned
 from powermond.cli import main
@@ -92,20 +93,7 @@ def test_probe_of_nothing_times_out(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def _config(tmp_path: Path, snmpsim: Snmpsim) -> Path:
-    config = tmp_path / "etc"
-    config.mkdir()
-    (config / "powermon.toml").write_text(
-        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "pm.db"}"\n'
-        "[collector]\ninterval = 300\ntimeout = 0.5\nretries = 0\n"
-    )
-    (config / "pdus.toml").write_text(
-        f'[pdu.rack-a1]\nhost = "{HOST}"\nport = {snmpsim.port}\nprofile = "apc-rpdu2"\n'
-        f'community = "{APC}"\n'
-        f'[pdu.gone]\nhost = "{HOST}"\nport = {free_udp_port()}\nprofile = "apc-rpdu2"\n'
-        'community = "secret-gone"\n'
-    )
-    (config / "machines.toml").write_text('[machine."wn001"]\noutlets = ["rack-a1:3"]\n')
-    return config
+    return poll_config(tmp_path, snmpsim, timeout=0.5, retries=0)
 
 
 def test_poll_no_store_json(

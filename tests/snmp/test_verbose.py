@@ -7,11 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from pollconfig import poll_config
 
 import owned
 from powermond.cli import main
 from powermond.logsetup import forget_secrets
-from simulator import HOST, Snmpsim, free_udp_port
+from simulator import HOST, Snmpsim
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -26,20 +27,7 @@ def _no_earlier_secrets() -> None:
 
 
 def _config(tmp_path: Path, snmpsim: Snmpsim) -> Path:
-    config = tmp_path / "etc"
-    config.mkdir()
-    (config / "powermon.toml").write_text(
-        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "pm.db"}"\n'
-        "[collector]\ninterval = 300\ntimeout = 1.0\nretries = 1\n"
-    )
-    (config / "pdus.toml").write_text(
-        f'[pdu.rack-a1]\nhost = "{HOST}"\nport = {snmpsim.port}\nprofile = "apc-rpdu2"\n'
-        f'community = "{APC}"\n'
-        f'[pdu.gone]\nhost = "{HOST}"\nport = {free_udp_port()}\nprofile = "apc-rpdu2"\n'
-        'community = "secret-gone"\n'
-    )
-    (config / "machines.toml").write_text('[machine."wn001"]\noutlets = ["rack-a1:3"]\n')
-    return config
+    return poll_config(tmp_path, snmpsim, timeout=1.0, retries=1)
 
 
 def test_poll_v_shows_each_request_and_poll_records_health(
