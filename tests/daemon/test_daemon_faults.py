@@ -284,13 +284,15 @@ async def test_full_spool_disk_loses_only_what_it_must_and_says_so(
     await proxy.restore()  # disk still full: the spool drains, cycles are written directly
     await daemon.wait_log(r"wrote 3 spooled cycles to the database", 20)
     await daemon.wait_log(LOST_LINE, 20, count=2)
-    stored_at = len(daemon.cycles())
-    await daemon.wait_cycles(stored_at + 2, 20)
+    # The episode is told as the first cycle after it is stored, before that cycle's own
+    # line: every cycle logged after this point is stored.
+    told_at = len(daemon.cycles())
+    await daemon.wait_cycles(told_at + 2, 20)
     daemon.send(signal.SIGTERM)
     assert await daemon.wait_exit(15) == 0
 
     cycles = daemon.cycles()
-    assert all(c["stored"].endswith("stored") for c in cycles[stored_at - 1 :])
+    assert all(c["stored"].endswith("stored") for c in cycles[told_at:])
     lost = [c for c in cycles if c["stored"].startswith("lost")]
     text = daemon.log_text()
     episodes = [re.search(LOST_LINE, line) for line in text.splitlines()]
