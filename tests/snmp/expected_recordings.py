@@ -248,8 +248,10 @@ CASES = [
     Expected(
         "wti_vmr-8hd20",
         "wti-pdu",
-        _numbers(8),
-        {"7": {W: 163, A: 0.7}, "8": {W: 93, A: 0.4}},
+        # As the device prints them: plugID `LOCAL - A1` .. `LOCAL - B4` on plugIndex 1..8.
+        [f"{branch}{n}" for branch in "AB" for n in range(1, 5)],
+        # plugIndex 7 is B3 (7 tenths of A, 163 W), 8 is B4 (4 tenths of A, 93 W).
+        {"B3": {W: 163, A: 0.7}, "B4": {W: 93, A: 0.4}, "A1": {W: 0, A: 0}},
         watts_sum=256,
         absent=(KWH,),
         inlets={"inlet": _inlet(256, 1.1, None)},  # environmentSystemTotal*

@@ -162,3 +162,15 @@ def test_an_inlet_total_is_not_walked_with_the_outlet_table() -> None:
         "1.3.6.1.4.1.318.1.1.26.4.3.1.5",  # rPDU2DeviceStatusPower
         "1.3.6.1.4.1.318.1.1.26.4.3.1.9",  # rPDU2DeviceStatusEnergy
     }
+
+
+def test_wti_plugs_are_labelled_by_the_plug_id_the_device_prints() -> None:
+    plug = "1.3.6.1.4.1.2634.3.100.200.1"
+    power = {(1,): 10, (2,): 20, (3,): 30}
+    ids = {(1,): b"LOCAL - A1", (2,): b"LOCAL - B12\0", (3,): b"A1 and more"}
+    decoded = get("wti-pdu").decode({f"{plug}.8": power, f"{plug}.2": ids})
+    assert [(r.outlet, r.watts) for r in decoded.readings] == [("A1", 10.0), ("B12", 20.0)]
+    assert decoded.warnings == ("row 3: plugID 'A1 and more' is not 'SITE - A1'; skipped",)
+    # Without the plugID column the row number is all there is.
+    bare = get("wti-pdu").decode({f"{plug}.8": power})
+    assert [r.outlet for r in bare.readings] == ["1", "2", "3"]
