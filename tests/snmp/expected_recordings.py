@@ -66,8 +66,9 @@ CASES = [
         {"1": {W: 163, A: 0.9, KWH: 304.6}, "2": {W: 4, A: 0.5, KWH: 122.5}},
         watts_sum=1117,
         columns={W: _AP8641_WATTS, A: _AP8641_AMPS},
-        # rPDU2DeviceStatusPower 121 hundredths of kW; Energy 19516 tenths of kWh.
-        inlets={"inlet": _inlet(1210, None, 1951.6)},
+        # rPDU2DeviceStatusPower 121 hundredths of kW; Energy 19516 tenths of kWh; the one
+        # phase: rPDU2PhaseStatusCurrent 65 tenths of A.
+        inlets={"inlet": _inlet(1210, 6.5, 1951.6)},
     ),
     # The same unit through the old rPDU branch: tenths of A only, sampled a moment apart.
     Expected(
@@ -76,7 +77,9 @@ CASES = [
         _numbers(24),
         {"1": {A: 0.8}, "2": {A: 0.7}, "3": {A: 0.4}, "4": {A: 0.7}},
         absent=(W, KWH),
-        inlets={"inlet": _inlet(1230, None, None)},  # rPDUIdentDevicePowerWatts
+        # rPDUIdentDevicePowerWatts; rPDULoadStatusLoad of the phase row (BankNumber 0) 66
+        # tenths of A (the bank rows, 40 + 25, are its subtotals and not read).
+        inlets={"inlet": _inlet(1230, 6.6, None)},
     ),
     # Switched-only: NumMeteredOutlets 0 and every outlet 0 A -- no outlet readings at all.
     Expected(
@@ -84,7 +87,7 @@ CASES = [
         "apc-rpdu",
         [],
         {},
-        inlets={"inlet": _inlet(160, None, None)},
+        inlets={"inlet": _inlet(160, 1.4, None)},  # phase row: rPDULoadStatusLoad 14
         notes=(SWITCHED_ONLY,),
     ),
     Expected(
@@ -92,7 +95,8 @@ CASES = [
         "apc-rpdu2",
         [],
         {},
-        inlets={"inlet": _inlet(160, None, 642.6)},  # 16 hundredths of kW, 6426 tenths of kWh
+        # 16 hundredths of kW, 6426 tenths of kWh, rPDU2PhaseStatusCurrent 14 tenths of A.
+        inlets={"inlet": _inlet(160, 1.4, 642.6)},
         notes=(SWITCHED_ONLY,),
     ),
     Expected(
@@ -100,7 +104,7 @@ CASES = [
         "apc-rpdu",
         [],
         {},
-        inlets={"inlet": _inlet(192, None, None)},
+        inlets={"inlet": _inlet(192, 1.6, None)},  # phase row 16 (banks 0 and 11)
         notes=(SWITCHED_ONLY,),
     ),
     Expected(
@@ -341,7 +345,8 @@ DETECTED = {
     "apc_ap8641-rpdu2-metered-by-outlet": ("apc-rpdu2", "apc-rpdu2"),
     # Switched-only: rPDU2 unit totals but no metered table -- inlet readings and the note.
     "apc_ap8932-rpdu2-switched": ("apc-rpdu2", "apc-rpdu2"),
-    # rPDU2 unit totals are -1 here: only the old branch's total answers.
+    # rPDU2 unit totals are -1 here: rPDU2 gives only the phase current, the old branch's
+    # total gives watts.
     "apc_ap7902b-rpdu2-switched": ("apc-rpdu2", "apc-rpdu"),
     "apc_cpdu-netshelter-advanced": ("apc-cpdu", "apc-cpdu"),
     "apc_epdu1116s-easy-pdu": ("apc-rpdu2", None),  # phase level only: no profile

@@ -161,6 +161,9 @@ def test_an_inlet_total_is_not_walked_with_the_outlet_table() -> None:
         "1.3.6.1.4.1.318.1.1.26.4.2.1.6",  # NumMeteredOutlets
         "1.3.6.1.4.1.318.1.1.26.4.3.1.5",  # rPDU2DeviceStatusPower
         "1.3.6.1.4.1.318.1.1.26.4.3.1.9",  # rPDU2DeviceStatusEnergy
+        "1.3.6.1.4.1.318.1.1.26.4.3.1.2",  # rPDU2DeviceStatusModule
+        "1.3.6.1.4.1.318.1.1.26.6.3.1.5",  # rPDU2PhaseStatusCurrent
+        "1.3.6.1.4.1.318.1.1.26.6.3.1.2",  # rPDU2PhaseStatusModule
     }
 
 
@@ -174,3 +177,52 @@ def test_wti_plugs_are_labelled_by_the_plug_id_the_device_prints() -> None:
     # Without the plugID column the row number is all there is.
     bare = get("wti-pdu").decode({f"{plug}.8": power})
     assert [r.outlet for r in bare.readings] == ["1", "2", "3"]
+
+
+def test_aten_device_total_is_the_inlet_and_banks_are_not_read() -> None:
+    device = "1.3.6.1.4.1.21317.1.3.2.2.2.1.99.1"
+    bank = "1.3.6.1.4.1.21317.1.3.2.2.2.3.99.1"
+    outlet = "1.3.6.1.4.1.21317.1.3.2.2.2.2.99.1"
+    table = {
+        f"{outlet}.4": {(1,): 118_332},
+        f"{device}.2": {(1,): 2460},  # deviceIntegerCurrent x1000
+        f"{device}.4": {(1,): 516_810},  # deviceIntegerPower x1000
+        f"{bank}.4": {(1,): 300_000, (2,): 216_810},  # bankIntegerPower: subtotals
+    }
+    profile = get("aten-pdu")
+    assert f"{bank}.4" not in profile.columns
+    decoded = profile.decode(table)
+    assert decoded.readings == (
+        OutletReading("1", 118.332, None, None),
+        OutletReading("inlet", 516.81, 2.46, None),
+    )
+    unsupported = {f"{device}.2": {(1,): -2_000_000}, f"{device}.4": {(1,): -2_000_000}}
+    assert profile.decode({**table, **unsupported}).readings[1:] == ()
+
+
+def test_apc_inlet_current_is_the_single_phase_row_never_a_bank_or_three_phases() -> None:
+    load, bank = "1.3.6.1.4.1.318.1.1.12.2.3.1.1.2", "1.3.6.1.4.1.318.1.1.12.2.3.1.1.5"
+    total = {"1.3.6.1.4.1.318.1.1.12.1.16": {(0,): 900}}
+    single = {load: {(1,): 40, (2,): 25, (3,): 15}, bank: {(1,): 0, (2,): 1, (3,): 2}}
+    decoded = get("apc-rpdu").decode({**total, **single})
+    assert decoded.readings == (OutletReading("inlet", 900.0, 4.0, None),)
+    three = {load: {(1,): 40, (2,): 25, (3,): 15}, bank: {(1,): 0, (2,): 0, (3,): 0}}
+    assert get("apc-rpdu").decode({**total, **three}).readings == (
+        OutletReading("inlet", 900.0, None, None),
+    )
+
+
+def test_apc_rpdu2_inlets_follow_the_module_column_with_one_phase_each() -> None:
+    device, phase = "1.3.6.1.4.1.318.1.1.26.4.3.1", "1.3.6.1.4.1.318.1.1.26.6.3.1"
+    table = {
+        f"{device}.2": {(1,): 1, (2,): 3},  # rPDU2DeviceStatusModule: units 1 and 3
+        f"{device}.5": {(1,): 12, (2,): 7},  # hundredths of kW
+        f"{phase}.2": {(1,): 1, (2,): 3, (3,): 3, (4,): 3},  # unit 3 is three-phase
+        f"{phase}.5": {(1,): 52, (2,): 10, (3,): 11, (4,): 12},  # tenths of A
+    }
+    decoded = get("apc-rpdu2").decode(table)
+    assert decoded.readings == (
+        OutletReading("inlet", 120.0, 5.2, None),
+        OutletReading("inlet.3.1", 70.0, None, None),
+    )
+    assert decoded.warnings == ()

@@ -39,7 +39,7 @@ def test_probe_of_a_switched_only_pdu_says_so_and_shows_its_inlet(
     document = _probe(snmpsim, "apc_ap7902b-rpdu2-switched", capsys)
     assert document["notes"] == [SWITCHED_ONLY]
     assert document["outlets"] == [
-        {"outlet": "inlet", "watts": 192, "amps": None, "energy_kwh": None}
+        {"outlet": "inlet", "watts": 192, "amps": 1.6, "energy_kwh": None}
     ]
     argv = ["probe", HOST, "--port", str(snmpsim.port), "--community", "apc_ap8932-rpdu2-switched"]
     assert main(argv) == 0

@@ -277,7 +277,7 @@ def _poll(args: argparse.Namespace) -> int:
     from powermond.collect.outlet import LABEL as OUTLET_LABEL
 
     if args.outlet is not None and not OUTLET_LABEL.match(args.outlet):
-        print(f"powermon: --outlet {args.outlet}: an outlet is N, U.N, AB3, B3, inlet or inlet.N",
+        print(f"powermon: --outlet {args.outlet}: an outlet is N, U.N, AB3, inlet or inlet.N",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     if not pdus:
