@@ -151,7 +151,10 @@ CASES = [
         {"1": {W: 80, A: 0.79, KWH: 785.621}, "2": {W: 142, A: 2.202, KWH: 385.352}},
         watts_sum=1568,
         columns={W: _EATON_WATTS},
-        inlets={"inlet": _inlet(1589, 14.108, 8185.553)},  # input 0.1.1
+        # Input 0.1's one power row 0.1.1 (single phase): inputWatts, inputCurrent, inputWh;
+        # its inputTotalPowerTable row (1584 W, a separately reset counter) is for inputs
+        # with several phase rows.
+        inlets={"inlet": _inlet(1589, 14.108, 8185.553)},
     ),
     Expected(
         "servertech_sentry3-switched-cdu",

@@ -90,6 +90,25 @@ def test_eaton_input_with_several_phase_rows_is_not_read_as_the_total() -> None:
     assert all("several power rows" in w for w in decoded.warnings)
 
 
+def test_eaton_multi_phase_input_reads_its_input_total() -> None:
+    """A three-phase input 0.1 (phase rows 1..3) and a single-phase input 0.2: the first
+    from inputTotalPowerTable, the second from its one inputPowerTable row."""
+    base = "1.3.6.1.4.1.534.6.6.7.3"
+    table = {
+        f"{base}.4.1.4": {(0, 1, 1): 300, (0, 1, 2): 310, (0, 1, 3): 290, (0, 2, 1): 120},
+        f"{base}.4.1.5": {(0, 1, 1): 1000, (0, 1, 2): 1100, (0, 1, 3): 900, (0, 2, 1): 500},
+        f"{base}.3.1.4": {(0, 1, 1): 1300, (0, 1, 2): 1350, (0, 1, 3): 1250, (0, 2, 1): 520},
+        f"{base}.5.1.4": {(0, 1): 900, (0, 2): 119},  # inputTotalWatts
+        f"{base}.5.1.5": {(0, 1): 3000, (0, 2): 499},  # inputTotalWh
+    }
+    decoded = get("eaton-epdu").decode(table)
+    assert decoded.readings == (
+        OutletReading("inlet.2", 120.0, 0.52, 0.5),  # single phase: its own row
+        OutletReading("inlet", 900.0, None, 3.0),  # phase currents add up to no input current
+    )
+    assert decoded.warnings == ()
+
+
 def test_chatsworth_linked_pdus_are_units_in_mac_order() -> None:
     current = "1.3.6.1.4.1.30932.1.10.1.4.10.1.6"
     first, second = b"000ED300AD21", b"000ED3013C4D"
