@@ -372,3 +372,19 @@ def test_phase_module_and_branch_subtotals_are_not_read_as_inlets(snmprec_dir: P
     branch = "1.3.6.1.4.1.30932.1.10.1.3.110.1"
     assert len(snmprec.walk(records, f"{branch}.6")) == 3  # cpiPduBranchPower, VA
     assert not any(_is_inlet(r.outlet) for r in _decode(records, "cpi-pdu").readings)
+
+
+def test_planet_power_is_whole_watts_by_the_feeds_volts_and_amps(snmprec_dir: Path) -> None:
+    """DIGIPDU-MIB gives power no unit (MIB-FACTS.md): the recording bounds it. The feed's
+    power 6 at inFeedVoltage 231 V and inFeedCurrent 0 tenths of A (< 0.05 A) is at most
+    231 x 0.05 VA, so W (6 W) fits and tens of watts per count (60 W) cannot."""
+    feed = "1.3.6.1.4.1.10456.3.3.2.1"
+    records = _records(snmprec_dir, "planet_ipm-8220")
+    volts = int(records[f"{feed}.3.1"])
+    tenths_of_amps = int(records[f"{feed}.5.1"])
+    assert (volts, tenths_of_amps, records[f"{feed}.6.1"]) == (231, 0, 6)
+    most_va = volts * (tenths_of_amps + 0.5) / 10
+    (inlet,) = [r for r in _decode(records, "planet-pdu").readings if _is_inlet(r.outlet)]
+    assert inlet == OutletReading("inlet", 6.0, 0.0, None)
+    assert inlet.watts is not None
+    assert inlet.watts <= most_va < 10 * inlet.watts
