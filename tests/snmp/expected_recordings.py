@@ -219,8 +219,9 @@ CASES = [
         watts_sum=3754,
         absent=(KWH,),
         columns={W: _DELL_WATTS, A: _DELL_AMPS},
-        # rPDUDeviceStatusPower 379 (1/100 kW); Energy 630139 (tenths of kWh).
-        inlets={"inlet": _inlet(3790, None, 63013.9)},
+        # rPDUDeviceStatusPower 379 (1/100 kW); Energy 630139 (tenths of kWh); the one phase
+        # row's rPDUPhaseStatusCurrent 193 (tenths of A).
+        inlets={"inlet": _inlet(3790, 19.3, 63013.9)},
     ),
     Expected(
         "aten_pe8216",
@@ -303,7 +304,8 @@ CASES = [
         {"6": {W: 77, A: 0.45}, "7": {W: 14, A: 0.104}},
         watts_sum=91,
         absent=(KWH,),
-        inlets={"inlet": _inlet(97, None, None)},  # pdu2InputPowerWatts.0
+        # pdu2InputPowerWatts.0; its one phase 0.1: pdu2InputPhaseCurrent 535 mA.
+        inlets={"inlet": _inlet(97, 0.535, None)},
     ),
     Expected(
         "gude_epc-8031",
@@ -317,7 +319,7 @@ CASES = [
         "vertiv-pdu",
         [],
         {},
-        inlets={"inlet": _inlet(1017, None, 8483.906)},
+        inlets={"inlet": _inlet(1017, None, 8483.906)},  # 3 phase currents: no inlet current
     ),
 ]
 

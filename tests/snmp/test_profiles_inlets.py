@@ -245,3 +245,20 @@ def test_apc_rpdu2_inlets_follow_the_module_column_with_one_phase_each() -> None
         OutletReading("inlet.3.1", 70.0, None, None),
     )
     assert decoded.warnings == ()
+
+
+def test_phase_current_is_the_inlet_current_only_for_a_single_phase_unit() -> None:
+    vertiv_total, vertiv_phase = "1.3.6.1.4.1.21239.5.2.3.1.1.9", "1.3.6.1.4.1.21239.5.2.3.2.1.8"
+    one = get("vertiv-pdu").decode({vertiv_total: {(1,): 230}, vertiv_phase: {(1,): 104}})
+    assert one.readings == (OutletReading("inlet", 230.0, 1.04, None),)
+    three = {vertiv_phase: {(1,): 95, (2,): 187, (3,): 170}}
+    assert get("vertiv-pdu").decode({vertiv_total: {(1,): 1017}, **three}).readings == (
+        OutletReading("inlet", 1017.0, None, None),
+    )
+    # HPE pdu2, units 0 and 1 (inlet, inlet.2.1): unit 0 single-phase, unit 1 two phases.
+    watts, phase = "1.3.6.1.4.1.232.165.7.2.1.1.5", "1.3.6.1.4.1.232.165.7.2.2.1.11"
+    table = {watts: {(0,): 97, (1,): 400}, phase: {(0, 1): 535, (1, 1): 900, (1, 2): 950}}
+    assert get("hpe-pdu2").decode(table).readings == (
+        OutletReading("inlet", 97.0, 0.535, None),
+        OutletReading("inlet.2.1", 400.0, None, None),
+    )

@@ -8,7 +8,6 @@ AP7902B and the NetShelter Advanced (cPDU) recording.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 
 from powermond.snmp.profiles._common import (
@@ -21,7 +20,14 @@ from powermond.snmp.profiles._common import (
     positive_int,
     unit_label,
 )
-from powermond.snmp.profiles._inlet import INLET, Metered, inlet_by_unit, inlet_label, inlet_scalar
+from powermond.snmp.profiles._inlet import (
+    INLET,
+    Metered,
+    inlet_by_unit,
+    inlet_label,
+    inlet_scalar,
+    single_phase_current,
+)
 from powermond.snmp.profiles.base import Decoded, Rows, Table
 
 _RPDU_OUTLET = "1.3.6.1.4.1.318.1.1.12.3.5.1.1"
@@ -155,20 +161,10 @@ def rpdu2_units(module_oid: str) -> Labeler:
 
 
 def _rpdu2_single_phase(table: Table) -> Callable[[Index], str | None]:
-    """A unit's only phase row is its inlet's current; the phases of a three-phase unit
-    add up to no inlet current and are skipped quietly."""
+    """A unit's only phase row is its inlet's current (the unit in the Module column)."""
     modules = table.get(RPDU2_PHASE_MODULE)
-    phases: dict[int, int] = {}
-    for index in table.get(RPDU2_PHASE_CURRENT) or {}:
-        with suppress(ValueError):  # such a row is warned about when labelled
-            unit = _unit_of(modules, index)
-            phases[unit] = phases.get(unit, 0) + 1
-
-    def label(index: Index) -> str | None:
-        unit = _unit_of(modules, index)
-        return inlet_label(unit, 1) if phases.get(unit) == 1 else None
-
-    return label
+    per_unit = single_phase_current(RPDU2_PHASE_CURRENT, lambda index: _unit_of(modules, index))
+    return per_unit(table)
 
 
 APC_RPDU2 = Metered(
