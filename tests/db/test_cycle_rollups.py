@@ -18,6 +18,7 @@ from powermond.db.apply import apply_inventory
 from powermond.db.cycles import CycleRepository
 from powermond.db.engine import Database
 from powermond.db.rollups import MachinePeakHourly, PduPeakHourly, PowerHourly, samples_between
+from powermond.db.tables import Outlet
 from powermond.energy import Tally, hour_of, tally_samples
 from powermond.readings import OutletReading
 
@@ -65,11 +66,13 @@ async def stored_figures(db: Database) -> Figures:
 
 
 async def expected_figures(db: Database) -> Figures:
-    """The same figures from every raw reading, by the report's rules."""
+    """The same figures from every raw reading, by the report's rules: a machine's peak sums
+    all its feeds, a PDU's sums its outlets (not its inlet meter, which meters them too)."""
     since, until = T0 - timedelta(days=1), T0 + timedelta(days=2)
     async with db.transaction() as session:
         samples = await samples_between(session, since, until)
         spacing = await CycleRepository(session).spacing(since, until)
+        labels = dict((await session.execute(select(Outlet.id, Outlet.label))).tuples().all())
     tallies = tally_samples(
         samples, since, until, spacing, lambda s: (s.outlet, s.machine, hour_of(s.time))
     )
@@ -77,7 +80,8 @@ async def expected_figures(db: Database) -> Figures:
     for s in samples:
         if s.watts is None:
             continue
-        for kind, owner in (("machine", s.machine), ("pdu", s.pdu)):
+        pdu = None if labels[s.outlet].startswith("inlet") else s.pdu
+        for kind, owner in (("machine", s.machine), ("pdu", pdu)):
             if owner is not None:
                 sums[(kind, owner, s.time)] = sums.get((kind, owner, s.time), 0.0) + s.watts
     peaks: dict[tuple[str, int, datetime], float] = {}
@@ -204,6 +208,33 @@ async def test_negative_part_lowers_the_peak(racked: Database) -> None:
     assert_same(stored, await expected_figures(racked))
     wn001 = await _machine_id(racked, "wn001")
     assert stored[1][("machine", wn001, hour_of(T0))] == 70.0
+
+
+async def test_pdu_peak_is_of_its_outlets_not_its_inlet(racked: Database) -> None:
+    """pdu-a: outlets 100+n W and 10 W, its inlet 130+n W; cycles whole, in parts (the inlet
+    apart, before or after the outlets), and one with a negative part, which recomputes the
+    hour's peak from the raw rows. The PDU's peak is the outlets' 122 W (n = 12), never
+    inlet + outlets (264 W)."""
+    for n in range(14):
+        t = T0 + n * STEP
+        outlet_1 = OutletReading("1", 100.0 + n, None, None)
+        outlet_2 = OutletReading("2", -5.0 if n == 13 else 10.0, None, None)
+        inlet = OutletReading("inlet", 130.0 + n, 0.6, None)
+        if n % 3 == 0:
+            parts = [[outlet_1, outlet_2, inlet]]
+        elif n % 3 == 1 or n == 13:
+            parts = [[outlet_1, inlet], [outlet_2]]
+        else:
+            parts = [[inlet], [outlet_1, outlet_2]]
+        for readings in parts:
+            await store_cycle(racked, t, {"pdu-a": readings}, interval=INTERVAL)
+    stored = await stored_figures(racked)
+    assert_same(stored, await expected_figures(racked))
+    async with racked.transaction() as session:
+        pdu_a = await session.scalar(text("SELECT id FROM pdu WHERE name = 'pdu-a'"))
+    eleven = datetime(2026, 10, 1, 11, tzinfo=UTC)
+    assert stored[1][("pdu", pdu_a, eleven)] == 100 + 12 + 10
+    assert stored[1][("pdu", pdu_a, hour_of(T0))] == 100 + 3 + 10  # 10:40 .. 10:55
 
 
 async def test_two_writers_share_the_database(racked: Database) -> None:

@@ -66,8 +66,9 @@ CASES = [
         {"1": {W: 163, A: 0.9, KWH: 304.6}, "2": {W: 4, A: 0.5, KWH: 122.5}},
         watts_sum=1117,
         columns={W: _AP8641_WATTS, A: _AP8641_AMPS},
-        # rPDU2DeviceStatusPower 121 hundredths of kW; Energy 19516 tenths of kWh.
-        inlets={"inlet": _inlet(1210, None, 1951.6)},
+        # rPDU2DeviceStatusPower 121 hundredths of kW; Energy 19516 tenths of kWh; the one
+        # phase: rPDU2PhaseStatusCurrent 65 tenths of A.
+        inlets={"inlet": _inlet(1210, 6.5, 1951.6)},
     ),
     # The same unit through the old rPDU branch: tenths of A only, sampled a moment apart.
     Expected(
@@ -76,7 +77,9 @@ CASES = [
         _numbers(24),
         {"1": {A: 0.8}, "2": {A: 0.7}, "3": {A: 0.4}, "4": {A: 0.7}},
         absent=(W, KWH),
-        inlets={"inlet": _inlet(1230, None, None)},  # rPDUIdentDevicePowerWatts
+        # rPDUIdentDevicePowerWatts; rPDULoadStatusLoad of the phase row (BankNumber 0) 66
+        # tenths of A (the bank rows, 40 + 25, are its subtotals and not read).
+        inlets={"inlet": _inlet(1230, 6.6, None)},
     ),
     # Switched-only: NumMeteredOutlets 0 and every outlet 0 A -- no outlet readings at all.
     Expected(
@@ -84,7 +87,7 @@ CASES = [
         "apc-rpdu",
         [],
         {},
-        inlets={"inlet": _inlet(160, None, None)},
+        inlets={"inlet": _inlet(160, 1.4, None)},  # phase row: rPDULoadStatusLoad 14
         notes=(SWITCHED_ONLY,),
     ),
     Expected(
@@ -92,7 +95,8 @@ CASES = [
         "apc-rpdu2",
         [],
         {},
-        inlets={"inlet": _inlet(160, None, 642.6)},  # 16 hundredths of kW, 6426 tenths of kWh
+        # 16 hundredths of kW, 6426 tenths of kWh, rPDU2PhaseStatusCurrent 14 tenths of A.
+        inlets={"inlet": _inlet(160, 1.4, 642.6)},
         notes=(SWITCHED_ONLY,),
     ),
     Expected(
@@ -100,7 +104,7 @@ CASES = [
         "apc-rpdu",
         [],
         {},
-        inlets={"inlet": _inlet(192, None, None)},
+        inlets={"inlet": _inlet(192, 1.6, None)},  # phase row 16 (banks 0 and 11)
         notes=(SWITCHED_ONLY,),
     ),
     Expected(
@@ -147,7 +151,10 @@ CASES = [
         {"1": {W: 80, A: 0.79, KWH: 785.621}, "2": {W: 142, A: 2.202, KWH: 385.352}},
         watts_sum=1568,
         columns={W: _EATON_WATTS},
-        inlets={"inlet": _inlet(1589, 14.108, 8185.553)},  # input 0.1.1
+        # Input 0.1's one power row 0.1.1 (single phase): inputWatts, inputCurrent, inputWh;
+        # its inputTotalPowerTable row (1584 W, a separately reset counter) is for inputs
+        # with several phase rows.
+        inlets={"inlet": _inlet(1589, 14.108, 8185.553)},
     ),
     Expected(
         "servertech_sentry3-switched-cdu",
@@ -212,8 +219,9 @@ CASES = [
         watts_sum=3754,
         absent=(KWH,),
         columns={W: _DELL_WATTS, A: _DELL_AMPS},
-        # rPDUDeviceStatusPower 379 (1/100 kW); Energy 630139 (tenths of kWh).
-        inlets={"inlet": _inlet(3790, None, 63013.9)},
+        # rPDUDeviceStatusPower 379 (1/100 kW); Energy 630139 (tenths of kWh); the one phase
+        # row's rPDUPhaseStatusCurrent 193 (tenths of A).
+        inlets={"inlet": _inlet(3790, 19.3, 63013.9)},
     ),
     Expected(
         "aten_pe8216",
@@ -248,8 +256,10 @@ CASES = [
     Expected(
         "wti_vmr-8hd20",
         "wti-pdu",
-        _numbers(8),
-        {"7": {W: 163, A: 0.7}, "8": {W: 93, A: 0.4}},
+        # As the device prints them: plugID `LOCAL - A1` .. `LOCAL - B4` on plugIndex 1..8.
+        [f"{branch}{n}" for branch in "AB" for n in range(1, 5)],
+        # plugIndex 7 is B3 (7 tenths of A, 163 W), 8 is B4 (4 tenths of A, 93 W).
+        {"B3": {W: 163, A: 0.7}, "B4": {W: 93, A: 0.4}, "A1": {W: 0, A: 0}},
         watts_sum=256,
         absent=(KWH,),
         inlets={"inlet": _inlet(256, 1.1, None)},  # environmentSystemTotal*
@@ -294,7 +304,8 @@ CASES = [
         {"6": {W: 77, A: 0.45}, "7": {W: 14, A: 0.104}},
         watts_sum=91,
         absent=(KWH,),
-        inlets={"inlet": _inlet(97, None, None)},  # pdu2InputPowerWatts.0
+        # pdu2InputPowerWatts.0; its one phase 0.1: pdu2InputPhaseCurrent 535 mA.
+        inlets={"inlet": _inlet(97, 0.535, None)},
     ),
     Expected(
         "gude_epc-8031",
@@ -308,7 +319,7 @@ CASES = [
         "vertiv-pdu",
         [],
         {},
-        inlets={"inlet": _inlet(1017, None, 8483.906)},
+        inlets={"inlet": _inlet(1017, None, 8483.906)},  # 3 phase currents: no inlet current
     ),
 ]
 
@@ -339,7 +350,8 @@ DETECTED = {
     "apc_ap8641-rpdu2-metered-by-outlet": ("apc-rpdu2", "apc-rpdu2"),
     # Switched-only: rPDU2 unit totals but no metered table -- inlet readings and the note.
     "apc_ap8932-rpdu2-switched": ("apc-rpdu2", "apc-rpdu2"),
-    # rPDU2 unit totals are -1 here: only the old branch's total answers.
+    # rPDU2 unit totals are -1 here: rPDU2 gives only the phase current, the old branch's
+    # total gives watts.
     "apc_ap7902b-rpdu2-switched": ("apc-rpdu2", "apc-rpdu"),
     "apc_cpdu-netshelter-advanced": ("apc-cpdu", "apc-cpdu"),
     "apc_epdu1116s-easy-pdu": ("apc-rpdu2", None),  # phase level only: no profile

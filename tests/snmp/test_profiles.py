@@ -124,6 +124,9 @@ def test_choose_prefers_outlets_then_inlets_then_a_note() -> None:
     assert choose([("a", nothing), ("b", note), ("c", inlet)]) == ("c", inlet)
     assert choose([("a", nothing), ("b", note)]) == ("b", note)
     assert choose([("a", nothing)]) is None
+    amps_only = Decoded((OutletReading("inlet", None, 1.6, None),))
+    assert choose([("a", amps_only), ("b", inlet)]) == ("b", inlet)
+    assert choose([("a", amps_only), ("b", note)]) == ("a", amps_only)
     walked: list[str] = []
 
     def lazily() -> Iterator[tuple[str, Decoded]]:
@@ -347,3 +350,41 @@ def test_registry_names_and_unknown_profile() -> None:
         get("nope")
     with pytest.raises(ValueError, match="oid"):
         get("oid")
+
+
+def test_phase_module_and_branch_subtotals_are_not_read_as_inlets(snmprec_dir: Path) -> None:
+    """RNX phase rows (upduMeterType phaseTotalCalc, 3) and module rows (moduleTotalCalc, 5)
+    split the PDU total (row 0.0: 868 W, 12718314 Wh) by line and by module; Chatsworth's
+    branch table is volt-amperes of breaker branches. Read as inlets they would count the
+    same power twice (or VA as W), so neither profile reads them."""
+    meter = "1.3.6.1.4.1.55108.1.3.1.1"
+    records = _records(snmprec_dir, "rnx_updu-rn3214")
+    kinds = snmprec.walk(records, f"{meter}.3")
+    watts, energy = snmprec.walk(records, f"{meter}.7"), snmprec.walk(records, f"{meter}.4")
+    for kind in (3, 5):  # phases, modules: each set sums to the PDU total
+        rows = [index for index, k in kinds.items() if k == kind]
+        assert sum(int(watts[i]) for i in rows) == 868, kind
+        assert kind == 5 or sum(int(energy[i]) for i in rows) == 12718314
+    inlets = [r for r in _decode(records, "rnx-updu").readings if _is_inlet(r.outlet)]
+    assert inlets == [OutletReading("inlet", 868.0, 5.163, 12718.314)]
+
+    records = _records(snmprec_dir, "chatsworth_econnect-k50-3d136")
+    branch = "1.3.6.1.4.1.30932.1.10.1.3.110.1"
+    assert len(snmprec.walk(records, f"{branch}.6")) == 3  # cpiPduBranchPower, VA
+    assert not any(_is_inlet(r.outlet) for r in _decode(records, "cpi-pdu").readings)
+
+
+def test_planet_power_is_whole_watts_by_the_feeds_volts_and_amps(snmprec_dir: Path) -> None:
+    """DIGIPDU-MIB gives power no unit (MIB-FACTS.md): the recording bounds it. The feed's
+    power 6 at inFeedVoltage 231 V and inFeedCurrent 0 tenths of A (< 0.05 A) is at most
+    231 x 0.05 VA, so W (6 W) fits and tens of watts per count (60 W) cannot."""
+    feed = "1.3.6.1.4.1.10456.3.3.2.1"
+    records = _records(snmprec_dir, "planet_ipm-8220")
+    volts = int(records[f"{feed}.3.1"])
+    tenths_of_amps = int(records[f"{feed}.5.1"])
+    assert (volts, tenths_of_amps, records[f"{feed}.6.1"]) == (231, 0, 6)
+    most_va = volts * (tenths_of_amps + 0.5) / 10
+    (inlet,) = [r for r in _decode(records, "planet-pdu").readings if _is_inlet(r.outlet)]
+    assert inlet == OutletReading("inlet", 6.0, 0.0, None)
+    assert inlet.watts is not None
+    assert inlet.watts <= most_va < 10 * inlet.watts

@@ -90,6 +90,25 @@ def test_eaton_input_with_several_phase_rows_is_not_read_as_the_total() -> None:
     assert all("several power rows" in w for w in decoded.warnings)
 
 
+def test_eaton_multi_phase_input_reads_its_input_total() -> None:
+    """A three-phase input 0.1 (phase rows 1..3) and a single-phase input 0.2: the first
+    from inputTotalPowerTable, the second from its one inputPowerTable row."""
+    base = "1.3.6.1.4.1.534.6.6.7.3"
+    table = {
+        f"{base}.4.1.4": {(0, 1, 1): 300, (0, 1, 2): 310, (0, 1, 3): 290, (0, 2, 1): 120},
+        f"{base}.4.1.5": {(0, 1, 1): 1000, (0, 1, 2): 1100, (0, 1, 3): 900, (0, 2, 1): 500},
+        f"{base}.3.1.4": {(0, 1, 1): 1300, (0, 1, 2): 1350, (0, 1, 3): 1250, (0, 2, 1): 520},
+        f"{base}.5.1.4": {(0, 1): 900, (0, 2): 119},  # inputTotalWatts
+        f"{base}.5.1.5": {(0, 1): 3000, (0, 2): 499},  # inputTotalWh
+    }
+    decoded = get("eaton-epdu").decode(table)
+    assert decoded.readings == (
+        OutletReading("inlet.2", 120.0, 0.52, 0.5),  # single phase: its own row
+        OutletReading("inlet", 900.0, None, 3.0),  # phase currents add up to no input current
+    )
+    assert decoded.warnings == ()
+
+
 def test_chatsworth_linked_pdus_are_units_in_mac_order() -> None:
     current = "1.3.6.1.4.1.30932.1.10.1.4.10.1.6"
     first, second = b"000ED300AD21", b"000ED3013C4D"
@@ -161,4 +180,85 @@ def test_an_inlet_total_is_not_walked_with_the_outlet_table() -> None:
         "1.3.6.1.4.1.318.1.1.26.4.2.1.6",  # NumMeteredOutlets
         "1.3.6.1.4.1.318.1.1.26.4.3.1.5",  # rPDU2DeviceStatusPower
         "1.3.6.1.4.1.318.1.1.26.4.3.1.9",  # rPDU2DeviceStatusEnergy
+        "1.3.6.1.4.1.318.1.1.26.4.3.1.2",  # rPDU2DeviceStatusModule
+        "1.3.6.1.4.1.318.1.1.26.6.3.1.5",  # rPDU2PhaseStatusCurrent
+        "1.3.6.1.4.1.318.1.1.26.6.3.1.2",  # rPDU2PhaseStatusModule
     }
+
+
+def test_wti_plugs_are_labelled_by_the_plug_id_the_device_prints() -> None:
+    plug = "1.3.6.1.4.1.2634.3.100.200.1"
+    power = {(1,): 10, (2,): 20, (3,): 30}
+    ids = {(1,): b"LOCAL - A1", (2,): b"LOCAL - B12\0", (3,): b"A1 and more"}
+    decoded = get("wti-pdu").decode({f"{plug}.8": power, f"{plug}.2": ids})
+    assert [(r.outlet, r.watts) for r in decoded.readings] == [("A1", 10.0), ("B12", 20.0)]
+    assert decoded.warnings == ("row 3: plugID 'A1 and more' is not 'SITE - A1'; skipped",)
+    # Without the plugID column the row number is all there is.
+    bare = get("wti-pdu").decode({f"{plug}.8": power})
+    assert [r.outlet for r in bare.readings] == ["1", "2", "3"]
+
+
+def test_aten_device_total_is_the_inlet_and_banks_are_not_read() -> None:
+    device = "1.3.6.1.4.1.21317.1.3.2.2.2.1.99.1"
+    bank = "1.3.6.1.4.1.21317.1.3.2.2.2.3.99.1"
+    outlet = "1.3.6.1.4.1.21317.1.3.2.2.2.2.99.1"
+    table = {
+        f"{outlet}.4": {(1,): 118_332},
+        f"{device}.2": {(1,): 2460},  # deviceIntegerCurrent x1000
+        f"{device}.4": {(1,): 516_810},  # deviceIntegerPower x1000
+        f"{bank}.4": {(1,): 300_000, (2,): 216_810},  # bankIntegerPower: subtotals
+    }
+    profile = get("aten-pdu")
+    assert f"{bank}.4" not in profile.columns
+    decoded = profile.decode(table)
+    assert decoded.readings == (
+        OutletReading("1", 118.332, None, None),
+        OutletReading("inlet", 516.81, 2.46, None),
+    )
+    unsupported = {f"{device}.2": {(1,): -2_000_000}, f"{device}.4": {(1,): -2_000_000}}
+    assert profile.decode({**table, **unsupported}).readings[1:] == ()
+
+
+def test_apc_inlet_current_is_the_single_phase_row_never_a_bank_or_three_phases() -> None:
+    load, bank = "1.3.6.1.4.1.318.1.1.12.2.3.1.1.2", "1.3.6.1.4.1.318.1.1.12.2.3.1.1.5"
+    total = {"1.3.6.1.4.1.318.1.1.12.1.16": {(0,): 900}}
+    single = {load: {(1,): 40, (2,): 25, (3,): 15}, bank: {(1,): 0, (2,): 1, (3,): 2}}
+    decoded = get("apc-rpdu").decode({**total, **single})
+    assert decoded.readings == (OutletReading("inlet", 900.0, 4.0, None),)
+    three = {load: {(1,): 40, (2,): 25, (3,): 15}, bank: {(1,): 0, (2,): 0, (3,): 0}}
+    assert get("apc-rpdu").decode({**total, **three}).readings == (
+        OutletReading("inlet", 900.0, None, None),
+    )
+
+
+def test_apc_rpdu2_inlets_follow_the_module_column_with_one_phase_each() -> None:
+    device, phase = "1.3.6.1.4.1.318.1.1.26.4.3.1", "1.3.6.1.4.1.318.1.1.26.6.3.1"
+    table = {
+        f"{device}.2": {(1,): 1, (2,): 3},  # rPDU2DeviceStatusModule: units 1 and 3
+        f"{device}.5": {(1,): 12, (2,): 7},  # hundredths of kW
+        f"{phase}.2": {(1,): 1, (2,): 3, (3,): 3, (4,): 3},  # unit 3 is three-phase
+        f"{phase}.5": {(1,): 52, (2,): 10, (3,): 11, (4,): 12},  # tenths of A
+    }
+    decoded = get("apc-rpdu2").decode(table)
+    assert decoded.readings == (
+        OutletReading("inlet", 120.0, 5.2, None),
+        OutletReading("inlet.3.1", 70.0, None, None),
+    )
+    assert decoded.warnings == ()
+
+
+def test_phase_current_is_the_inlet_current_only_for_a_single_phase_unit() -> None:
+    vertiv_total, vertiv_phase = "1.3.6.1.4.1.21239.5.2.3.1.1.9", "1.3.6.1.4.1.21239.5.2.3.2.1.8"
+    one = get("vertiv-pdu").decode({vertiv_total: {(1,): 230}, vertiv_phase: {(1,): 104}})
+    assert one.readings == (OutletReading("inlet", 230.0, 1.04, None),)
+    three = {vertiv_phase: {(1,): 95, (2,): 187, (3,): 170}}
+    assert get("vertiv-pdu").decode({vertiv_total: {(1,): 1017}, **three}).readings == (
+        OutletReading("inlet", 1017.0, None, None),
+    )
+    # HPE pdu2, units 0 and 1 (inlet, inlet.2.1): unit 0 single-phase, unit 1 two phases.
+    watts, phase = "1.3.6.1.4.1.232.165.7.2.1.1.5", "1.3.6.1.4.1.232.165.7.2.2.1.11"
+    table = {watts: {(0,): 97, (1,): 400}, phase: {(0, 1): 535, (1, 1): 900, (1, 2): 950}}
+    assert get("hpe-pdu2").decode(table).readings == (
+        OutletReading("inlet", 97.0, 0.535, None),
+        OutletReading("inlet.2.1", 400.0, None, None),
+    )

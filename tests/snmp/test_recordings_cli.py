@@ -39,7 +39,7 @@ def test_probe_of_a_switched_only_pdu_says_so_and_shows_its_inlet(
     document = _probe(snmpsim, "apc_ap7902b-rpdu2-switched", capsys)
     assert document["notes"] == [SWITCHED_ONLY]
     assert document["outlets"] == [
-        {"outlet": "inlet", "watts": 192, "amps": None, "energy_kwh": None}
+        {"outlet": "inlet", "watts": 192, "amps": 1.6, "energy_kwh": None}
     ]
     argv = ["probe", HOST, "--port", str(snmpsim.port), "--community", "apc_ap8932-rpdu2-switched"]
     assert main(argv) == 0
@@ -119,3 +119,22 @@ def test_a_machine_on_an_inlet_only_pdu_gets_its_power(
     assert [p["watts"] for p in points] == [18]
     assert main([*argv, "outlets", "p0"]) == 0
     assert "inlet" in capsys.readouterr().out
+
+
+def test_a_machine_on_a_wti_plug_is_mapped_as_the_device_prints_it(
+    snmpsim: Snmpsim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """WTI VMR-8HD20 plug 7 is `LOCAL - B3` (SOURCES.md): machines.toml names it `B3`."""
+    wti = next(case for case in CASES if case.profile == "wti-pdu")
+    config = _config(tmp_path, snmpsim, [wti])
+    (config / "machines.toml").write_text('[machine."db1"]\noutlets = ["p0:b3"]\n')
+    argv = ["--config-dir", str(config)]
+    assert main([*argv, "config", "check"]) == 0
+    assert main([*argv, "db", "upgrade"]) == 0
+    assert main([*argv, "config", "apply"]) == 0
+    capsys.readouterr()
+    assert main([*argv, "poll", "--format", "json"]) == 0
+    rows = {r["outlet"]: r for r in json.loads(capsys.readouterr().out)["readings"]}
+    assert (rows["B3"]["machine"], rows["B3"]["watts"], rows["B3"]["amps"]) == ("db1", 163, 0.7)
+    assert main([*argv, "poll", "--no-store", "--pdu", "p0", "--outlet", "B3"]) == 0
+    assert "163" in capsys.readouterr().out

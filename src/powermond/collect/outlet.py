@@ -31,7 +31,7 @@ Index = tuple[int, ...]
 _NUMBER = re.compile(r"^(\d+)$")
 _UNIT_NUMBER = re.compile(r"^(\d+)\.(\d+)$")
 _LETTERS = re.compile(r"^([A-Z])([A-Z])(\d+)$")
-LABEL = re.compile(r"^(?:\d+|\d+\.\d+|[A-Z]{2}\d+|inlet(?:\.\d+)?)$")
+LABEL = re.compile(r"^(?:\d+|\d+\.\d+|[A-Z]{1,2}\d+|inlet(?:\.\d+)?)$")
 
 
 @dataclass(frozen=True, slots=True)

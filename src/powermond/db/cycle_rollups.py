@@ -46,6 +46,7 @@ from powermond.db.rollups import (
 )
 from powermond.db.tables import Outlet, PowerReading
 from powermond.energy import Sample, Spacing, Tally, hour_of, interval_energy
+from powermond.readings import is_inlet
 
 ADDED = (
     "readings",
@@ -108,13 +109,14 @@ def stored_time(time: datetime) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class StoredReading:
-    """A reading a cycle's write added (ids as stored)."""
+    """A reading a cycle's write added (ids as stored); ``inlet``: of the PDU's inlet meter."""
 
     outlet_id: int
     pdu_id: int
     machine_id: int | None
     watts: float | None
     energy_kwh: float | None
+    inlet: bool = False
 
 
 @dataclass(slots=True)
@@ -305,13 +307,16 @@ async def _raise_peaks(session: AsyncSession, stored: StoredCycle, *, whole: boo
 
 
 def _sums(readings: Sequence[StoredReading]) -> tuple[dict[int, float], dict[int, float]]:
+    """Per-cycle sums by machine (every feed, an inlet included) and by PDU (its outlets:
+    an inlet meters the same power, so inlet + outlets would count it twice)."""
     machines: dict[int, float] = {}
     pdus: dict[int, float] = {}
     for r in readings:
         assert r.watts is not None
         if r.machine_id is not None:
             machines[r.machine_id] = machines.get(r.machine_id, 0.0) + r.watts
-        pdus[r.pdu_id] = pdus.get(r.pdu_id, 0.0) + r.watts
+        if not r.inlet:
+            pdus[r.pdu_id] = pdus.get(r.pdu_id, 0.0) + r.watts
     return machines, pdus
 
 
@@ -319,12 +324,18 @@ async def _sums_at(
     session: AsyncSession, cycle: datetime
 ) -> tuple[dict[int, float], dict[int, float]]:
     stmt = (
-        select(PowerReading.outlet_id, Outlet.pdu_id, PowerReading.machine_id, PowerReading.watts)
+        select(
+            PowerReading.outlet_id,
+            Outlet.pdu_id,
+            PowerReading.machine_id,
+            PowerReading.watts,
+            Outlet.label,
+        )
         .join(Outlet, Outlet.id == PowerReading.outlet_id)
         .where(PowerReading.cycle == cycle, PowerReading.watts.is_not(None))
     )
     rows = sorted((await session.execute(stmt)).tuples())
-    return _sums([StoredReading(o, p, m, w, None) for o, p, m, w in rows])
+    return _sums([StoredReading(o, p, m, w, None, is_inlet(label)) for o, p, m, w, label in rows])
 
 
 def _table(model: type[PowerHourly] | type[MachinePeakHourly] | type[PduPeakHourly]) -> Table:

@@ -29,7 +29,7 @@ from powermond.db.rows import (
 from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
 from powermond.db.types import UtcDateTime, range_bound, to_milli
 from powermond.energy import hour_of
-from powermond.readings import LoadSample, OutletReading
+from powermond.readings import LoadSample, OutletReading, is_inlet
 
 __all__ = [
     "LoadRepository",
@@ -259,7 +259,8 @@ class ReadingRepository(_Repository):
                     continue  # a replay: stored before
                 # As stored (thousandths): the rollups add exactly what a report reads back.
                 watts, energy = to_milli(r.watts), to_milli(r.energy_kwh)
-                new.append(StoredReading(outlet_id, pdu_id, machine_id, watts, energy))
+                inlet = is_inlet(r.outlet)
+                new.append(StoredReading(outlet_id, pdu_id, machine_id, watts, energy, inlet))
                 rows.append((stored.cycle, outlet_id, machine_id, watts, r.amps, energy))
         del outlets
         await insert_rows(self.session, _table(PowerReading), READING_NAMES, rows, READING_KEY)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.tables import CpuLoad, Machine, Outlet, PowerReading
@@ -30,7 +30,7 @@ from powermond.db.tables import PduPeakHourly as PduPeakHourly
 from powermond.db.tables import PowerHourly as PowerHourly
 from powermond.db.types import range_bound
 from powermond.energy import Sample, Spacing, hour_of, tally_samples
-from powermond.readings import LoadSample
+from powermond.readings import INLET, LoadSample
 
 T = TypeVar("T")
 HOUR = timedelta(hours=1)
@@ -68,6 +68,15 @@ async def samples_between(
         in_chunk = stmt.where(PowerReading.outlet_id.in_(chunk))
         found.extend(Sample(*row) for row in await session.execute(in_chunk))
     return sorted(found, key=lambda s: (s.outlet, s.time))
+
+
+def is_outlet_label() -> ColumnElement[bool]:
+    """SQL: the outlet is an outlet, not the PDU's inlet meter (``inlet``, ``inlet.N``).
+
+    A PDU's peak is the peak of its outlets' per-cycle sum: its inlet meters the same power
+    (and the report takes an inlet's peak from the inlet's own tally).
+    """
+    return and_(Outlet.label != INLET, Outlet.label.not_like(f"{INLET}.%"))
 
 
 def chunked(ids: Sequence[T], size: int = IN_LIST_CHUNK) -> list[Sequence[T]]:
@@ -122,12 +131,17 @@ async def recompute_peaks(
         sums = await _cycle_sums(session, hour, PowerReading.machine_id, machine_ids)
         await _replace_peaks(session, MachinePeakHourly, "machine_id", hour, machine_ids, sums)
     if pdu_ids:
-        sums = await _cycle_sums(session, hour, Outlet.pdu_id, pdu_ids)
+        sums = await _cycle_sums(session, hour, Outlet.pdu_id, pdu_ids, outlets_only=True)
         await _replace_peaks(session, PduPeakHourly, "pdu_id", hour, pdu_ids, sums)
 
 
 async def _cycle_sums(
-    session: AsyncSession, hour: datetime, key: object, ids: Sequence[int]
+    session: AsyncSession,
+    hour: datetime,
+    key: object,
+    ids: Sequence[int],
+    *,
+    outlets_only: bool = False,
 ) -> list[tuple[int, float]]:
     stmt = (
         select(key, PowerReading.cycle, PowerReading.watts)  # type: ignore[call-overload]
@@ -136,6 +150,8 @@ async def _cycle_sums(
         .where(PowerReading.cycle >= hour, PowerReading.cycle < hour + HOUR)
         .where(PowerReading.watts.is_not(None))
     )
+    if outlets_only:
+        stmt = stmt.where(is_outlet_label())
     sums: dict[tuple[int, datetime], float] = {}
     for owner, cycle, watts in await session.execute(stmt):
         sums[(owner, cycle)] = sums.get((owner, cycle), 0.0) + watts

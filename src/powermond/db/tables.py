@@ -188,7 +188,8 @@ class MachinePeakHourly(Base):
 
 
 class PduPeakHourly(Base):
-    """The highest per-cycle sum of a PDU's outlets in one hour."""
+    """The highest per-cycle sum of a PDU's outlets in one hour (its inlet rows excluded:
+    an inlet meters the same power, and its peak is in its own hourly tally)."""
 
     __tablename__ = "pdu_peak_hourly"
     __table_args__ = (Index(None, "hour"),)

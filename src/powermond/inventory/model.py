@@ -18,8 +18,8 @@ from powermond.inventory.protocols import SnmpVersion as SnmpVersion
 Quantity = Literal["power", "current"]
 
 #: Outlet labels as printed on the PDU: ``N``, ``U.N`` (unit U of a daisy chain), or a
-#: ServerTech-style ID such as ``AB3`` (tower A, infeed B, outlet 3).
-OUTLET_LABEL = re.compile(r"^(?:\d+|\d+\.\d+|[A-Z]{2}\d+)$")
+#: vendor ID: ServerTech's ``AB3`` (tower A, infeed B, outlet 3), WTI's ``B3`` (branch B).
+OUTLET_LABEL = re.compile(r"^(?:\d+|\d+\.\d+|[A-Z]{1,2}\d+)$")
 
 #: The PDU's own inlet meter: ``inlet`` (unit 1, inlet 1), ``inlet.N``, ``inlet.U.N``.
 INLET_LABEL = re.compile(r"^inlet(?:\.(\d+(?:\.\d+)?))?$", re.IGNORECASE)
@@ -34,7 +34,7 @@ def normalize_outlet_label(label: str) -> str:
         return "inlet" if number == "1" else f"inlet.{number}"
     label = label.upper()
     if not OUTLET_LABEL.match(label):
-        raise ValueError(f"outlet {label!r} is not N, U.N, a vendor ID like AB3, or inlet[.N]")
+        raise ValueError(f"outlet {label!r} is not N, U.N, a vendor ID (AB3, B3) or inlet[.N]")
     if "." in label:
         unit, number = label.split(".")
         return str(int(number)) if int(unit) == 1 else f"{int(unit)}.{int(number)}"

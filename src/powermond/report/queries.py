@@ -25,6 +25,7 @@ from powermond.db.rollups import (
     MachinePeakHourly,
     PduPeakHourly,
     PowerHourly,
+    is_outlet_label,
     samples_between,
 )
 from powermond.db.rows import MachineRow, ReadingRow
@@ -205,7 +206,10 @@ async def _raw_parts(session: AsyncSession, since: datetime, until: datetime) ->
     parts.tallies = tally_samples(samples, since, until, spacing, lambda s: (s.outlet, s.machine))
     inside = [s for s in samples if since <= s.time < until and s.watts is not None]
     parts.machine_peaks = _peaks_of_sums(inside, lambda s: s.machine)
-    parts.pdu_peaks = _peaks_of_sums(inside, lambda s: s.pdu)
+    # A PDU's peak is of its outlets, as stored in pdu_peak_hourly (an inlet's is its own).
+    inlet_ids = set((await session.scalars(select(Outlet.id).where(~is_outlet_label()))).all())
+    outlets = [s for s in inside if s.outlet not in inlet_ids]
+    parts.pdu_peaks = _peaks_of_sums(outlets, lambda s: s.pdu)
     stmt = select(CpuLoad.machine_id, CpuLoad.load1).where(
         CpuLoad.time >= range_bound(since),
         CpuLoad.time < range_bound(until),

@@ -9,13 +9,14 @@ daisy chain), just as outlets are ``N`` and ``U.N``: the store, the spool, ``pol
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from powermond.readings import INLET, OutletReading, is_inlet
 from powermond.snmp.profiles._common import Index, Labeler, unit_label
 from powermond.snmp.profiles.base import Decoded, Profile, Table, walks
 
-__all__ = ["INLET", "Metered", "inlet_label", "is_inlet"]
+__all__ = ["INLET", "Metered", "inlet_label", "is_inlet", "single_phase_current"]
 
 
 def inlet_label(unit: int, number: int) -> str:
@@ -66,6 +67,28 @@ def inlet_by_unit_number(unit_offset: int = 0) -> Labeler:
         def label(index: Index) -> str:
             unit, number = index
             return inlet_label(unit + unit_offset, number)
+
+        return label
+
+    return labeler
+
+
+def single_phase_current(column: str, unit_of: Callable[[Index], int]) -> Labeler:
+    """Rows of a phase table (``column`` holds their current): a unit's only phase row is
+    its inlet's current, labelled as the unit's inlet. The phases of a multi-phase unit add
+    up to no inlet current, so those rows are skipped quietly; ``unit_of`` gives a row's
+    unit (``ValueError`` for a row it cannot place, warned about when labelled)."""
+
+    def labeler(table: Table) -> Callable[[Index], str | None]:
+        phases: dict[int, int] = {}
+        for index in table.get(column) or {}:
+            with suppress(ValueError):
+                unit = unit_of(index)
+                phases[unit] = phases.get(unit, 0) + 1
+
+        def label(index: Index) -> str | None:
+            unit = unit_of(index)
+            return inlet_label(unit, 1) if phases.get(unit) == 1 else None
 
         return label
 

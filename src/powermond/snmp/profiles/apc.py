@@ -17,10 +17,18 @@ from powermond.snmp.profiles._common import (
     Quantity,
     by_module_number,
     by_outlet_index,
+    positive_int,
     unit_label,
 )
-from powermond.snmp.profiles._inlet import Metered, inlet_by_unit, inlet_scalar
-from powermond.snmp.profiles.base import Decoded, Table
+from powermond.snmp.profiles._inlet import (
+    INLET,
+    Metered,
+    inlet_by_unit,
+    inlet_label,
+    inlet_scalar,
+    single_phase_current,
+)
+from powermond.snmp.profiles.base import Decoded, Rows, Table
 
 _RPDU_OUTLET = "1.3.6.1.4.1.318.1.1.12.3.5.1.1"
 _RPDU2_METERED = "1.3.6.1.4.1.318.1.1.26.9.4.3.1"
@@ -65,9 +73,29 @@ class SwitchedOnly:
         return Decoded((), (), (SWITCHED_ONLY,))
 
 
+# rPDULoadStatusTable: one row per phase (BankNumber 0) and one per bank (BankNumber >= 1).
+_RPDU_LOAD = "1.3.6.1.4.1.318.1.1.12.2.3.1.1"
+RPDU_LOAD = f"{_RPDU_LOAD}.2"  # rPDULoadStatusLoad, tenths of A
+RPDU_BANK_NUMBER = f"{_RPDU_LOAD}.5"  # rPDULoadStatusBankNumber: 0 = a phase row
+
+
+def _rpdu_phase_total(table: Table) -> Callable[[Index], str | None]:
+    """The one phase row of a single-phase unit is its inlet's current; bank rows are
+    subtotals of the same current (counting them too would count it twice), and the phases
+    of a three-phase unit add up to no inlet current: both are skipped quietly."""
+    banks = table.get(RPDU_BANK_NUMBER) or {}
+    phases = [index for index, bank in banks.items() if bank == 0]
+    only = phases[0] if len(phases) == 1 else None
+
+    def label(index: Index) -> str | None:
+        return INLET if index == only else None
+
+    return label
+
+
 # Gen 1 (and switched-only gen 2) units: rPDUOutletStatusLoad in tenths of A, nothing else;
 # no watts are derived here (a PDU with `voltage` configured gets them from make_profile).
-# The inlet: rPDUIdentDevicePowerWatts (W), the unit's total.
+# The inlet: rPDUIdentDevicePowerWatts (W), the unit's total, and the current of its phase.
 APC_RPDU = Metered(
     "apc-rpdu",
     (
@@ -87,13 +115,58 @@ APC_RPDU = Metered(
             energy=None,
             labels=inlet_scalar,
         ),
+        ColumnProfile(
+            name="apc-rpdu phase",
+            watts=None,
+            amps=Quantity(RPDU_LOAD, 10),
+            energy=None,
+            labels=_rpdu_phase_total,
+            label_columns=(RPDU_BANK_NUMBER,),
+        ),
     ),
 )
 
 # Rack PDU 2G: the index is flat over a daisy chain; Module (.2) and Number (.4) say
 # which unit and which outlet on it. The inlet: rPDU2DeviceStatusPower (hundredths of kW)
-# and rPDU2DeviceStatusEnergy (tenths of kWh), per unit; -1 there means unsupported.
+# and rPDU2DeviceStatusEnergy (tenths of kWh), per unit; -1 there means unsupported. Its
+# current: rPDU2PhaseStatusCurrent (tenths of A) of a unit with a single phase. The device
+# and phase tables are flat too, with the unit in their Module column (.2), as the outlets.
 _RPDU2_DEVICE = "1.3.6.1.4.1.318.1.1.26.4.3.1"
+RPDU2_DEVICE_MODULE = f"{_RPDU2_DEVICE}.2"  # rPDU2DeviceStatusModule
+_RPDU2_PHASE = "1.3.6.1.4.1.318.1.1.26.6.3.1"
+RPDU2_PHASE_MODULE = f"{_RPDU2_PHASE}.2"  # rPDU2PhaseStatusModule
+RPDU2_PHASE_CURRENT = f"{_RPDU2_PHASE}.5"  # rPDU2PhaseStatusCurrent, tenths of A
+
+
+def _unit_of(modules: Rows | None, index: Index) -> int:
+    """The unit of a flat row: its Module column, or the row itself without the column."""
+    if modules:
+        return positive_int(modules.get(index), "module")
+    (flat,) = index
+    return positive_int(flat, "unit")
+
+
+def rpdu2_units(module_oid: str) -> Labeler:
+    """Flat index, one row per unit: ``inlet`` / ``inlet.U.1`` by the Module column."""
+
+    def labeler(table: Table) -> Callable[[Index], str]:
+        modules = table.get(module_oid)
+
+        def label(index: Index) -> str:
+            return inlet_label(_unit_of(modules, index), 1)
+
+        return label
+
+    return labeler
+
+
+def _rpdu2_single_phase(table: Table) -> Callable[[Index], str | None]:
+    """A unit's only phase row is its inlet's current (the unit in the Module column)."""
+    modules = table.get(RPDU2_PHASE_MODULE)
+    per_unit = single_phase_current(RPDU2_PHASE_CURRENT, lambda index: _unit_of(modules, index))
+    return per_unit(table)
+
+
 APC_RPDU2 = Metered(
     "apc-rpdu2",
     (
@@ -112,7 +185,16 @@ APC_RPDU2 = Metered(
             watts=Quantity(f"{_RPDU2_DEVICE}.5", 1, factor=10),
             amps=None,
             energy=Quantity(f"{_RPDU2_DEVICE}.9", 10),
-            labels=inlet_by_unit(),
+            labels=rpdu2_units(RPDU2_DEVICE_MODULE),
+            label_columns=(RPDU2_DEVICE_MODULE,),
+        ),
+        ColumnProfile(
+            name="apc-rpdu2 phases",
+            watts=None,
+            amps=Quantity(RPDU2_PHASE_CURRENT, 10),
+            energy=None,
+            labels=_rpdu2_single_phase,
+            label_columns=(RPDU2_PHASE_MODULE,),
         ),
     ),
 )

@@ -3,6 +3,11 @@
 The MAC is the PDU's (linked PDUs share the table) and comes as a 12-character string with
 its length: ``<id>.12.<12 ASCII codes>``. The table's power column is in volt-amperes and
 it has no watts column, so watts stay None (a PDU with `voltage` configured derives them).
+
+No inlet is read: CPI-UNITY-MIB has no PDU-level total, and its branch table
+(cpiPduBranchTable) meters breaker branches, subtotals of the outlets, in volt-amperes
+("the power in volt-amps for the branch", energy in decaVA-seconds): neither an inlet meter
+nor watts. Rec K50-3D136 has 3 branch rows (for the linked PDU 000ED3013C4D).
 """
 
 from __future__ import annotations

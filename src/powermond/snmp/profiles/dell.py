@@ -1,6 +1,9 @@
 """Dell DellrPDU-MIB: the APC rPDU layout under Dell's enterprise number (674).
 
 Rec DELL6606: flat index 1..24 without the Number column, outlet current in whole amps.
+The inlet: rPDUDeviceStatusPower / Energy, and the current of the unit's phase when the
+phase table (rPDUPhaseStatusCurrent, "in tenths of Amps") has a single row (a single-phase
+unit; Rec: 193, 19.3 A). Several phase rows add up to no inlet current and are not read.
 """
 
 from __future__ import annotations
@@ -8,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from powermond.snmp.profiles._common import ColumnProfile, Index, Labeler, Quantity, positive_int
-from powermond.snmp.profiles._inlet import Metered, inlet_by_unit
+from powermond.snmp.profiles._inlet import Metered, inlet_by_unit, single_phase_current
 from powermond.snmp.profiles.base import Table
 
 _METERED = "1.3.6.1.4.1.674.10903.200.2.200.130.2.2.1"  # rPDUOutletMeteredStatusEntry
 _DEVICE = "1.3.6.1.4.1.674.10903.200.2.200.110.2.1"  # rPDUDeviceStatusEntry
+PHASE_CURRENT = "1.3.6.1.4.1.674.10903.200.2.200.120.2.1.4"  # rPDUPhaseStatusCurrent
 
 
 def by_number_column(number_oid: str) -> Labeler:
@@ -49,6 +53,13 @@ DELL_RPDU = Metered(
             amps=None,
             energy=Quantity(f"{_DEVICE}.4", 10),  # "in tenths of kilowatt-hours"
             labels=inlet_by_unit(),
+        ),
+        ColumnProfile(
+            name="dell-rpdu phase",
+            watts=None,
+            amps=Quantity(PHASE_CURRENT, 10),  # "in tenths of Amps"
+            energy=None,
+            labels=single_phase_current(PHASE_CURRENT, lambda _index: 1),
         ),
     ),
 )

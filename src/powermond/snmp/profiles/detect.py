@@ -5,7 +5,8 @@ Contract with the caller: :func:`candidates` only ranks. The caller walks each c
 one outlet reading; failing that, the first whose ``decode`` yields inlet readings (an
 inlet-only or switched-only PDU), or a note. A rank can therefore list several profiles of
 one vendor: an AP7902B answers neither the rPDU2 metered table nor the rPDU2 unit totals
-(-1), so ``apc-rpdu2`` yields nothing and the old ``apc-rpdu`` branch answers instead. A
+(-1), so ``apc-rpdu2`` yields only its phase current and the old ``apc-rpdu`` branch, whose
+total gives watts, is kept instead. A
 device that neither value identifies gets every known profile.
 """
 
@@ -119,21 +120,24 @@ def _add(ranked: dict[str, str], names: Iterable[str], reason: str) -> None:
         ranked.setdefault(name, reason)
 
 
-_OUTLETS, _INLETS, _NOTE, _NOTHING = 3, 2, 1, 0
+_OUTLETS, _INLET_WATTS, _INLETS, _NOTE, _NOTHING = 4, 3, 2, 1, 0
 
 
 def _preference(decoded: Decoded) -> int:
     if any(not is_inlet(r.outlet) for r in decoded.readings):
         return _OUTLETS
+    if any(r.watts is not None for r in decoded.readings):
+        return _INLET_WATTS  # an inlet-only or switched-only PDU
     if decoded.readings:
-        return _INLETS  # an inlet-only or switched-only PDU
+        return _INLETS  # inlet current or energy only: a profile with its watts wins
     return _NOTE if decoded.notes else _NOTHING
 
 
 def choose(tried: Iterable[tuple[str, Decoded]]) -> tuple[str, Decoded] | None:
     """The profile to keep among candidates decoded in rank order: the first that yields
-    outlets (the rest are not consumed), else the first with inlets only, else the first
-    with a note only; ``None`` when nothing yields anything."""
+    outlets (the rest are not consumed), else the first with inlets only (one whose inlet
+    gives watts before one whose inlet gives only amps or energy), else the first with a
+    note only; ``None`` when nothing yields anything."""
     best: tuple[str, Decoded] | None = None
     for name, decoded in tried:
         preference = _preference(decoded)

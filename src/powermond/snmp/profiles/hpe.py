@@ -13,7 +13,7 @@ from powermond.snmp.profiles._common import (
     by_unit_index,
     unit_label,
 )
-from powermond.snmp.profiles._inlet import Metered, inlet_by_unit
+from powermond.snmp.profiles._inlet import Metered, inlet_by_unit, single_phase_current
 from powermond.snmp.profiles.base import Table
 
 _PDU3_OUTLET = "1.3.6.1.4.1.232.165.11.5.1.1"
@@ -56,7 +56,17 @@ HPE_PDU = ColumnProfile(
 _PDU2_OUTLET = "1.3.6.1.4.1.232.165.7.5.1.1"
 
 # pdu2IdentIndex is 0 on a standalone PDU (Rec 16A maPDU: rows 0.1..0.8): unit = index + 1.
-# The inlet: pdu2InputPowerWatts, "total input Watts of all phases", per unit.
+# The inlet: pdu2InputPowerWatts, "total input Watts of all phases", per unit, and the
+# current of a unit with a single phase row (pdu2InputPhaseCurrent, index unit.phase, mA;
+# Rec: 0.1 = 535 mA); the phases of a multi-phase unit add up to no inlet current.
+PDU2_PHASE_CURRENT = "1.3.6.1.4.1.232.165.7.2.2.1.11"
+
+
+def _pdu2_unit(index: Index) -> int:
+    unit, _phase = index
+    return unit + 1
+
+
 HPE_PDU2 = Metered(
     "hpe-pdu2",
     (
@@ -73,6 +83,13 @@ HPE_PDU2 = Metered(
             amps=None,
             energy=None,
             labels=inlet_by_unit(unit_offset=1),
+        ),
+        ColumnProfile(
+            name="hpe-pdu2 input phases",
+            watts=None,
+            amps=Quantity(PDU2_PHASE_CURRENT, 1000),  # milliamps
+            energy=None,
+            labels=single_phase_current(PDU2_PHASE_CURRENT, _pdu2_unit),
         ),
     ),
 )

@@ -1,8 +1,18 @@
 """PLANET DIGIPDU-MIB (IPM-8220): outTable and inFeedTable, each indexed 1..N.
 
-Current is in tenths of A. The MIB gives power no unit ("Actual value of power"); it is
-read as W (Rec IPM-8220 has 0 on every outlet, so the data cannot confirm it). The input
-feed's energy has no unit either and is not read.
+Current is in tenths of A ("In tenths of amps, divide by 10 for value in amps"). Power
+(outPowerLoad, inFeedPowerLoad: "Actual value of power in the Outlet" / "in the Input
+Feed") has no unit in the MIB; it is read as whole watts, settled so:
+
+- the MIB states the scale wherever a column is scaled (every current and threshold says
+  "In tenths of amps"), and its unscaled columns are whole units: the voltages read 231 on
+  a 230 V feed (Rec IPM-8220 inFeedVoltage and every outVoltage);
+- Rec IPM-8220's input feed draws 6 at 231 V with a current of 0 tenths of A (below
+  0.05 A): active power is at most V x I < 231 x 0.05 = 11.6 VA, so a count is at most
+  1.9 W. Whole watts fit (6 W, a networked PDU's own draw with 6 relays on); tens of watts
+  or hundredths of kW (60 W would draw 0.26 A, read as 3 tenths) cannot.
+
+The input feed's energy (inFeedPowerEnergy) has no unit and no row in Rec; it is not read.
 """
 
 from __future__ import annotations

@@ -2,7 +2,11 @@
 their outlets, indexed module.meter; upduMeterType says which a row is.
 
 Outlet rows (type outlet) are ``U.N``: module U, outlet N. The PDU total row (pduTotal or
-pduTotalCalc) is the inlet. Rows whose data quality is not ok are stale and skipped.
+pduTotalCalc) is the inlet. The phase rows (phaseTotal/Calc) and module rows
+(moduleTotal/Calc) are that same total split by line and by module (Rec RN3214: phases
+272 + 196 + 400 W = the PDU's 868 W), not further inlets, so they are not read: as
+``inlet.N`` they would count the PDU's power twice. Rows whose data quality is not ok are
+stale and skipped.
 """
 
 from __future__ import annotations
