@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -128,22 +129,21 @@ class OutletRepository(_Repository):
     @_translated
     async def list_for_pdu(self, pdu: str) -> builtins.list[OutletRow]:
         """Every stored outlet of the PDU with its machine and latest reading."""
+        # Per outlet, one seek to its newest reading by index (outlet_id, cycle); a GROUP BY
+        # over the PDU's readings would read all of them, or the whole table.
         latest = (
-            select(PowerReading.outlet_id, func.max(PowerReading.cycle).label("cycle"))
-            .join(Outlet, Outlet.id == PowerReading.outlet_id)
-            .join(Pdu, Pdu.id == Outlet.pdu_id)
-            .where(Pdu.name == pdu)
-            .group_by(PowerReading.outlet_id)
-            .subquery()
+            select(func.max(PowerReading.cycle))
+            .where(PowerReading.outlet_id == Outlet.id)
+            .correlate(Outlet)
+            .scalar_subquery()
         )
         stmt = (
             select(Outlet.label, Machine.name, PowerReading.cycle, PowerReading.watts)
             .join(Pdu, Pdu.id == Outlet.pdu_id)
             .outerjoin(Machine, Machine.id == Outlet.machine_id)
-            .outerjoin(latest, latest.c.outlet_id == Outlet.id)
             .outerjoin(
                 PowerReading,
-                and_(PowerReading.outlet_id == Outlet.id, PowerReading.cycle == latest.c.cycle),
+                and_(PowerReading.outlet_id == Outlet.id, PowerReading.cycle == latest),
             )
             .where(Pdu.name == pdu)
         )
@@ -215,6 +215,9 @@ class ReadingRepository(_Repository):
                 new.append(StoredReading(outlet_id, pdu_id, machine_id, watts, energy, inlet))
                 rows.append((stored.cycle, outlet_id, machine_id, watts, r.amps, energy))
         del outlets
+        # In outlet order: InnoDB's clustered key is (cycle, outlet_id), so a cycle's rows
+        # then append to its pages instead of splitting them half-full (~6 B per reading).
+        rows.sort(key=itemgetter(1))
         await insert_rows(self.session, _table(PowerReading), READING_NAMES, rows, READING_KEY)
         stored.new.extend(new)
 
