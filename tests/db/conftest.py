@@ -10,7 +10,6 @@ from sqlalchemy import text
 
 from powermond.db.engine import Database
 from powermond.db.migrate import upgrade
-from powermond.db.types import PG_EPOCH_2000
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
 
 
@@ -31,16 +30,7 @@ MakeInventory = Callable[..., Inventory]
 async def stored_readings(db: Database) -> list[tuple[object, ...]]:
     """Every reading as stored, times as epoch seconds and values as floats whatever the
     schema's column types."""
-    epoch = 0
     async with db.transaction() as session:
-        if db.dialect == "postgresql":  # an INTEGER counts from 2000 (revision 0009 on)
-            found_type = await session.scalar(
-                text(
-                    "SELECT data_type FROM information_schema.columns WHERE table_schema ="
-                    " current_schema() AND table_name = 'power_reading' AND column_name = 'cycle'"
-                )
-            )
-            epoch = PG_EPOCH_2000 if found_type == "integer" else 0
         rows = await session.execute(
             text("SELECT outlet_id, cycle, machine_id, watts, amps, energy_kwh FROM power_reading")
         )
@@ -52,7 +42,7 @@ async def stored_readings(db: Database) -> list[tuple[object, ...]]:
                 cycle = int(cycle.replace(tzinfo=UTC).timestamp())
             machine, *values = rest  # integer thousandths from revision 0005 on
             values = [v / 1000 if isinstance(v, int) else v for v in values]
-            found.append((outlet, int(cycle) + epoch, machine, *values))
+            found.append((outlet, int(cycle), machine, *values))
     return sorted(found)
 
 

@@ -16,6 +16,7 @@ from powermond.cli import main
 from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database, create_engine
+from powermond.db.errors import DatabaseError
 from powermond.db.migrate import current_revision, downgrade, head_revision, migrate
 from powermond.db.tables import Outlet, PowerReading
 from powermond.readings import OutletReading
@@ -25,13 +26,11 @@ from .conftest import MakeInventory, stored_readings
 T0 = datetime(2026, 10, 1, 10, 40, tzinfo=UTC)
 PDUS = {"pdu-a": "192.0.2.1", "pdu-b": "192.0.2.2"}
 MACHINES = {"wn001": ["pdu-a:1", "pdu-b:1"], "wn002": ["pdu-a:2"]}
-# Times far from today's, each written in the old shape as plain epoch seconds: the last
-# second a signed 32-bit count from 1970 holds, the first after it, and one in 2060.
-FAR = (
-    datetime(2038, 1, 19, 3, 14, 7, tzinfo=UTC),
-    datetime(2038, 1, 19, 3, 14, 8, tzinfo=UTC),
-    datetime(2060, 6, 30, 12, 0, tzinfo=UTC),
-)
+# Times far from today's, written in the old shape as plain epoch seconds: the last second
+# a signed 32-bit count holds (PostgreSQL's INTEGER), then two past it (MariaDB's INT
+# UNSIGNED holds them, to 2106).
+LAST_INT4 = datetime(2038, 1, 19, 3, 14, 7, tzinfo=UTC)
+FAR = (LAST_INT4, datetime(2038, 1, 19, 3, 14, 8, tzinfo=UTC), datetime(2100, 6, 30, tzinfo=UTC))
 
 
 async def _schema(url: str) -> tuple[list[str], str, list[tuple[str, list[str]]]]:
@@ -109,6 +108,23 @@ async def test_downgrade_and_upgrade_keep_every_reading_and_the_report(
             )
         old_rows = await stored_readings(db)
 
+    if old_schema[1] == "BIGINT" and "postgresql" in db_url:
+        # Past 2038 PostgreSQL's INTEGER cannot hold the time: the upgrade is refused, and
+        # changes nothing; without those readings it goes through.
+        with pytest.raises(DatabaseError, match="out of range"):
+            await migrate(db_url)
+        assert await current_revision(db_url) == "0007"
+        async with Database.from_url(db_url) as db:
+            assert await stored_readings(db) == old_rows
+            async with db.transaction() as session:
+                await session.execute(
+                    text("DELETE FROM power_reading WHERE cycle > :t"),
+                    {"t": int(LAST_INT4.timestamp())},
+                )
+            old_rows = await stored_readings(db)
+        kept = FAR[:1]
+    else:
+        kept = FAR
     await migrate(db_url)
     assert await current_revision(db_url) == head_revision()
     key, cycle_type, indexes = await _schema(db_url)
@@ -120,13 +136,13 @@ async def test_downgrade_and_upgrade_keep_every_reading_and_the_report(
                 .where(PowerReading.cycle >= FAR[0])
                 .order_by(PowerReading.cycle)
             )
-            assert far.all() == [(t, 1.0 + i) for i, t in enumerate(FAR)]
+            assert far.all() == [(t, 1.0 + i) for i, t in enumerate(kept)]
             raw = await session.scalar(text("SELECT MAX(cycle) FROM power_reading"))
         dialect = db.dialect
     assert await report() == report_before
     if dialect == "postgresql":
         assert (key, cycle_type) == (["outlet_id", "cycle"], "INTEGER")
-        assert raw == int(FAR[2].timestamp()) - 946_684_800  # seconds since 2000-01-01
+        assert raw == int(LAST_INT4.timestamp())  # seconds since 1970, as everywhere
         assert indexes == [("ix_power_reading_cycle", ["cycle"])]
     elif dialect == "mysql":
         assert (key, cycle_type) == (["cycle", "outlet_id"], "INTEGER UNSIGNED")

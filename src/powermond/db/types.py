@@ -81,22 +81,20 @@ class EpochSeconds(TypeDecorator[datetime]):
         return datetime.fromtimestamp(int(value), UTC)
 
 
-#: PostgreSQL's own epoch, 2000-01-01T00:00:00Z, in Unix seconds (whole days: hours and
-#: days computed from either count fall on the same boundaries).
-PG_EPOCH_2000 = 946_684_800
-
-
 class ReadingTime(EpochSeconds):
-    """A reading's cycle time, in the smallest integer that lasts on each database.
+    """A reading's cycle time as seconds since 1970, in the smallest integer each database has.
 
     Nearly every stored byte is a reading, and each of its indexes holds this value again,
-    so servers get 4 bytes instead of 8: MariaDB an ``INT UNSIGNED`` of seconds since 1970
-    (up to 2106-02-07); PostgreSQL, which has no unsigned integers, an ``INTEGER`` of seconds
-    since 2000-01-01, its own epoch (1931 to 2068-01-19 03:14:07 UTC; 1970-based, it would
-    end in January 2038). SQLite keeps seconds since 1970 (its integers take the bytes they
-    need). Binds and results convert, so queries compare datetimes as everywhere else; raw
-    SQL on PostgreSQL reads the time as ``TIMESTAMP '2000-01-01' + cycle * INTERVAL '1s'``.
-    A time outside the range is refused by the database, never wrapped.
+    so the servers get 4 bytes instead of 8: MariaDB an ``INT UNSIGNED`` (to 2106-02-07),
+    PostgreSQL an ``INTEGER`` (it has no unsigned integers: to 2038-01-19 03:14:07 UTC).
+    SQLite keeps its ``INTEGER``, which takes only the bytes a value needs. The value is
+    the plain Unix time everywhere, so SQL may compute with it (``cycle / 3600`` is the
+    hour) the same way on every database.
+
+    Past its range the database refuses the reading (PostgreSQL: "integer out of range"),
+    it never wraps: the daemon then keeps the cycle in ``spool/bad/``. On PostgreSQL the
+    column must be widened before 2038 (``ALTER TABLE power_reading ALTER COLUMN cycle TYPE
+    BIGINT``, what migration 0009's downgrade does; a later migration will).
     """
 
     cache_ok = True
@@ -107,20 +105,6 @@ class ReadingTime(EpochSeconds):
         if dialect.name == "postgresql":
             return dialect.type_descriptor(Integer())
         return dialect.type_descriptor(BigInteger())
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
-        seconds = super().process_bind_param(value, dialect)
-        return None if seconds is None else seconds - reading_epoch(dialect.name)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return super().process_result_value(int(value) + reading_epoch(dialect.name), dialect)
-
-
-def reading_epoch(dialect: str) -> int:
-    """Where :class:`ReadingTime` counts from on ``dialect``, in Unix seconds."""
-    return PG_EPOCH_2000 if dialect == "postgresql" else 0
 
 
 MILLI = 1000
