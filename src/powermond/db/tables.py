@@ -96,8 +96,8 @@ class PowerReading(Base):
     Nearly every stored byte is here, so the row is compact: the natural key (outlet, cycle)
     is the primary key (a replayed cycle cannot duplicate; SQLite WITHOUT ROWID), the time is
     whole seconds in 4 bytes on the servers (:class:`ReadingTime`), values are integer
-    thousandths. Bytes per reading (``bench/bench_size.py``): SQLite ~43, MariaDB ~86,
-    PostgreSQL ~91.
+    thousandths. Bytes per reading (``bench/bench_size.py``): SQLite ~43, MariaDB ~81,
+    PostgreSQL ~92.
     """
 
     __tablename__ = "power_reading"
@@ -121,9 +121,10 @@ class PowerReading(Base):
         {"sqlite_with_rowid": False},
     )
 
-    # Declared in storage order: the 8-byte column first, so PostgreSQL pads nothing.
-    energy_kwh: Mapped[float | None] = mapped_column(MilliWide(), nullable=True)
+    # In the order migration 0005 made them. With a 4-byte cycle PostgreSQL pads 4 bytes
+    # before energy_kwh, which costs nothing: its rows are rounded to 8 bytes anyway.
     cycle: Mapped[datetime] = mapped_column(ReadingTime())
+    energy_kwh: Mapped[float | None] = mapped_column(MilliWide(), nullable=True)
     outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"))
     machine_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     watts: Mapped[float | None] = mapped_column(Milli(), nullable=True)

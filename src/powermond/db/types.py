@@ -91,10 +91,10 @@ class ReadingTime(EpochSeconds):
     the plain Unix time everywhere, so SQL may compute with it (``cycle / 3600`` is the
     hour) the same way on every database.
 
-    Past its range the database refuses the reading (PostgreSQL: "integer out of range"),
-    it never wraps: the daemon then keeps the cycle in ``spool/bad/``. On PostgreSQL the
-    column must be widened before 2038 (``ALTER TABLE power_reading ALTER COLUMN cycle TYPE
-    BIGINT``, what migration 0009's downgrade does; a later migration will).
+    Past its range the reading is refused (PostgreSQL: "value out of int32 range"), never
+    wrapped: the daemon then keeps the cycle in ``spool/bad/``. On PostgreSQL the column
+    must be widened before 2038 (``ALTER TABLE power_reading ALTER COLUMN cycle TYPE
+    BIGINT``, what migration 0009's downgrade does); this type works on either.
     """
 
     cache_ok = True
