@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -101,6 +100,8 @@ class ReadingTime(EpochSeconds):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql  # only there: SQLite's CLI never loads it
+
             return dialect.type_descriptor(mysql.INTEGER(unsigned=True))
         if dialect.name == "postgresql":
             return dialect.type_descriptor(Integer())
