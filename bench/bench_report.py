@@ -145,8 +145,7 @@ def build() -> None:
 
 async def measure() -> None:
     url = f"sqlite+aiosqlite:///{DB}"
-    db = Database.from_url(url)
-    try:
+    async with Database.from_url(url) as db:
         start = time.perf_counter()
         async with db.transaction() as session:
             data = await plot_data(session, "wn-year", YEAR0, YEAR0 + timedelta(days=365))
@@ -167,8 +166,6 @@ async def measure() -> None:
             rows = await report_rows(session, MONTH0 + timedelta(minutes=7), MONTH1 - STEP)
         elapsed = time.perf_counter() - start
         print(f"report, same with partial-hour edges (raw rows): {elapsed:.2f} s")
-    finally:
-        await db.dispose()
 
 
 def main() -> None:

@@ -95,8 +95,7 @@ async def run(root: Path, count: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         url = f"sqlite+aiosqlite:///{Path(scratch) / 'bench.db'}"
         await upgrade(url)
-        db = Database.from_url(url)
-        try:
+        async with Database.from_url(url) as db:
             async with db.transaction() as session:
                 await apply_inventory(session, inventory(count))
             machines = [(host_name(i), None) for i in range(count)]
@@ -107,8 +106,6 @@ async def run(root: Path, count: int) -> None:
             wall, cpu = time.perf_counter(), time.process_time()
             summary = await import_load(db, settings, machines, now=_utc(END + 60))
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        finally:
-            await db.dispose()
     print(f"hourly import: {summary}")
     print(
         f"hosts {count}  files {3 * count}  rows {summary.rows}  wall {wall:.2f} s  "

@@ -77,15 +77,17 @@ async def rollups(kind: str, pdus: int) -> None:
             async with db.transaction() as session:
                 rows = int(await session.scalar(text("SELECT COUNT(*) FROM power_hourly")) or 0)
     year_gb = size / rows * 8760 * 1000 / 1e9
-    print(f"{kind}: rollups {size:,} B for {rows:,} outlet-hours = {size / rows:.0f} B per"
-          f" outlet-hour; 1,000 outlets x 1 year = {year_gb:.2f} GB (kept for ever)", flush=True)
+    print(
+        f"{kind}: rollups {size:,} B for {rows:,} outlet-hours = {size / rows:.0f} B per"
+        f" outlet-hour; 1,000 outlets x 1 year = {year_gb:.2f} GB (kept for ever)",
+        flush=True,
+    )
 
 
 async def bench(kind: str, pdus: int, cycles: int) -> None:
     async with database_url(kind) as url:
         await upgrade(url)
-        db = Database.from_url(url)
-        try:
+        async with Database.from_url(url) as db:
             async with db.transaction() as session:
                 await apply_inventory(session, inventory(pdus))
             source = Readings(pdus)
@@ -98,8 +100,6 @@ async def bench(kind: str, pdus: int, cycles: int) -> None:
                 stored += added.added
             filled = time.perf_counter() - started
             size = await table_bytes(db, kind)
-        finally:
-            await db.dispose()
     per = size / stored
     year_gb = per * YEAR_READINGS_PER_OUTLET * 1000 / 1e9
     print(

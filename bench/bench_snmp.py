@@ -261,8 +261,7 @@ async def poll_and_store_cycles(snmpd: Agents, cycles: int, workdir: Path) -> li
     pdus = snmpd.pdus()
     url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     await upgrade(url)
-    db = Database.from_url(url)
-    try:
+    async with Database.from_url(url) as db:
         async with db.transaction() as session:
             await apply_inventory(session, Inventory(pdus={p.name: p for p in pdus}, machines={}))
         start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -278,8 +277,6 @@ async def poll_and_store_cycles(snmpd: Agents, cycles: int, workdir: Path) -> li
                     Run(run.wall, run.cpu, run.agent_cpu, run.readings, run.errors, wall, cpu)
                 )
         return runs
-    finally:
-        await db.dispose()
 
 
 def bulkwalk_sample(agent: Snmpd, n: int) -> tuple[float, float]:

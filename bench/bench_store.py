@@ -125,8 +125,7 @@ def cpu() -> float:
 async def bench(kind: str, pdus: int, cycles: int, check: bool) -> None:
     async with database_url(kind) as url:
         await upgrade(url)
-        db = Database.from_url(url)
-        try:
+        async with Database.from_url(url) as db:
             started = time.perf_counter()
             async with db.transaction() as session:
                 await apply_inventory(session, inventory(pdus))
@@ -166,8 +165,6 @@ async def bench(kind: str, pdus: int, cycles: int, check: bool) -> None:
             print(f"  peak RSS {rss:.0f} MB")
             if check:
                 await check_rollups(db)
-        finally:
-            await db.dispose()
 
 
 async def _ceiling(db: Database, count: int) -> tuple[float, float]:

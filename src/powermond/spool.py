@@ -4,6 +4,10 @@ One JSON file per cycle, ``<state_dir>/spool/<cycle UTC>-<seq>.json``, written a
 (temporary file, fsync, rename, directory fsync): after a crash a file is either complete or
 absent. A leftover temporary file is the cycle that was in flight; it is deleted on open.
 
+A file may also carry the cycle's ``info`` (a JSON object of plain values: what its cycle
+row records besides the readings, such as the PDUs that failed), so a replayed cycle is
+recorded as it really was; files without it (written before it existed) stay readable.
+
 Replay (:func:`drain`) is at-least-once: a cycle is removed only after its write succeeded,
 so a crash in between replays it once more. The database makes that exactly-once with its
 unique (outlet, cycle) constraint.
@@ -57,10 +61,15 @@ class SpoolEntry:
     path: Path
 
 
+#: A cycle's ``info``: names to plain JSON values (the writer gives them their meaning).
+CycleInfoJson = Mapping[str, str | int | float | bool | None]
+
+
 @dataclass(frozen=True, slots=True)
 class SpooledCycle:
     entry: SpoolEntry
     readings_by_pdu: Mapping[str, tuple[OutletReading, ...]]
+    info: CycleInfoJson | None = None  # None: a file spooled without it
 
     @property
     def cycle(self) -> datetime:
@@ -108,15 +117,18 @@ class Spool:
         return len(self._entries)
 
     def put(
-        self, cycle: datetime, readings_by_pdu: Mapping[str, Sequence[OutletReading]]
+        self,
+        cycle: datetime,
+        readings_by_pdu: Mapping[str, Sequence[OutletReading]],
+        info: CycleInfoJson | None = None,
     ) -> SpoolEntry:
-        """Store one cycle durably; returns once it is on disk.
+        """Store one cycle durably, with its ``info``; returns once it is on disk.
 
         Raises ``OSError`` when it cannot (disk full, permissions): that cycle is lost, and
         the caller says so.
         """
         cycle = _utc(cycle)
-        document = _encode(cycle, readings_by_pdu)
+        document = _encode(cycle, readings_by_pdu, info)
         with self._lock:
             entry = SpoolEntry(
                 cycle, self._next_seq, self.directory / _file_name(cycle, self._next_seq)
@@ -159,6 +171,7 @@ class Spool:
         try:
             document = json.loads(entry.path.read_bytes())
             readings = _decode(document, entry.cycle)
+            info = _decode_info(document)
         except FileNotFoundError:
             with self._lock:
                 self._discard(entry)
@@ -166,7 +179,7 @@ class Spool:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             self.quarantine(entry, f"unreadable: {exc}")
             return None
-        return SpooledCycle(entry, readings)
+        return SpooledCycle(entry, readings, info)
 
     def pending(self) -> list[SpooledCycle]:
         """All spooled cycles with their readings, oldest first (drain reads one at a time)."""
@@ -284,8 +297,12 @@ async def drain(spool: Spool, write: Callable[[SpooledCycle], Awaitable[None]]) 
 # -- file format --------------------------------------------------------------------------
 
 
-def _encode(cycle: datetime, readings_by_pdu: Mapping[str, Sequence[OutletReading]]) -> bytes:
-    document = {
+def _encode(
+    cycle: datetime,
+    readings_by_pdu: Mapping[str, Sequence[OutletReading]],
+    info: CycleInfoJson | None = None,
+) -> bytes:
+    document: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         "cycle": _iso(cycle),
@@ -297,6 +314,8 @@ def _encode(cycle: datetime, readings_by_pdu: Mapping[str, Sequence[OutletReadin
             for pdu, readings in readings_by_pdu.items()
         },
     }
+    if info is not None:
+        document["info"] = dict(info)
     return json.dumps(document, separators=(",", ":")).encode()
 
 
@@ -310,6 +329,18 @@ def _decode(document: Any, cycle: datetime) -> dict[str, tuple[OutletReading, ..
     return {
         str(pdu): tuple(_reading(row) for row in rows) for pdu, rows in document["pdus"].items()
     }
+
+
+def _decode_info(document: dict[str, Any]) -> CycleInfoJson | None:
+    info = document.get("info")
+    if info is None:
+        return None
+    if not isinstance(info, dict):
+        raise TypeError(f"cycle info {info!r} is not an object")
+    for name, value in info.items():
+        if value is not None and not isinstance(value, str | int | float):
+            raise TypeError(f"cycle info {name!r}: {value!r} is not a plain value")
+    return info
 
 
 def _reading(row: Any) -> OutletReading:

@@ -89,17 +89,15 @@ async def gather(
         url = open_url(url, "read")
     except PowermonError as exc:
         return StatusReport([_database(safe_url(url), str(exc)), *sections])
-    db = Database.from_url(url)
-    try:
-        async with db.transaction() as session:
-            ctx = Context(session, settings, now, inventory=inventory)
-            found = [await check(ctx) for check in DATABASE_CHECKS]
-        sections[:0] = [_database(db.safe_url, None), *found]
-    except PowermonError as exc:
-        sections[:0] = [_database(db.safe_url, str(exc))]
-        await asyncio.to_thread(_join_sqlite_workers)
-    finally:
-        await db.dispose()
+    async with Database.from_url(url) as db:
+        try:
+            async with db.transaction() as session:
+                ctx = Context(session, settings, now, inventory=inventory)
+                found = [await check(ctx) for check in DATABASE_CHECKS]
+            sections[:0] = [_database(db.safe_url, None), *found]
+        except PowermonError as exc:
+            sections[:0] = [_database(db.safe_url, str(exc))]
+            await asyncio.to_thread(_join_sqlite_workers)
     return StatusReport(sections)
 
 
@@ -224,9 +222,7 @@ async def _collectors(ctx: Context) -> Section:
     if ctx.inventory is None:
         return Section("collectors", None)
     view = await collectors_view(ctx.session, ctx.inventory)
-    section = Section(
-        "collectors", view.as_json(), [f"collectors: {len(view.collectors)} live"]
-    )
+    section = Section("collectors", view.as_json(), [f"collectors: {len(view.collectors)} live"])
     for c in view.collectors:
         last = iso_z(c.last_cycle) if c.last_cycle else "none yet"
         section.lines.append(f"  {c.name} ({c.host}): {len(c.pdus)} PDUs, last cycle {last}")

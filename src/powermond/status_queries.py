@@ -115,7 +115,16 @@ class StatusQueries:
 
     async def partial_machines(self) -> list[PartialMachine]:
         """Machines with some feeds but not all in the newest cycle stored."""
-        newest = await self._rows(select(func.max(PowerReading.cycle)))
+        # The newest of each outlet's newest reading: one index seek per outlet on every
+        # database (PostgreSQL's BRIN index on cycle cannot give a max; it would scan).
+        per_outlet = (
+            select(func.max(PowerReading.cycle))
+            .where(PowerReading.outlet_id == Outlet.id)
+            .correlate(Outlet)
+            .scalar_subquery()
+        )
+        newest_each = select(per_outlet.label("cycle")).select_from(Outlet).subquery()
+        newest = await self._rows(select(func.max(newest_each.c.cycle)))
         cycle = newest[0][0]
         if cycle is None:
             return []

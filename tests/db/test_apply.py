@@ -121,8 +121,9 @@ async def test_retired_machine_keeps_history_and_is_restored(
     ]
     async with db.transaction() as session:
         machines = MachineRepository(session)
-        assert await machines.names() == ["wn002"]
-        assert await machines.names(include_retired=True) == ["wn001", "wn002"]
+        assert [m.name for m in await machines.list()] == ["wn002"]
+        all_machines = await machines.list(include_retired=True)
+        assert [m.name for m in all_machines] == ["wn001", "wn002"]
         gone = await machines.get("wn001")
         pdus = PduRepository(session)
         assert [p.name for p in await pdus.list()] == ["rack-a1"]
@@ -165,5 +166,6 @@ async def test_failed_apply_changes_nothing(db: Database, make_inventory: MakeIn
     with pytest.raises(RuntimeError, match="later"):
         await _apply_then_fail(db, make_inventory({}, {}))
     async with db.transaction() as session:
-        assert await MachineRepository(session).names() == ["wn001"]
-        assert await OutletRepository(session).machine_on("rack-a1", "3") == "wn001"
+        assert [m.name for m in await MachineRepository(session).list()] == ["wn001"]
+        outlets = await OutletRepository(session).list_for_pdu("rack-a1")
+        assert [(o.label, o.machine) for o in outlets] == [("3", "wn001")]

@@ -66,7 +66,7 @@ def _populate(url: str, make_inventory: MakeInventory) -> None:
                     OutletReading("3", 231.5, 1.0, 12.5),
                     OutletReading("1", 7.0, None, None),
                 ]
-                await ReadingRepository(session).add_cycle(T0, "rack-a1", readings)
+                await ReadingRepository(session).add_cycle_many(T0, {"rack-a1": readings})
         finally:
             await db.dispose()
 

@@ -260,9 +260,7 @@ async def _machine_id(db: Database, name: str) -> int:
     from powermond.db.repositories import MachineRepository
 
     async with db.transaction() as session:
-        found = await MachineRepository(session).id_of(name)
-    assert found is not None
-    return found
+        return (await MachineRepository(session).ids())[name]
 
 
 async def test_small_batches_give_the_same_rows_and_rollups(

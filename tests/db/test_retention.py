@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from dbwrites import add_load
 from powermond.cli import main
 from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
-from powermond.db.repositories import LoadRepository
 from powermond.db.retention import horizon, prune, pruned_before
 from powermond.db.rollups import update_load_rollups
 from powermond.readings import LoadSample, OutletReading
@@ -43,7 +43,7 @@ async def _history(db: Database, make_inventory: MakeInventory) -> None:
         await store_cycle(db, cycle, readings, interval=300)
     samples = [LoadSample(T0 + timedelta(seconds=300 * n), n % 4, 1.0, 2.0) for n in range(48)]
     async with db.transaction() as session:
-        await LoadRepository(session).add("wn001", samples)
+        await add_load(session, "wn001", samples)
         await update_load_rollups(session, "wn001", samples)
 
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dbwrites import add_load, add_readings
 from powermond.db.apply import apply_inventory
 from powermond.db.cycles import DAEMON, CycleRepository
 from powermond.db.engine import Database
 from powermond.db.migrate import upgrade
-from powermond.db.repositories import LoadRepository, ReadingRepository
 from powermond.db.rollups import HOUR, recompute_outlets, recompute_peaks, update_load_rollups
 from powermond.db.rows import CycleRow
 from powermond.db.tables import Outlet, Pdu, PowerReading
@@ -67,7 +67,7 @@ async def store(
     """What the poll cycle's store step does: readings, the cycle's row (recorded at
     ``STEP``), then rollups, in one transaction."""
     async with db.transaction() as session:
-        added = await ReadingRepository(session).add_cycle(cycle, pdu, readings)
+        added = await add_readings(session, cycle, pdu, readings)
         row = CycleRow(cycle, "test", DAEMON, STEP.total_seconds(), 1, 0, added)
         await CycleRepository(session).add(row)
         await recompute_rollups(session, cycle, pdu)
@@ -97,7 +97,7 @@ async def recompute_rollups(session: AsyncSession, cycle: datetime, pdu: str) ->
 
 async def store_load(db: Database, machine: str, samples: Sequence[LoadSample]) -> None:
     async with db.transaction() as session:
-        await LoadRepository(session).add(machine, samples)
+        await add_load(session, machine, samples)
         await update_load_rollups(session, machine, samples)
 
 

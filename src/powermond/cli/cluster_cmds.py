@@ -32,12 +32,9 @@ def _collectors(args: argparse.Namespace) -> int:
     settings, inventory = load_all(config_dir_from(getattr(args, "config_dir", None)))
 
     async def run() -> CollectorsView:
-        db = Database.from_url(open_url(settings.database.url.get_secret_value(), "read"))
-        try:
-            async with db.transaction() as session:
-                return await collectors_view(session, inventory)
-        finally:
-            await db.dispose()
+        url = open_url(settings.database.url.get_secret_value(), "read")
+        async with Database.from_url(url) as db, db.transaction() as session:
+            return await collectors_view(session, inventory)
 
     view = asyncio.run(run())
     rows = [

@@ -61,10 +61,7 @@ async def apply_config(settings: Settings, inventory: Inventory) -> list[str]:
     from powermond.db.engine import Database
     from powermond.db.sqlite_access import open_url
 
-    db = Database.from_url(open_url(settings.database.url.get_secret_value(), "write"))
-    try:
-        async with db.transaction() as session:
-            result = await apply_inventory(session, inventory)
-    finally:
-        await db.dispose()
+    url = open_url(settings.database.url.get_secret_value(), "write")
+    async with Database.from_url(url) as db, db.transaction() as session:
+        result = await apply_inventory(session, inventory)
     return result.lines()

@@ -65,12 +65,9 @@ def _query(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]
     from powermond.db.sqlite_access import open_url
 
     async def run() -> T:
-        db = Database.from_url(open_url(_database_url(args), "read"))
-        try:
-            async with db.transaction() as session:
-                return await work(session)
-        finally:
-            await db.dispose()
+        url = open_url(_database_url(args), "read")
+        async with Database.from_url(url) as db, db.transaction() as session:
+            return await work(session)
 
     return asyncio.run(run())
 

@@ -85,8 +85,7 @@ async def _run_import(
     from powermond.collect.loadimport import import_load
     from powermond.db.repositories import MachineRepository
 
-    db = _database(settings, "write")
-    try:
+    async with _database(settings, "write") as db:
         async with db.transaction() as session:
             machines = await MachineRepository(session).list()
         if machine is not None:
@@ -95,8 +94,6 @@ async def _run_import(
                 raise NotFoundError(f"machine {machine!r} is not in the database")
         report = progress.update if progress is not None else None
         return await import_load(db, settings.rrd, machines, since=since, progress=report)
-    finally:
-        await db.dispose()
 
 
 class _ProgressLine:
@@ -144,14 +141,10 @@ async def _read_load(
 ) -> list[dict[str, Any]]:
     from powermond.db.repositories import LoadRepository, MachineRepository
 
-    db = _database(settings, "read")
-    try:
-        async with db.transaction() as session:
-            if await MachineRepository(session).get(machine) is None:
-                raise NotFoundError(f"machine {machine!r} is not in the database")
-            samples = await LoadRepository(session).between(machine, since, until)
-    finally:
-        await db.dispose()
+    async with _database(settings, "read") as db, db.transaction() as session:
+        if await MachineRepository(session).get(machine) is None:
+            raise NotFoundError(f"machine {machine!r} is not in the database")
+        samples = await LoadRepository(session).between(machine, since, until)
     return [
         {"time": s.time, "load1": s.load1, "load5": s.load5, "load15": s.load15} for s in samples
     ]

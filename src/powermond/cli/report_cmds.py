@@ -127,12 +127,9 @@ def _run(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]])
     settings = load_settings(config_dir_from(getattr(args, "config_dir", None)))
 
     async def main() -> T:
-        db = Database.from_url(open_url(settings.database.url.get_secret_value(), "read"))
-        try:
-            async with db.transaction() as session:
-                return await work(session)
-        finally:
-            await db.dispose()
+        url = open_url(settings.database.url.get_secret_value(), "read")
+        async with Database.from_url(url) as db, db.transaction() as session:
+            return await work(session)
 
     return asyncio.run(main())
 

@@ -325,16 +325,15 @@ async def _store(url: str, result: Any, interval: float) -> None:
     from powermond.db.sqlite_access import open_url
 
     info = CycleInfo(POLL, failed=len(result.errors), seconds=result.seconds)
-    db = Database.from_url(open_url(url, "write"))
-    try:
-        if result.readings_by_pdu():
-            readings = result.readings_by_pdu()
-            await store_cycle(db, result.cycle, readings, interval=interval, info=info)
-    except PowermonError as exc:  # the DB layer's errors name no password
-        raise PowermonError(f"polled, but storing the readings failed: {exc}") from None
-    finally:
-        await HealthRecorder(db).record(result)
-        await db.dispose()
+    async with Database.from_url(open_url(url, "write")) as db:
+        try:
+            if result.readings_by_pdu():
+                readings = result.readings_by_pdu()
+                await store_cycle(db, result.cycle, readings, interval=interval, info=info)
+        except PowermonError as exc:  # the DB layer's errors name no password
+            raise PowermonError(f"polled, but storing the readings failed: {exc}") from None
+        finally:
+            await HealthRecorder(db).record(result)
 
 
 def _print_poll(result: Any, outlet_map: dict[tuple[str, str], str], fmt: str) -> None:

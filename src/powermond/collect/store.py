@@ -18,7 +18,7 @@ from datetime import datetime
 
 from powermond.db.collectors import CYCLE_LOCK, lock
 from powermond.db.cycle_rollups import RecentReadings, add_cycle_rollups
-from powermond.db.cycles import DAEMON, CycleRepository, default_collector
+from powermond.db.cycles import DAEMON, POLL, CycleRepository, default_collector
 from powermond.db.engine import Database
 from powermond.db.errors import DatabaseUnavailable
 from powermond.db.repositories import ReadingRepository
@@ -40,6 +40,35 @@ class CycleInfo:
     collector: str | None = None  # None: the host name
     failed: int = 0  # PDUs polled that gave no readings
     seconds: float | None = None  # how long the poll took
+
+    def to_json(self) -> dict[str, str | int | float | None]:
+        """As the spool keeps it with the cycle's readings (see :meth:`from_json`)."""
+        return {
+            "origin": self.origin,
+            "collector": self.collector,
+            "failed": self.failed,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_json(cls, found: Mapping[str, object]) -> CycleInfo:
+        """The info :meth:`to_json` gave; ``ValueError`` if ``found`` is not such a thing.
+        Names it does not know are ignored (a later version's additions)."""
+        origin = found.get("origin", DAEMON)
+        collector = found.get("collector")
+        failed = found.get("failed", 0)
+        seconds = found.get("seconds")
+        if origin not in (DAEMON, POLL) or not isinstance(origin, str):
+            raise ValueError(f"origin {origin!r} is neither {DAEMON!r} nor {POLL!r}")
+        if collector is not None and not isinstance(collector, str):
+            raise ValueError(f"collector {collector!r} is not a name")
+        if isinstance(failed, bool) or not isinstance(failed, int) or failed < 0:
+            raise ValueError(f"failed PDUs {failed!r} is not a count")
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float)
+        ):
+            raise ValueError(f"seconds {seconds!r} is not a number")
+        return cls(origin, collector, failed, None if seconds is None else float(seconds))
 
 
 async def store_cycle(

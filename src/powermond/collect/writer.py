@@ -32,7 +32,7 @@ from powermond.spool import RejectedCycle, Spool, SpooledCycle, drain
 
 log = logging.getLogger("powermond.collect.store")  # the name operators have seen in logs
 
-#: A daemon cycle's row with nothing more to say (a spool replay's).
+#: A daemon cycle's row with nothing more to say (the replay of a file spooled without info).
 DAEMON_CYCLE = CycleInfo()
 #: What a cancelled write may take beyond ``Database.timeout`` before the cycle moves on.
 CLEANUP_SLACK_S = 0.25
@@ -83,22 +83,23 @@ class CycleWriter:
         self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo = DAEMON_CYCLE
     ) -> int | None:
         """Rows added now, or ``None`` when the cycle is not (yet) in the database (the
-        spool keeps the readings, not ``info``: a replayed cycle's row counts no failed PDUs)."""
+        spool keeps ``info`` with the readings: a replayed cycle's row is recorded as the
+        cycle really was, its failed PDUs included)."""
         try:
             return await self._write(cycle, readings, info)
         except asyncio.CancelledError:
-            self._keep_abandoned(cycle, readings)
+            self._keep_abandoned(cycle, readings, info)
             raise
 
     async def _write(self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo) -> int | None:
         if len(self._spool) and not await self._drain():
-            await self._keep(cycle, readings)
+            await self._keep(cycle, readings, info)
             return None
         try:
             added = await self._store(cycle, readings, info)
         except DatabaseUnavailable as exc:
             self._went_down(exc)
-            await self._keep(cycle, readings)
+            await self._keep(cycle, readings, info)
             return None
         except PowermonError as exc:
             return await self._store_each_pdu(cycle, readings, info, exc)
@@ -155,7 +156,7 @@ class CycleWriter:
             except DatabaseUnavailable as exc:  # gone meanwhile: the rest waits in the spool
                 self._went_down(exc)
                 await self._put_aside(cycle, refused)
-                await self._keep(cycle, {p: readings[p] for p in pdus[done:]})
+                await self._keep(cycle, {p: readings[p] for p in pdus[done:]}, once)
                 return None
             except PowermonError as exc:
                 log.error("database refused PDU %s of cycle %s: %s", pdu, iso_z(cycle), exc)
@@ -177,7 +178,7 @@ class CycleWriter:
 
         async def write_one(entry: SpooledCycle) -> None:
             try:
-                await self._store(entry.cycle, entry.readings_by_pdu)
+                await self._store(entry.cycle, entry.readings_by_pdu, _replayed_info(entry))
             except DatabaseUnavailable:
                 raise
             except PowermonError as exc:
@@ -191,11 +192,11 @@ class CycleWriter:
             self._went_down(result.error)
         return result.error is None and len(self._spool) == 0
 
-    async def _keep(self, cycle: datetime, readings: ReadingsByPdu) -> None:
+    async def _keep(self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo) -> None:
         """Spool the cycle; when the spool cannot be written, the cycle is lost, and said."""
         self._keeping = cycle
         try:
-            await asyncio.to_thread(self._spool.put, cycle, readings)
+            await asyncio.to_thread(self._spool.put, cycle, readings, info.to_json())
         except OSError as exc:
             self._losses.lose(cycle, readings, exc)
             self.fate = "lost (the spool cannot be written)"
@@ -206,14 +207,14 @@ class CycleWriter:
         log.debug("cycle %s kept in the spool (%d cycles waiting)", iso_z(cycle), len(self._spool))
         self.fate = f"spooled ({len(self._spool)} waiting)"
 
-    def _keep_abandoned(self, cycle: datetime, readings: ReadingsByPdu) -> None:
+    def _keep_abandoned(self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo) -> None:
         # Cancelled at stop while waiting on the database: keep the cycle, unless the spool
         # write already under way (in its thread, which finishes regardless) keeps it.
         if self._keeping == cycle:
             self.kept_abandoned = True
             return
         try:
-            self._spool.put(cycle, readings)
+            self._spool.put(cycle, readings, info.to_json())
         except OSError as exc:
             self._losses.lose(cycle, readings, exc)
             return
@@ -273,6 +274,18 @@ class _Losses:
             self._readings,
         )
         self._cycles, self._readings = [], 0
+
+
+def _replayed_info(entry: SpooledCycle) -> CycleInfo:
+    """The info spooled with the cycle; a file from before it was spooled, or with info this
+    version cannot read, still has its readings stored (as a daemon cycle)."""
+    if entry.info is None:
+        return DAEMON_CYCLE
+    try:
+        return CycleInfo.from_json(entry.info)
+    except ValueError as exc:
+        log.warning("spooled cycle %s: its info is unusable (%s)", iso_z(entry.cycle), exc)
+        return DAEMON_CYCLE
 
 
 def _forget(task: asyncio.Future[int]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -78,6 +78,34 @@ class EpochSeconds(TypeDecorator[datetime]):
         if value is None:
             return None
         return datetime.fromtimestamp(int(value), UTC)
+
+
+class ReadingTime(EpochSeconds):
+    """A reading's cycle time as seconds since 1970, in the smallest integer each database has.
+
+    Nearly every stored byte is a reading, and each of its indexes holds this value again,
+    so the servers get 4 bytes instead of 8: MariaDB an ``INT UNSIGNED`` (to 2106-02-07),
+    PostgreSQL an ``INTEGER`` (it has no unsigned integers: to 2038-01-19 03:14:07 UTC).
+    SQLite keeps its ``INTEGER``, which takes only the bytes a value needs. The value is
+    the plain Unix time everywhere, so SQL may compute with it (``cycle / 3600`` is the
+    hour) the same way on every database.
+
+    Past its range the reading is refused (PostgreSQL: "value out of int32 range"), never
+    wrapped: the daemon then keeps the cycle in ``spool/bad/``. On PostgreSQL the column
+    must be widened before 2038 (``ALTER TABLE power_reading ALTER COLUMN cycle TYPE
+    BIGINT``, what migration 0009's downgrade does); this type works on either.
+    """
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql  # only there: SQLite's CLI never loads it
+
+            return dialect.type_descriptor(mysql.INTEGER(unsigned=True))
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Integer())
+        return dialect.type_descriptor(BigInteger())
 
 
 MILLI = 1000

@@ -95,14 +95,11 @@ async def prepare_database(world: World, layout: Layout, now: float) -> tuple[in
 
     settings, inventory = load_all(layout.config_dir)
     await upgrade(layout.database_url)
-    db = Database.from_url(layout.database_url)
-    try:
+    async with Database.from_url(layout.database_url) as db:
         async with db.transaction() as session:
             await apply_inventory(session, inventory)
         readings = await backfill_power(db, world, now)
         load_rows = await backfill_load(db, settings.rrd, inventory.machines.values(), now)
-    finally:
-        await db.dispose()
     return readings, load_rows
 
 

@@ -16,19 +16,22 @@ from sqlalchemy.engine import Connection
 
 from powermond.db import collectors  # noqa: F401  (its tables join Base.metadata on import)
 from powermond.db.engine import create_engine
-from powermond.db.tables import Base
+from powermond.db.tables import Base, declared_on
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _configure(connection: Connection) -> None:
+    dialect = connection.dialect.name
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Autogenerate knows no ddl_if: an index declared for other dialects is not missing.
+        include_object=lambda obj, _name, _kind, _reflected, _to: declared_on(obj, dialect),
     )
 
 
