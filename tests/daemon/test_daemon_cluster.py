@@ -302,7 +302,7 @@ async def test_three_collectors_share_and_take_over(
     died_in = math.floor(killed_at / INTERVAL) * INTERVAL
     allowed = {datetime.fromtimestamp(died_in + k * INTERVAL, UTC) for k in (0, 1)}
     assert min(cycles) < min(allowed)  # counted from before the kill...
-    assert max(cycles) > returned_in  # ...to after the return
+    assert max(cycles) >= returned_in  # ...to the return (the cycle after may be skipped)
     # Every cycle: the PDUs missing beyond those polled without an answer were polled by
     # nobody; only the killed collector's share, only in the two cycles after its death.
     for cycle in cycles:
