@@ -26,10 +26,10 @@ every one is live, shares differ by at most one PDU. The second collectors of on
 collector's PDUs are that over the other known collectors: when one collector is gone, its
 PDUs are spread over the others to within a PDU, and the shares stay within two PDUs of
 ``n / (k - 1)``. (Ranking the rest by plain rendezvous hashing would spread them like random
-draws: beyond ±10 % of the fair share, up to 14 % off, for 6 of 100 random sets of 3-10
-collector names at 1,000 PDUs.) Only from the third choice on, when two collectors a PDU
-ranks first are both gone, does the plain hash decide. Adding a PDU to ``pdus.toml`` moves
-one or two others on average (at most six of 1,000 in the tests' name sets).
+draws: a share beyond ±10 % of the fair one, up to 13 % off, for 6 of 427 random sets of
+3-10 collector names at 1,000 PDUs; ``bench/bench_assign.py``.) Only from the third choice
+on, when the two collectors a PDU ranks first are both gone, does the plain hash decide.
+Adding a PDU to ``pdus.toml`` moves about two others on average (at most 7 of 1,000).
 
 Pinning: a collector started with ``[collector] only = [...]`` polls only those PDUs, and
 nobody else polls them while it is live. Several live collectors pinning the same PDU share
