@@ -12,8 +12,18 @@ collectors flicker out of the set (and their PDUs be polled twice) for any jitte
 times or database latency; half an interval of margin absorbs that. A collector that dies
 (SIGKILL, host lost) is still counted at the next cycle and gone at the one after, so its
 PDUs miss at most the cycle it died in and the next one: taken over within two cycles. One
-that stops (SIGTERM) deletes its row once its last cycle is stored, so the others take its
+that stops (SIGTERM) expires its row once its last cycle is stored, so the others take its
 PDUs at the very next cycle; a returning one beats and polls its share in its first cycle.
+
+Departed collectors are remembered: their rows stay, expired, until they have not been heard
+of for ``[collector] forget_after``, and the assignment ranks the PDUs over every remembered
+collector (see :mod:`powermond.collect.assign`). So a departure moves only the departed
+collector's PDUs and a return takes exactly those back. The first collector to see a row
+older than that deletes it; forgetting a collector, like one never seen before joining,
+changes the ranking and so rebalances the shares. Collectors read the rows at slightly
+different moments, so for one cycle some may rank over the old set and some over the new:
+in the cycle a collector sees the set change, it polls its shares under both, so that every
+PDU is polled by someone (the few polled twice are stored once).
 
 When the database cannot be read, a collector keeps the share it had (everyone else does
 the same when the database is away for all), or polls every PDU if it never had one: a PDU
@@ -55,6 +65,7 @@ from powermond.db.engine import Database
 from powermond.db.errors import DatabaseError
 from powermond.errors import PowermonError
 from powermond.inventory.model import Inventory
+from powermond.output import iso_z
 from powermond.settings import CollectorSettings
 
 log = logging.getLogger("powermond.cluster")
@@ -85,29 +96,58 @@ def inventory_digest(pdus: Iterable[str]) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _assignment(pdus: frozenset[str], members: tuple[Member, ...]) -> dict[str, str | None]:
-    return assign(pdus, members)
+def _assignment(
+    pdus: frozenset[str], members: tuple[Member, ...], known: tuple[Member, ...]
+) -> dict[str, str | None]:
+    return assign(pdus, members, known)
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """The collectors as one read of the rows shows them."""
+
+    members: tuple[Member, ...]  # live, this one included
+    known: tuple[Member, ...]  # live and remembered: what the PDUs are ranked over
+
+    def mine(self, pdus: frozenset[str], me: str) -> set[str]:
+        return {
+            p for p, owner in _assignment(pdus, self.members, self.known).items() if owner == me
+        }
 
 
 class Cluster:
     """This collector among the others on the same database."""
 
-    def __init__(self, db: Database, me: Identity, interval: float, import_interval: float):
+    def __init__(
+        self,
+        db: Database,
+        me: Identity,
+        interval: float,
+        import_interval: float,
+        forget_after: float = 86400,
+    ):
         self._db = db
         self.me = me
         self._ttl = timedelta(seconds=HEARTBEAT_INTERVALS * interval)
         self._import_ttl = timedelta(seconds=HEARTBEAT_INTERVALS * import_interval)
+        self._forget_after = timedelta(seconds=forget_after)
         self._bound = min(DB_BOUND_S, max(2.0, interval / 4))
-        self._members: tuple[Member, ...] | None = None  # as last read from the database
+        self._view: View | None = None  # as last read from the database
         self._others: dict[str, str] | None = None  # live collector -> its inventory digest
-        self._said: tuple[int, int, tuple[str, ...]] | None = None
+        self._remembered: set[str] = set()  # departed collectors still ranked
+        self._said: tuple[int, int, tuple[str, ...], tuple[str, ...]] | None = None
         self._unreadable = False
         self.share_size = 0
 
     @property
     def members(self) -> tuple[str, ...]:
-        """The collectors the last cycle's share was computed over (for status, metrics)."""
-        return tuple(m.name for m in self._members or ())
+        """The live collectors of the last cycle's share (for status, metrics)."""
+        return tuple(m.name for m in self._view.members) if self._view else ()
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        """The collectors, live and remembered, the last cycle's share was ranked over."""
+        return tuple(m.name for m in self._view.known) if self._view else ()
 
     # --- joining and leaving ----------------------------------------------------------
 
@@ -137,20 +177,30 @@ class Cluster:
     def _is_other(self, row: CollectorRow, now: datetime) -> bool:
         """Whether ``row`` is another live process's. On this host its process tells (a busy
         daemon's heartbeat may lapse, a killed one's may not have yet); elsewhere, the expiry."""
+        if row.stopped:  # it left: its process is gone (its pid may be another's now)
+            return False
         if row.host != self.me.host:
-            return row.expires_at > now
+            return row.live(now)
         return row.pid != self.me.pid and _is_powermond(row.pid)
 
     async def leave(self) -> None:
-        """Delete this collector's row and give up its lease: the others take over now."""
+        """Expire this collector's row and give up its lease: the others take over now. The
+        row stays: the others keep this collector's share for it until it is forgotten."""
 
-        async def work() -> bool:
+        async def work() -> datetime | None:
             async with self._db.transaction() as session:
+                now = await db_now(session)
                 await LeaseRepository(session).release(IMPORT_LEASE, self.me.name)
-                return await CollectorRepository(session).leave(self.me.name, self.me.pid)
+                left = await CollectorRepository(session).leave(self.me.name, self.me.pid, now)
+                return now if left else None
 
-        if await self._bounded(work(), "leave the collectors") is not None:
-            log.info("left the collectors: the others take over its PDUs now")
+        left = await self._bounded(work(), "leave the collectors")
+        if left is not None:
+            log.info(
+                "left the collectors: the others take over its PDUs now, and give them back "
+                "if it returns before %s",
+                iso_z(left + self._forget_after),
+            )
 
     # --- the share of each cycle --------------------------------------------------------
 
@@ -158,28 +208,36 @@ class Cluster:
         """Beat, read the live collectors, and return ``inventory`` cut to this one's PDUs."""
         pdus = frozenset(inventory.pdus)
         digest = inventory_digest(pdus)
-        members = await self._bounded(self._beat(pdus, digest), "read the collectors")
-        if members is None:
+        view = await self._bounded(self._beat(pdus, digest), "read the collectors")
+        before = self._view
+        if view is None:
             if not self._unreadable:
                 log.warning("collectors unknown (database unavailable): keeping the last share")
                 self._unreadable = True
-            members = self._members or (Member(self.me.name, self.me.only),)
+            alone = (Member(self.me.name, self.me.only),)
+            view = before or View(alone, alone)
         else:
             self._unreadable = False
-            self._members = members
-        assignment = _assignment(pdus, members)
-        mine = {n: pdu for n, pdu in inventory.pdus.items() if assignment[n] == self.me.name}
+            self._view = view
+        names = view.mine(pdus, self.me.name)
+        if before is not None and before.known != view.known:
+            # The ranking changed: the others may rank over the old set this cycle.
+            names |= before.mine(pdus, self.me.name)
+        mine = {n: pdu for n, pdu in inventory.pdus.items() if n in names}
         self.share_size = len(mine)
-        self._say(len(mine), len(pdus), members, assignment)
+        self._say(len(mine), len(pdus), view, _assignment(pdus, view.members, view.known))
         return inventory.model_copy(update={"pdus": mine})
 
-    async def _beat(self, pdus: frozenset[str], digest: str) -> tuple[Member, ...]:
+    async def _beat(self, pdus: frozenset[str], digest: str) -> View:
+        me = Member(self.me.name, self.me.only)
         async with self._db.transaction() as session:
             repo = CollectorRepository(session)
             now = await db_now(session)
-            live = [row for row in await repo.live(now) if row.name != self.me.name]
-            members = tuple(sorted([Member(self.me.name, self.me.only), *_members(live)]))
-            mine = sum(1 for owner in _assignment(pdus, members).values() if owner == self.me.name)
+            heard_since = now - self._forget_after
+            rows = [row for row in await repo.every() if row.name != self.me.name]
+            known = [r for r in rows if r.live(now) or r.heartbeat_at >= heard_since]
+            live = [r for r in known if r.live(now)]
+            view = View(tuple(sorted([me, *_members(live)])), tuple(sorted([me, *_members(known)])))
             beat = Heartbeat(
                 self.me.name,
                 self.me.host,
@@ -187,11 +245,15 @@ class Cluster:
                 self.me.started_at,
                 self.me.only,
                 digest,
-                mine,
+                len(view.mine(pdus, self.me.name)),
             )
             await repo.beat(beat, now, self._ttl)
-        self._notice(live, digest)
-        return members
+        forgotten = {r.name for r in rows} - {r.name for r in known}
+        if forgotten:  # a transaction of its own: it locks those rows only, and not for long
+            async with self._db.transaction() as session:
+                await CollectorRepository(session).forget(forgotten, heard_since, now)
+        self._notice(live, [r for r in known if not r.live(now)], forgotten, digest)
+        return view
 
     async def beat_again(self) -> None:
         """Refresh the heartbeat after a cycle that overran the interval: the scheduler skips
@@ -230,18 +292,40 @@ class Cluster:
             log.debug("could not %s: %s", what, exc or "timed out")
             return None
 
-    def _notice(self, live: list[CollectorRow], digest: str) -> None:
-        """Log collectors joining, leaving, or knowing other PDUs: state changes, once."""
+    def _notice(
+        self,
+        live: list[CollectorRow],
+        departed: list[CollectorRow],
+        forgotten: set[str],
+        digest: str,
+    ) -> None:
+        """Log collectors joining, leaving, being forgotten, or knowing other PDUs: state
+        changes, once."""
         now = {row.name: row.inventory for row in live}
+        gone = {row.name: row for row in departed}
         if self._others is None:  # the first look: they were there before this one
             if now:
                 log.info("other live collectors: %s", ", ".join(sorted(now)))
+            if gone:
+                log.info("departed collectors remembered: %s", ", ".join(sorted(gone)))
             self._others = {}
         else:
             for name in sorted(now.keys() - self._others.keys()):
-                log.info("collector %r joined", name)
+                if name in self._remembered:
+                    log.info("collector %r is back: it polls its PDUs again", name)
+                else:
+                    log.info("collector %r joined: the PDUs are shared anew", name)
         for name in sorted(self._others.keys() - now.keys()):
-            log.info("collector %r left (stopped or its heartbeat expired)", name)
+            row = gone.get(name)
+            how = "stopped" if row is not None and row.stopped else "its heartbeat expired"
+            log.info("collector %r left (%s): the others poll its PDUs until it returns", name, how)
+        for name in sorted(forgotten & self._remembered):
+            log.info(
+                "collector %r forgotten (not heard of for %s): the PDUs are shared anew",
+                name,
+                self._forget_after,
+            )
+        self._remembered = set(gone)
         for name, theirs in sorted(now.items()):
             if theirs != digest and self._others.get(name) != theirs:
                 log.warning(
@@ -251,19 +335,20 @@ class Cluster:
                 )
         self._others = now
 
-    def _say(
-        self, mine: int, total: int, members: tuple[Member, ...], assigned: dict[str, str | None]
-    ) -> None:
-        said = (mine, total, tuple(m.name for m in members))
+    def _say(self, mine: int, total: int, view: View, assigned: dict[str, str | None]) -> None:
+        live = tuple(m.name for m in view.members)
+        remembered = tuple(m.name for m in view.known if m.name not in live)
+        said = (mine, total, live, remembered)
         if said == self._said:
             return
         self._said = said
         log.info(
-            "polling %d of %d PDUs, shared by %d collector(s): %s",
+            "polling %d of %d PDUs, shared by %d collector(s): %s%s",
             mine,
             total,
-            len(members),
-            ", ".join(said[2]),
+            len(live),
+            ", ".join(live),
+            f" (departed, their PDUs kept for them: {', '.join(remembered)})" if remembered else "",
         )
         orphans = sum(1 for owner in assigned.values() if owner is None)
         if orphans:

@@ -369,14 +369,15 @@ async def _assemble(
 async def join_cluster(
     stack: contextlib.AsyncExitStack, db: Database, settings: Settings
 ) -> Cluster:
-    """Join the collectors on this database; leave them (rows deleted) at exit."""
+    """Join the collectors on this database; leave them (row expired, kept) at exit."""
     from powermond.cluster import Identity, sqlite_guard
 
     me = Identity.of_this_process(settings.collector)
     release = sqlite_guard(settings.database.url.get_secret_value(), me)
     if release is not None:
         stack.callback(release)
-    cluster = Cluster(db, me, settings.collector.interval, settings.rrd.interval)
+    collector = settings.collector
+    cluster = Cluster(db, me, collector.interval, settings.rrd.interval, collector.forget_after)
     await cluster.join()
     stack.push_async_callback(cluster.leave)
     return cluster

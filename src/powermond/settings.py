@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from powermond.configdir import DEFAULT_CONFIG_DIR, config_dir_from
 
@@ -39,6 +39,18 @@ class CollectorSettings(_Section):
     # Among several collectors on one database (see cluster.py); None: the host name.
     name: CollectorName | None = None
     only: Annotated[tuple[str, ...], Field(strict=False)] = ()  # PDUs pinned to this collector
+    # Seconds a departed collector is remembered: its PDUs go back to it if it returns
+    # meanwhile, and the others' shares stay as they are; forgetting it rebalances them.
+    forget_after: Annotated[float, Field(gt=0, le=86400 * 366)] = 86400
+
+    @model_validator(mode="after")
+    def _remembered_longer_than_a_heartbeat(self) -> CollectorSettings:
+        if self.forget_after < 2 * self.interval:
+            raise ValueError(
+                f"forget_after ({self.forget_after:g} s) must be at least two intervals "
+                f"({2 * self.interval:g} s): a live collector would be forgotten"
+            )
+        return self
 
 
 class RrdSettings(_Section):
@@ -97,4 +109,3 @@ def parse_listen(value: str) -> tuple[str, int]:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     return host, int(port)
-

@@ -221,14 +221,23 @@ async def _collectors(ctx: Context) -> Section:
 
     if ctx.inventory is None:
         return Section("collectors", None)
-    view = await collectors_view(ctx.session, ctx.inventory)
-    section = Section("collectors", view.as_json(), [f"collectors: {len(view.collectors)} live"])
+    view = await collectors_view(ctx.session, ctx.inventory, ctx.settings.collector.forget_after)
+    departed = f", {len(view.departed)} departed" if view.departed else ""
+    section = Section(
+        "collectors", view.as_json(), [f"collectors: {len(view.collectors)} live{departed}"]
+    )
     for c in view.collectors:
         last = iso_z(c.last_cycle) if c.last_cycle else "none yet"
         section.lines.append(f"  {c.name} ({c.host}): {len(c.pdus)} PDUs, last cycle {last}")
         section.rows.append(
             {"check": "collector", "item": c.name, "state": "live", "since": c.started_at,
              "detail": f"{len(c.pdus)} PDUs, last cycle {last}"}
+        )  # fmt: skip
+    for c in view.departed:
+        section.lines.append(f"  {c.name} ({c.host}): {c.departure}")
+        section.rows.append(
+            {"check": "collector", "item": c.name, "state": "departed", "since": c.heartbeat_at,
+             "detail": c.departure}
         )  # fmt: skip
     if view.collectors and view.unpolled:
         unpolled = " ".join(view.unpolled)

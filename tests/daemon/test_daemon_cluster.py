@@ -5,7 +5,12 @@ collectors on PostgreSQL and on MariaDB with a 3 s interval. One is SIGKILLed, l
 is SIGTERMed, then both come back. Every (PDU, cycle) of the run is then counted in the
 database: a gap is a cycle without the PDU's readings, a duplicate a reading stored twice.
 Bounds: no duplicate ever; gaps only for the killed collector's PDUs, in the cycle it died in
-and the next one (taken over within two cycles); none at the stop or at the returns.
+and the next one (taken over within two cycles); none at the stop or at the returns. The
+shares each collector logs are the ones the assignment gives over the three names (a
+departed collector is still ranked: the others split its PDUs and keep their own).
+
+The run waits on log lines, never for a fixed time, and counts the cycles from the first one
+all three polled their shares of ten to the last one all live collectors had stored.
 """
 
 from __future__ import annotations
@@ -38,13 +43,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conftest import DaemonFactory
+from powermond.collect.assign import Member, assign
 from powermond.db.tables import Cycle
 from powermond.demo.pattern import MachineModel, Wave
 from powermond.demo.snmprec import write_snmprec
 from powermond.demo.world import PduModel, World
 from simulator import Snmpsim
 
-INTERVAL = 5.0
+INTERVAL = 3.0
 OUTLETS = 8
 PROFILES = ("apc-rpdu2", "raritan-pdu2", "eaton-epdu")
 
@@ -90,9 +96,10 @@ def world_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpsim]:
 
 def collector_config(tmp: Path, name: str, db_url: str, port: int) -> Config:
     # One snmpsim answers all 30 PDUs of three collectors, on a machine shared with others:
-    # 2 s x 2 tries, so that a slow answer is not a gap (a cycle's bound, 4 s, fits the interval).
+    # 1 s x 2 tries, so that a slow answer is not a gap (a cycle's bound, 2 s, fits the
+    # interval with a second left to store it).
     settings = settings_for(
-        db_url, tmp / name / "state", interval=INTERVAL, timeout=2.0, retries=1, grace=10
+        db_url, tmp / name / "state", interval=INTERVAL, timeout=1.0, retries=1, grace=10
     )
     # ...and a few PDUs at a time: snmpsim is single-threaded, and thirty PDUs' requests
     # queued at once would wait there longer than the timeout.
@@ -183,8 +190,52 @@ def first_complete_after(
     raise AssertionError(f"{sorted(pdus)} never complete after {after}")
 
 
+NAMES = ("c1", "c2", "c3")
+
+
+def share_sizes(*live: str) -> Counter[str | None]:
+    """PDUs per live collector, as the assignment over the three names gives them."""
+    return Counter(assign(PDUS, [Member(n) for n in live], [Member(n) for n in NAMES]).values())
+
+
+def share_line(mine: int, live: int) -> str:
+    return rf"polling {mine} of 30 PDUs, shared by {live} collector"
+
+
+def logged(daemon: DaemonProcess, pattern: str) -> int:
+    """How many lines matching ``pattern`` ``daemon`` logged so far."""
+    return len([line for line in daemon.log_text().splitlines() if re.search(pattern, line)])
+
+
+async def logs_more(daemon: DaemonProcess, pattern: str, seen: int, within: float) -> None:
+    """Wait for a line matching ``pattern`` beyond the ``seen`` ones logged before."""
+    await daemon.wait_log(pattern, within, count=seen + 1)
+
+
+def cycles_of(daemon: DaemonProcess, share: int) -> list[datetime]:
+    """The cycles ``daemon`` logged as stored with ``share`` PDUs polled."""
+    return [
+        logged_cycle(m)
+        for m in daemon.cycles()
+        if int(m["total"]) == share and m["stored"].endswith(" stored")
+    ]
+
+
+async def stored_through(daemons: list[DaemonProcess], cycle: datetime, within: float) -> None:
+    """Wait until each of ``daemons`` logged a cycle from ``cycle`` on as stored."""
+    deadline = time.monotonic() + within
+    while not all(any(c >= cycle for c in cycles_of_any(d)) for d in daemons):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"cycle {cycle} not stored by all in {within} s")
+        await asyncio.sleep(0.05)
+
+
+def cycles_of_any(daemon: DaemonProcess) -> list[datetime]:
+    return [logged_cycle(m) for m in daemon.cycles() if m["stored"].endswith(" stored")]
+
+
 @SERVERS
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(240)
 async def test_three_collectors_share_and_take_over(
     tmp_path: Path,
     world_agent: Snmpsim,
@@ -192,41 +243,54 @@ async def test_three_collectors_share_and_take_over(
     start_daemon: DaemonFactory,
     engine: AsyncEngine,
 ) -> None:
-    configs = {
-        n: collector_config(tmp_path, n, db_url, world_agent.port) for n in ("c1", "c2", "c3")
-    }
+    configs = {n: collector_config(tmp_path, n, db_url, world_agent.port) for n in NAMES}
     db_upgrade(configs["c1"].directory)
     daemons = {n: start_daemon(c) for n, c in configs.items()}
-    for daemon in daemons.values():
-        await daemon.wait_log(r"polling 10 of 30 PDUs, shared by 3", START_S)
-    for daemon in daemons.values():  # two whole cycles of all three, then the start
-        await daemon.wait_log(r"cycle \S+: \d+/10 PDUs ok", 6 * INTERVAL, count=2)
-    steady = time.time() - INTERVAL
+    assert share_sizes(*NAMES) == dict.fromkeys(NAMES, 10)
+    for daemon in daemons.values():  # one whole cycle of each at its share of ten
+        await daemon.wait_log(share_line(10, 3), START_S)
+        await daemon.wait_log(r"cycle \S+: \d+/10 PDUs ok", 4 * INTERVAL)
+    # The first cycle every one of them polled as one of three: counted from there, and at
+    # least one whole cycle like it before the kill.
+    steady = max(min(cycles_of(d, 10)) for d in daemons.values()).timestamp() - 0.5
+    await asyncio.sleep(max(0.0, steady + INTERVAL - time.time()))
 
+    # SIGKILL c1: c2 and c3 split its PDUs between them, on top of their own ten.
+    after_kill = {n: share_line(share_sizes("c2", "c3")[n], 2) for n in ("c2", "c3")}
+    seen = {n: logged(daemons[n], line) for n, line in after_kill.items()}
     await at_phase(0.5)
     killed_at = time.time()
     daemons["c1"].send(signal.SIGKILL)
     await daemons["c1"].wait_exit(10)
-    await daemons["c2"].wait_log(r"polling 15 of 30 PDUs, shared by 2", 4 * INTERVAL)
+    for name, line in after_kill.items():
+        await logs_more(daemons[name], line, seen[name], 4 * INTERVAL)
 
+    # SIGTERM c2: c3 polls everything from the next cycle on.
+    seen_alone = logged(daemons["c3"], share_line(30, 1))
     await at_phase(0.5)
     stopped_at = time.time()
     daemons["c2"].send(signal.SIGTERM)
     assert await daemons["c2"].wait_exit(15) == 0
-    await daemons["c3"].wait_log(r"polling 30 of 30 PDUs, shared by 1", 3 * INTERVAL)
+    await logs_more(daemons["c3"], share_line(30, 1), seen_alone, 3 * INTERVAL)
 
+    # Both come back: each takes back its own ten, c3 gives them up.
+    seen_shared = logged(daemons["c3"], share_line(10, 3))
     back_at = time.time()
     returned = [start_daemon(configs["c1"]), start_daemon(configs["c2"])]
     for daemon in returned:
-        await daemon.wait_log(r"polling 10 of 30 PDUs, shared by 3", START_S)
+        await daemon.wait_log(share_line(10, 3), START_S)
     shared_back = time.time()
+    await logs_more(daemons["c3"], share_line(10, 3), seen_shared, 3 * INTERVAL)
+    live = [daemons["c3"], *returned]
+    # Counted up to the cycle both returned in, once every live collector stored it.
     for daemon in returned:
-        await daemon.wait_log(r"cycle \S+: \d+/10 PDUs ok", 6 * INTERVAL, count=2)
-    await at_phase(0.5)
-    ended_at = time.time() - INTERVAL  # the cycle that started last may still be writing
-    for daemon in [daemons["c3"], *returned]:
+        await daemon.wait_log(r"cycle \S+: \d+/10 PDUs ok", 4 * INTERVAL)
+    returned_in = max(min(cycles_of(d, 10)) for d in returned)
+    await stored_through(live, returned_in, 4 * INTERVAL)
+    ended_at = returned_in.timestamp() + 0.5
+    for daemon in live:
         daemon.send(signal.SIGTERM)
-    for daemon in [daemons["c3"], *returned]:
+    for daemon in live:
         assert await daemon.wait_exit(15) == 0
 
     all_daemons = [*daemons.values(), *returned]
@@ -236,6 +300,8 @@ async def test_three_collectors_share_and_take_over(
     cycles = [c for c in cycles_between(steady, ended_at) if c not in skipped]
     died_in = math.floor(killed_at / INTERVAL) * INTERVAL
     allowed = {datetime.fromtimestamp(died_in + k * INTERVAL, UTC) for k in (0, 1)}
+    assert min(cycles) < min(allowed)  # counted from before the kill...
+    assert returned_in in cycles_between(steady, ended_at)  # ...to the return
     # Every cycle: the PDUs missing beyond those polled without an answer were polled by
     # nobody; only the killed collector's share, only in the two cycles after its death.
     for cycle in cycles:
@@ -265,7 +331,7 @@ async def test_three_collectors_share_and_take_over(
     )
     async with engine.connect() as conn:  # each cycle recorded under its collector's name
         writers = set((await conn.scalars(select(Cycle.collector).distinct())).all())
-    assert writers == {"c1", "c2", "c3"}
+    assert writers == set(NAMES)
     imports = [n for n, d in daemons.items() if "load import:" in d.log_text()]
     assert len(imports) == 1, imports  # the RRD import ran on one collector only
     applied = [n for n, d in daemons.items() if "config: PDU added: pdu00" in d.log_text()]
@@ -281,7 +347,7 @@ async def test_a_second_daemon_on_one_sqlite_file_refuses(
     second = collector_config(tmp_path, "second", url, world_agent.port)
     db_upgrade(first.directory)
     running = start_daemon(first)
-    await running.wait_log(r"PDUs ok", START_S)
+    await running.wait_log(r"started: 30 PDUs", START_S)  # the lock is taken before
 
     refused = await asyncio.to_thread(
         subprocess.run,
@@ -298,7 +364,7 @@ async def test_a_second_daemon_on_one_sqlite_file_refuses(
     running.send(signal.SIGKILL)
     await running.wait_exit(10)
     after = start_daemon(second)
-    await after.wait_log(r"PDUs ok", START_S)
+    await after.wait_log(r"started: 30 PDUs", START_S)
     assert "already collected" not in after.log_text()
 
 

@@ -26,7 +26,7 @@ def beat(name: str, *, pid: int = 100, only: frozenset[str] = frozenset()) -> He
     return Heartbeat(name, "host-" + name, pid, T0, only, "digest", 10)
 
 
-async def test_heartbeats_expire_and_leaving_deletes(db: Database) -> None:
+async def test_heartbeats_expire_leaving_expires_and_forgetting_deletes(db: Database) -> None:
     async with db.transaction() as session:
         repo = CollectorRepository(session)
         await repo.beat(beat("a"), T0, TTL)
@@ -49,9 +49,22 @@ async def test_heartbeats_expire_and_leaving_deletes(db: Database) -> None:
         assert row.expires_at == T0 + timedelta(seconds=9)
         assert row.heartbeat_at == T0 + timedelta(seconds=4)
         assert [r.name for r in await repo.live(T0 + timedelta(seconds=5))] == ["a"]
-        assert not await repo.leave("a", pid=999)  # another process's row stays
-        assert await repo.leave("a", pid=100)
-        assert await repo.get("a") is None
+        left = T0 + timedelta(seconds=6)
+        assert not await repo.leave("a", pid=999, now=left)  # another process's row stays
+        assert [r.name for r in await repo.live(left)] == ["a"]
+        assert await repo.leave("a", pid=100, now=left)  # expired now, remembered
+        assert await repo.live(left) == []
+        row = await repo.get("a")
+        assert row is not None
+        assert row.stopped
+        assert (row.heartbeat_at, row.expires_at) == (left, left)
+        assert [r.name for r in await repo.every()] == ["a", "b"]
+        assert not (await repo.every())[1].stopped  # b's heartbeat merely expired
+        # Forgotten: only rows not heard of since then.
+        assert await repo.forget(["a", "b"], left - timedelta(seconds=1), left) == 1
+        assert [r.name for r in await repo.every()] == ["a"]
+        assert await repo.forget(["a"], left, left) == 1
+        assert await repo.every() == []
 
 
 async def test_the_import_lease_has_one_holder_until_it_expires(db: Database) -> None:

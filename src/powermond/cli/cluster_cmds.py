@@ -16,8 +16,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     collectors = add_command(
         subparsers,
         "collectors",
-        "list the live collectors on the database, their share of the PDUs and last cycle "
-        "(exit 1 when none is live or a PDU has no collector)",
+        "list the live collectors on the database, their share of the PDUs and last cycle, "
+        "and the departed ones still remembered (exit 1 when none is live or a PDU has no "
+        "collector)",
     )
     add_format_option(collectors)
     collectors.set_defaults(func=_collectors)
@@ -34,7 +35,7 @@ def _collectors(args: argparse.Namespace) -> int:
     async def run() -> CollectorsView:
         url = open_url(settings.database.url.get_secret_value(), "read")
         async with Database.from_url(url) as db, db.transaction() as session:
-            return await collectors_view(session, inventory)
+            return await collectors_view(session, inventory, settings.collector.forget_after)
 
     view = asyncio.run(run())
     rows = [
@@ -46,9 +47,11 @@ def _collectors(args: argparse.Namespace) -> int:
             "last_cycle": c.last_cycle,
             "failed": c.last_failed,
             "heartbeat": iso_z(c.heartbeat_at),
-            "note": "" if c.same_pdus else "other pdus.toml",
+            "note": "; ".join(
+                ([] if c.live else [c.departure]) + ([] if c.same_pdus else ["other pdus.toml"])
+            ),
         }
-        for c in view.collectors
+        for c in (*view.collectors, *view.departed)
     ]
     columns = ["collector", "host", "pid", "pdus", "last_cycle", "failed", "heartbeat", "note"]
     write_rows(rows, columns, args.format, sys.stdout, document=view.as_json())

@@ -1,7 +1,9 @@
 """Collectors sharing one database: their heartbeat rows, leases, and database-wide locks.
 
-- ``collector``: one row per live collector, refreshed every cycle (``expires_at`` is a
-  heartbeat deadline), deleted when it stops. Times are the *database's* clock, so collector
+- ``collector``: one row per collector, refreshed every cycle (``expires_at`` is a
+  heartbeat deadline), expired at once when it stops, and deleted (forgotten) when it has
+  not been heard of for ``[collector] forget_after``: until then the assignment still ranks
+  it (see :mod:`powermond.collect.assign`). Times are the *database's* clock, so collector
   hosts whose clocks disagree still agree on who is live.
 - ``lease``: named rows. A lease with a holder and an expiry (the RRD import) belongs to one
   collector at a time; a row locked with ``SELECT … FOR UPDATE`` (:func:`lock`) serialises a
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -36,7 +39,8 @@ LEASES = (CONFIG_LOCK, CYCLE_LOCK, IMPORT_LEASE)
 
 
 class Collector(Base):
-    """A live collector: who it is, when it must next be heard of, what it polls."""
+    """A collector, live or remembered: who it is, when it must next be heard of, what it
+    polls."""
 
     __tablename__ = "collector"
 
@@ -70,6 +74,14 @@ class CollectorRow:
     only: frozenset[str]
     inventory: str
     pdus: int
+
+    def live(self, now: datetime) -> bool:
+        return self.expires_at > now
+
+    @property
+    def stopped(self) -> bool:
+        """Whether it left cleanly (:meth:`CollectorRepository.leave`), not just went silent."""
+        return self.expires_at <= self.heartbeat_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +169,32 @@ class CollectorRepository:
         stmt = select(Collector).where(Collector.expires_at > now).order_by(Collector.name)
         return [_row(c) for c in await self.session.scalars(stmt)]
 
-    async def leave(self, name: str, pid: int) -> bool:
-        """Delete ``name``'s row if this process (``pid``) still owns it."""
-        stmt = delete(Collector).where(Collector.name == name, Collector.pid == pid)
-        return bool((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+    async def every(self) -> list[CollectorRow]:
+        """Every collector row, live or not, by name."""
+        stmt = select(Collector).order_by(Collector.name)
+        return [_row(c) for c in await self.session.scalars(stmt)]
+
+    async def leave(self, name: str, pid: int, now: datetime) -> bool:
+        """Expire ``name``'s row now if this process (``pid``) still owns it: it is no longer
+        live, and remembered (heard of last ``now``) until it is forgotten."""
+        stmt = update(Collector).where(Collector.name == name, Collector.pid == pid)
+        result = await self.session.execute(stmt.values(heartbeat_at=now, expires_at=now))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def forget(self, names: Iterable[str], heard_before: datetime, now: datetime) -> int:
+        """Delete the rows of ``names`` not live at ``now`` and not heard of since
+        ``heard_before`` (a row that beat again meanwhile stays). By primary key: only those
+        rows are locked. Stored times are whole seconds, so is ``heard_before`` here: a row
+        heard of in that very second goes too."""
+        names = sorted(names)
+        if not names:
+            return 0
+        stmt = delete(Collector).where(
+            Collector.name.in_(names),
+            Collector.heartbeat_at <= heard_before,
+            Collector.expires_at <= now,
+        )
+        return int((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
 
 class LeaseRepository:

@@ -1,10 +1,12 @@
 """The collectors sharing the database as an operator sees them: who is live, which PDUs
-each polls, their last cycle. For ``powermon collectors`` (and ``powermon status``)."""
+each polls, their last cycle, and the departed ones still remembered (whose PDUs go back to
+them if they return before they are forgotten). For ``powermon collectors`` (and
+``powermon status``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,8 +33,22 @@ class CollectorView:
     last_polled: int | None  # PDUs it polled then
     last_failed: int | None  # of which gave no readings
     same_pdus: bool  # it knows the same PDU names as the configuration read here
+    live: bool = True
+    stopped: bool = False  # departed by a clean stop (else its heartbeat expired)
+    forget_at: datetime | None = None  # departed: forgotten then, unless it returns
+
+    @property
+    def departure(self) -> str:
+        """How a departed collector left, in an operator's words."""
+        how = "stopped" if self.stopped else "heartbeat expired"
+        until = iso_z(self.forget_at) if self.forget_at else "?"
+        return f"departed ({how}), remembered until {until}"
 
     def as_json(self) -> dict[str, Any]:
+        departed = {} if self.live else {
+            "departed": "stopped" if self.stopped else "heartbeat expired",
+            "remembered_until": iso_z(self.forget_at) if self.forget_at else None,
+        }  # fmt: skip
         return {
             "name": self.name,
             "host": self.host,
@@ -46,14 +62,15 @@ class CollectorView:
             "last_pdus_polled": self.last_polled,
             "last_pdus_failed": self.last_failed,
             "same_pdus": self.same_pdus,
-        }
+        } | departed
 
 
 @dataclass(frozen=True, slots=True)
 class CollectorsView:
     time: datetime  # the database's clock
-    collectors: tuple[CollectorView, ...]
+    collectors: tuple[CollectorView, ...]  # the live ones
     unpolled: tuple[str, ...]  # configured PDUs no live collector polls
+    departed: tuple[CollectorView, ...] = ()  # remembered: their PDUs are kept for them
 
     @property
     def healthy(self) -> bool:
@@ -64,16 +81,27 @@ class CollectorsView:
             "time": iso_z(self.time),
             "collectors": [c.as_json() for c in self.collectors],
             "unpolled": list(self.unpolled),
+            "departed": [c.as_json() for c in self.departed],
         }
 
 
-async def collectors_view(session: AsyncSession, inventory: Inventory) -> CollectorsView:
+async def collectors_view(
+    session: AsyncSession, inventory: Inventory, forget_after: float = 86400
+) -> CollectorsView:
     """The live collectors, their shares of ``inventory``'s PDUs (as they compute them),
-    and their last cycles (the ``cycle`` table's rows under their names)."""
+    their last cycles (the ``cycle`` table's rows under their names), and the departed
+    collectors not heard of for less than ``forget_after`` seconds."""
     now = await db_now(session)
-    rows = await CollectorRepository(session).live(now)
+    remember = timedelta(seconds=forget_after)
+    rows = [
+        r
+        for r in await CollectorRepository(session).every()
+        if r.live(now) or r.heartbeat_at >= now - remember
+    ]
+    live = [r for r in rows if r.live(now)]
     cycles = await CycleRepository(session).last_per_collector()
-    by_owner = shares(assign(inventory.pdus, [Member(r.name, r.only) for r in rows]))
+    known = [Member(r.name, r.only) for r in rows]
+    by_owner = shares(assign(inventory.pdus, [Member(r.name, r.only) for r in live], known))
     digest = inventory_digest(inventory.pdus)
     views = tuple(
         CollectorView(
@@ -89,7 +117,15 @@ async def collectors_view(session: AsyncSession, inventory: Inventory) -> Collec
             last_polled=cycles[r.name].pdus_polled if r.name in cycles else None,
             last_failed=cycles[r.name].pdus_failed if r.name in cycles else None,
             same_pdus=r.inventory == digest,
+            live=r.live(now),
+            stopped=r.stopped,
+            forget_at=None if r.live(now) else r.heartbeat_at + remember,
         )
         for r in rows
     )
-    return CollectorsView(now, views, tuple(by_owner.get(None, ())))
+    return CollectorsView(
+        now,
+        tuple(v for v in views if v.live),
+        tuple(by_owner.get(None, ())),
+        tuple(v for v in views if not v.live),
+    )
