@@ -52,6 +52,13 @@ def require_real_recordings() -> Path:
     pytest.skip(message)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The schema templates this process made (tests/schema_clone.py) go."""
+    import schema_clone
+
+    schema_clone.drop_templates()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``./dev test`` runs the suite in parallel): the tests of a module
     that share a module-scoped fixture (an snmpsim agent, the demo run) go to one worker, so

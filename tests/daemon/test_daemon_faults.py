@@ -20,7 +20,6 @@ import pytest
 from daemon_harness import (
     Config,
     TcpProxy,
-    db_upgrade,
     duplicate_readings,
     logged_cycle,
     readings_by_cycle,
@@ -29,6 +28,7 @@ from daemon_harness import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conftest import DaemonFactory, pdu_tables
+from schema_clone import migrated_sync
 from simulator import Snmpsim
 
 SERVERS = pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def proxied(
     settings = settings_for(db_url, tmp_path / "state", interval=interval, **kw)
     config = Config(tmp_path / "etc", settings, pdu_tables(sim))
     config.write()
-    db_upgrade(config.directory)  # blocking: must not go through this loop's proxy
+    migrated_sync(db_url)  # in a thread: must not go through this loop's proxy
     config.settings["database"]["url"] = PORT.sub(f":{proxy.port}/", db_url)
     config.write()
     return config

@@ -16,7 +16,6 @@ from daemon_harness import (
     Config,
     NotifyListener,
     TcpProxy,
-    db_upgrade,
     duplicate_readings,
     logged_cycle,
     readings_by_cycle,
@@ -25,6 +24,7 @@ from daemon_harness import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conftest import PDU_OUTLETS, DaemonFactory, pdu_tables
+from schema_clone import migrated_sync
 from simulator import Snmpsim
 
 MARIADB = pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def proxied_config(tmp_path: Path, sim: Snmpsim, db_url: str, proxy: TcpProxy) -
     """The schema made directly, then the daemon pointed at the proxy."""
     config = Config(tmp_path / "etc", settings_for(db_url, tmp_path / "state"), pdu_tables(sim))
     config.write()
-    db_upgrade(config.directory)  # blocking: must not go through this loop's proxy
+    migrated_sync(db_url)  # in a thread: must not go through this loop's proxy
     config.settings["database"]["url"] = db_url.replace(":3306/", f":{proxy.port}/")
     config.write()
     return config
