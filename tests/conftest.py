@@ -52,6 +52,26 @@ def require_real_recordings() -> Path:
     pytest.skip(message)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The schema templates this process made (tests/schema_clone.py) go."""
+    import schema_clone
+
+    schema_clone.drop_templates()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``./dev test`` runs the suite in parallel): the tests of a module
+    that share a module-scoped fixture (an snmpsim agent, the demo run) go to one worker, so
+    the fixture is made once, not once per worker. Other tests are spread one by one."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
+        if "module" in scopes:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture
 def snmprec_dir() -> Path:
     return require_real_recordings()

@@ -16,11 +16,11 @@ from rrdfiles import LAYOUTS, PRE_33, create_host, feed_host, make_host
 from powermond.collect.loadimport import ImportSummary, import_load
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
-from powermond.db.migrate import upgrade
 from powermond.db.repositories import LoadRepository
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
 from powermond.readings import LoadSample
 from powermond.settings import RrdSettings
+from schema_clone import migrated
 
 T0 = 1767571200  # 2026-01-05 00:00:00 UTC, a multiple of 300, 360 and 1800
 HOUR = 3600
@@ -41,7 +41,7 @@ def inventory(machines: Iterable[tuple[str, str | None]]) -> Inventory:
 
 
 async def open_db(url: str, machines: Iterable[tuple[str, str | None]]) -> Database:
-    await upgrade(url)
+    await migrated(url)  # a fresh database at the newest revision (tests/schema_clone.py)
     db = Database.from_url(url)
     async with db.transaction() as session:
         await apply_inventory(session, inventory(machines))

@@ -13,12 +13,12 @@ from daemon_harness import (
     DaemonProcess,
     NotifyListener,
     closed_udp_port,
-    db_upgrade,
     settings_for,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import owned
+from schema_clone import migrated_sync
 from simulator import Snmpsim
 
 # Recordings used (community = file stem) and what their outlets give (tests/owned.py).
@@ -77,7 +77,7 @@ def config(tmp_path: Path, snmpsim: Snmpsim, db_url: str) -> Config:
         {"wn001": {"outlets": ["apc:1", "eaton:23"]}},
     )
     cfg.write()
-    db_upgrade(cfg.directory)
+    migrated_sync(db_url)  # the schema at the newest revision (tests/schema_clone.py)
     return cfg
 
 

@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,7 +19,6 @@ import pytest
 from daemon_harness import (
     Config,
     TcpProxy,
-    db_upgrade,
     duplicate_readings,
     logged_cycle,
     readings_by_cycle,
@@ -29,6 +27,7 @@ from daemon_harness import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conftest import DaemonFactory, pdu_tables
+from schema_clone import migrated_sync
 from simulator import Snmpsim
 
 SERVERS = pytest.mark.parametrize(
@@ -61,7 +60,7 @@ def proxied(
     settings = settings_for(db_url, tmp_path / "state", interval=interval, **kw)
     config = Config(tmp_path / "etc", settings, pdu_tables(sim))
     config.write()
-    db_upgrade(config.directory)  # blocking: must not go through this loop's proxy
+    migrated_sync(db_url)  # in a thread: must not go through this loop's proxy
     config.settings["database"]["url"] = PORT.sub(f":{proxy.port}/", db_url)
     config.write()
     return config
@@ -118,17 +117,19 @@ async def test_cycle_abandoned_at_stop_on_a_silent_database_is_spooled(
     start_daemon: DaemonFactory,
     engine: AsyncEngine,
 ) -> None:
-    # Interval 24 s. Each cycle first reads the collectors (issue 12: bounded at 6 s, a
-    # quarter of the interval, + up to 2 s of asyncpg clean-up), polls (at most 4 s), then
-    # writes (bounded at 8 s): 13 s into the next cycle it is waiting on the silent database.
-    config = proxied(tmp_path, snmpsim, db_url, proxy, interval=24, grace=0.5)
-    config.settings["database"]["timeout"] = 8
+    # Interval 12 s. The first cycle after the freeze reads the collectors (issue 12: bounded
+    # at 3 s, a quarter of the interval, + up to 2 s of asyncpg clean-up) and logs that they
+    # are unknown, polls (at most 4 s), then writes (bounded at 6 s): 5 s after that line it
+    # is waiting on the silent database (1 s of margin before, 1.25 s after, as the 24 s
+    # interval and a fixed 13 s had; the line saves waiting on two more aligned cycles).
+    config = proxied(tmp_path, snmpsim, db_url, proxy, interval=12, grace=0.5)
+    config.settings["database"]["timeout"] = 6
     config.write()
     first = start_daemon(config)
     await first.wait_cycles(1, START_S)
     proxy.freeze()
-    now = time.time()
-    await asyncio.sleep(now - now % 24 + 24 + 13 - now)
+    await first.wait_log(r"collectors unknown \(database unavailable\)", 12 + 5 + 5)
+    await asyncio.sleep(5)
     first.send(signal.SIGTERM)
     assert await first.wait_exit(10) == 0, first.log_text()
     kept = await first.wait_log(r"cycle \S+Z abandoned at stop: kept in the spool \(\d+ ", 0)

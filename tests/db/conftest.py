@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import text
 
 from powermond.db.engine import Database
-from powermond.db.migrate import upgrade
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
+from schema_clone import migrated
 
 
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
-    """A fresh database of each kind, migrated to head."""
-    await upgrade(db_url)
+    """A fresh database of each kind, at the newest revision (tests/schema_clone.py)."""
+    await migrated(db_url)
     database = Database.from_url(db_url)
     try:
         yield database

@@ -13,7 +13,6 @@ from dbwrites import add_load, add_readings
 from powermond.db.apply import apply_inventory
 from powermond.db.cycles import DAEMON, CycleRepository
 from powermond.db.engine import Database
-from powermond.db.migrate import upgrade
 from powermond.db.rollups import HOUR, recompute_outlets, recompute_peaks, update_load_rollups
 from powermond.db.rows import CycleRow
 from powermond.db.tables import Outlet, Pdu, PowerReading
@@ -22,6 +21,7 @@ from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduCo
 from powermond.readings import LoadSample, OutletReading
 from powermond.report.power import ReportRow
 from powermond.report.queries import ReportBy, report_rows
+from schema_clone import migrated
 
 STEP = timedelta(minutes=5)
 
@@ -43,7 +43,7 @@ def inventory(machines: dict[str, list[str]]) -> Inventory:
 
 @pytest.fixture
 async def db(sqlite_url: str) -> AsyncIterator[Database]:
-    await upgrade(sqlite_url)
+    await migrated(sqlite_url)  # at the newest revision (tests/schema_clone.py)
     database = Database.from_url(sqlite_url)
     try:
         async with database.transaction() as session:
