@@ -345,7 +345,10 @@ async def _assemble(
     spool = open_spool(config_dir / "powermon.toml", settings.daemon)
     poller = await stack.enter_async_context(Poller(settings.collector, transport))
     interval = settings.collector.interval
-    monitor = Monitor(db, spool, interval, lambda inventory: poller.bound(inventory) + interval)
+    monitor = Monitor(
+        db, spool, interval, lambda inventory: poller.bound(inventory) + interval,
+        exposed=settings.metrics.listen is not None,
+    )  # fmt: skip
     writer = CycleWriter(db, spool, interval=settings.collector.interval)
     stack.callback(writer.close)
     daemon = Daemon(

@@ -19,7 +19,7 @@ from typing import Any
 from powermond.db.tables import LABEL_LENGTH
 from powermond.inventory.model import PduConfig
 from powermond.output import iso_z
-from powermond.readings import OutletReading, is_inlet
+from powermond.readings import OutletReading, OutletReadings, is_inlet
 from powermond.snmp.client import PduTransport, SnmpError
 from powermond.snmp.profiles.base import Profile, Rows, Table, walks
 
@@ -40,7 +40,8 @@ class PduResult:
     """One PDU's part of a cycle: readings and warnings, or an error."""
 
     pdu: str
-    readings: tuple[OutletReading, ...] = ()
+    #: An :class:`OutletReadings` once decoded by a cycle (a tuple where tests build one).
+    readings: Sequence[OutletReading] = ()
     warnings: tuple[str, ...] = ()
     error: str | None = None
     seconds: float = 0.0
@@ -66,7 +67,7 @@ class CycleResult:
     def errors(self) -> list[PduResult]:
         return [r for r in self.results if not r.ok]
 
-    def readings_by_pdu(self) -> dict[str, tuple[OutletReading, ...]]:
+    def readings_by_pdu(self) -> dict[str, Sequence[OutletReading]]:
         """What to store: the readings of every PDU that answered."""
         return {r.pdu: r.readings for r in self.results if r.ok}
 
@@ -199,7 +200,7 @@ def _decoded(
 
 def storable(
     readings: Sequence[OutletReading],
-) -> tuple[tuple[OutletReading, ...], tuple[str, ...]]:
+) -> tuple[OutletReadings, tuple[str, ...]]:
     """The readings whose outlet label fits the database's label column, and why each other
     was dropped. Labels come from the device (index arcs, unit and number columns): one
     absurd row must not make the database refuse the whole cycle, every PDU's readings."""
@@ -215,7 +216,7 @@ def storable(
             f"outlet label {shown} ({len(label)} characters) is not a storable label "
             f"(1 to {LABEL_LENGTH} printable characters); row dropped"
         )
-    return tuple(kept), tuple(rejected)
+    return OutletReadings(kept), tuple(rejected)
 
 
 def _default_profiles() -> ProfileFor:
