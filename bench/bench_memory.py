@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 from bench_daemon import BIN, write_config
-
 from powermond import systemd
 from powermond.daemon import Daemon, _assemble, _State
 from powermond.inventory.load import load_all
@@ -217,10 +216,6 @@ async def run(args: argparse.Namespace, etc: Path) -> None:
             transport.cycle = k
             await daemon._cycle(first + timedelta(seconds=args.interval * k))
             done = k + 1
-            if args.trim:
-                import ctypes
-
-                ctypes.CDLL("libc.so.6").malloc_trim(0)
             last = done == args.cycles or time.monotonic() > deadline
             if done in REPORTED or last:
                 line(f"after cycle {done}", started_cpu)
@@ -240,7 +235,6 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=6.0, help="stop after this long")
     parser.add_argument("--db-url", default=None)
     parser.add_argument("--tracemalloc", action="store_true")
-    parser.add_argument("--trim", action="store_true", help="malloc_trim(0) after each cycle")
     parser.add_argument("--metrics", action="store_true", help="[metrics] listen set")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pm-bench-memory-") as tmp:
@@ -249,7 +243,8 @@ def main() -> None:
         endpoints = [(f"pdu{i}", 20000 + i // 100) for i in range(args.pdus)]
         etc = write_config(root, db_url, endpoints, args.interval)
         toml = etc / "powermon.toml"  # a 10,000-PDU store takes longer than the 10 s default
-        toml.write_text(toml.read_text().replace("\n[collector]", "\ntimeout = 120\n[collector]", 1))
+        text = toml.read_text().replace("\n[collector]", "\ntimeout = 120\n[collector]", 1)
+        toml.write_text(text)
         if args.metrics:
             toml.write_text(toml.read_text() + '[metrics]\nlisten = "127.0.0.1:0"\n')
         subprocess.run(

@@ -31,6 +31,7 @@ from powermond.db.engine import Database
 from powermond.errors import EXIT_CONFIG, EXIT_OK, ConfigError, PowermonError
 from powermond.inventory.load import load_all
 from powermond.inventory.model import Inventory
+from powermond.memory import release_freed_memory
 from powermond.monitor import Monitor
 from powermond.output import iso_z
 from powermond.settings import Settings
@@ -149,6 +150,8 @@ class Daemon:
                 interval,
                 int(duration // interval),
             )
+        del outcome  # the cycle's readings, before their memory is handed back
+        release_freed_memory()
         if self.max_cycles is not None and self.state.cycles_done >= self.max_cycles:
             self.state.stop.set()
 

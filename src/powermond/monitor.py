@@ -7,15 +7,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from powermond.collect.cycle import CycleResult
-from powermond.collect.loadimport import ImportSummary
 from powermond.db.engine import Database
 from powermond.db.health import HealthRecorder
 from powermond.inventory.model import Inventory
 from powermond.metrics import Metrics, snapshot_of
 from powermond.spool import Spool
 from powermond.supervise import Progress
+
+if TYPE_CHECKING:  # the load import (numpy, rrdtool) loads when its job first runs
+    from powermond.collect.loadimport import ImportSummary
 
 
 class Monitor:

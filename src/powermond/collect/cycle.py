@@ -14,14 +14,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from powermond.db.tables import LABEL_LENGTH
 from powermond.inventory.model import PduConfig
 from powermond.output import iso_z
 from powermond.readings import OutletReading, OutletReadings, is_inlet
-from powermond.snmp.client import PduTransport, SnmpError
-from powermond.snmp.profiles.base import Profile, Rows, Table, walks
+from powermond.snmp.errors import SnmpError
+
+if TYPE_CHECKING:  # the SNMP client and profiles load only where a cycle polls
+    from powermond.snmp.client import PduTransport
+    from powermond.snmp.profiles.base import Profile, Rows, Table
+
+    ProfileFor = Callable[[PduConfig], Profile]
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +36,6 @@ ROUNDS_PER_WALK = 3
 SLACK_SECONDS = 0.5
 
 NO_TABLE = "no outlet table: the PDU has none of the profile's columns (wrong profile?)"
-
-ProfileFor = Callable[[PduConfig], Profile]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,8 @@ async def poll_pdu(client: PduTransport, pdu: PduConfig, profile_for: ProfileFor
 
 async def walk_profile(client: PduTransport, pdu: PduConfig, profile: Profile) -> Table:
     """Every column of ``profile``, walked group by group (:func:`profiles.base.walks`)."""
+    from powermond.snmp.profiles.base import walks
+
     table: dict[str, Rows] = {}
     for columns in walks(profile):
         table.update(await client.walk_columns(pdu, columns))

@@ -81,5 +81,5 @@ class OutletGrowth:
                 len(dropped),
                 self._per_cycle,
             )
-        readings = OutletReadings(reading for reading in r.readings if reading.outlet not in dropped)
+        readings = OutletReadings(r for r in r.readings if r.outlet not in dropped)
         return dataclasses.replace(r, readings=readings)
