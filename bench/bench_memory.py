@@ -8,7 +8,8 @@ collector row, spool, poller, monitor, writer; the configuration of bench_daemon
 apc-rpdu2 PDUs of 48 outlets and one machine each, applied to the database), and each cycle
 runs ``Daemon._cycle``: poll (profile decode, health, outlet growth), inventory sync, the
 cycle writer and store (readings, cycle row, rollups), monitor (health rows, metrics). Only
-the SNMP transport is simulated: :class:`SyntheticPdus` answers every walk with fresh rows
+the SNMP transport is simulated, and the
+load import runs once at the start (as the daemon's does, 1 s in; no RRD files): :class:`SyntheticPdus` answers every walk with fresh rows
 (new value objects every cycle, energy counters rising) instead of UDP datagrams, so the
 process measured holds no agent, and the figures are the daemon's own.
 
@@ -206,6 +207,9 @@ async def run(args: argparse.Namespace, etc: Path) -> None:
     async with contextlib.AsyncExitStack() as stack:
         notifier = systemd.Notifier.from_env()
         daemon = await _assemble(stack, etc, state, notifier, None, transport)
+        # As powermond 1 s after its start: the load import (no RRD files here), which
+        # loads numpy and rrdtool for good.
+        await daemon.import_job()
         if args.tracemalloc:
             _trace_stages(daemon)
         gc.collect()
