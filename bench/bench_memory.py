@@ -7,11 +7,12 @@ The daemon is assembled as ``powermond`` assembles it (``daemon._assemble``: dat
 collector row, spool, poller, monitor, writer; the configuration of bench_daemon.py, N
 apc-rpdu2 PDUs of 48 outlets and one machine each, applied to the database), and each cycle
 runs ``Daemon._cycle``: poll (profile decode, health, outlet growth), inventory sync, the
-cycle writer and store (readings, cycle row, rollups), monitor (health rows, metrics). Only
-the SNMP transport is simulated, and the
-load import runs once at the start (as the daemon's does, 1 s in; no RRD files): :class:`SyntheticPdus` answers every walk with fresh rows
-(new value objects every cycle, energy counters rising) instead of UDP datagrams, so the
-process measured holds no agent, and the figures are the daemon's own.
+cycle writer and store (readings, cycle row, rollups), monitor (health rows, metrics); the
+load import runs once before the first cycle, as the daemon's runs 1 s after its start (no
+RRD files here, but numpy and rrdtool are loaded). Only the SNMP transport is simulated:
+:class:`SyntheticPdus` answers every walk with fresh rows (new value objects every cycle,
+energy counters rising) instead of UDP datagrams, so the process measured holds no agent,
+and the figures are the daemon's own.
 
 Cycles run back to back with scheduled times ``--interval`` apart. Prints RSS (VmRSS, and
 VmHWM: the peak) and CPU seconds (user + system) of this process after the start and after
