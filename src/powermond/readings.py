@@ -58,6 +58,11 @@ class OutletReadings(Sequence[OutletReading]):
         values.extend([_NAN if r.energy_kwh is None else r.energy_kwh for r in rows])
         self._values = values
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The outlet labels, in order (without making the readings)."""
+        return self._labels
+
     def __len__(self) -> int:
         return len(self._labels)
 
@@ -94,6 +99,13 @@ class OutletReadings(Sequence[OutletReading]):
 
     def __repr__(self) -> str:
         return f"OutletReadings({list(self)!r})"
+
+
+def label_tuple(readings: Sequence[OutletReading]) -> tuple[str, ...]:
+    """The outlet labels of ``readings``, in order."""
+    if isinstance(readings, OutletReadings):
+        return readings.labels
+    return tuple(r.outlet for r in readings)
 
 
 def _value(x: float) -> float | None:

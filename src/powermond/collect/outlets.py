@@ -13,7 +13,7 @@ import dataclasses
 import logging
 
 from powermond.collect.cycle import CycleResult, PduResult
-from powermond.readings import OutletReadings
+from powermond.readings import OutletReadings, label_tuple
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,14 @@ class OutletGrowth:
         if not r.ok:
             return r
         known = self._known.get(r.pdu)
+        labels = label_tuple(r.readings)
         if known is None:  # first sight: the table as it is
-            self._known[r.pdu] = self._share(frozenset(reading.outlet for reading in r.readings))
+            self._known[r.pdu] = self._share(frozenset(labels))
+            return r
+        if known.issuperset(labels):  # every cycle of a PDU that does not change
+            if r.pdu in self._capping:
+                self._capping.discard(r.pdu)
+                log.info("PDU %s: no new outlet labels any more", r.pdu)
             return r
         new = [reading for reading in r.readings if reading.outlet not in known]
         kept = new[: self._per_cycle]
