@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -84,6 +85,45 @@ def test_a_pdu_that_left_the_inventory_leaves_the_exposition() -> None:
     found = parsed(published(inventory("a")))
     assert set(found["powermon_pdu_up"]) == {(("pdu", "a"),)}
     assert found["powermon_pdus"][(("state", "never answered"),)] == 0.0
+
+
+def test_the_snapshot_holds_the_cycles_readings_not_copies() -> None:
+    cycle = result()
+    snapshot = snapshot_of(cycle, inventory("a", "b"), {})
+    assert snapshot.readings["a"] is cycle.results[0].readings
+    assert [(o.pdu, o.outlet, o.machine, o.watts) for o in snapshot.outlets] == [
+        ("a", "1", "m1", 120.0)
+    ]
+
+
+async def test_a_daemon_without_metrics_keeps_no_readings_between_cycles(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from powermond.db.engine import Database
+    from powermond.db.migrate import upgrade
+    from powermond.monitor import Monitor
+    from powermond.spool import Spool
+
+    await upgrade(sqlite_url)
+    db = Database.from_url(sqlite_url)
+    try:
+        monitors = {
+            exposed: Monitor(db, Spool(tmp_path / f"spool-{exposed}", 10), 300, lambda _: 60.0,
+                             exposed=exposed)
+            for exposed in (True, False)
+        }  # fmt: skip
+        for monitor in monitors.values():
+            await monitor.cycle_finished(
+                inventory("a", "b"), result(), duration=1.0, store_seconds=0.5, added=1
+            )
+            assert monitor.last_cycle == CYCLE
+        served = parsed(monitors[True].metrics)
+        assert served["powermon_outlet_watts"] == {
+            (("machine", "m1"), ("outlet", "1"), ("pdu", "a")): 120.0
+        }
+        assert "powermon_outlet_watts" not in parsed(monitors[False].metrics)
+    finally:
+        await db.dispose()
 
 
 def free_port() -> int:

@@ -31,6 +31,7 @@ from powermond.db.engine import Database
 from powermond.errors import EXIT_CONFIG, EXIT_OK, ConfigError, PowermonError
 from powermond.inventory.load import load_all
 from powermond.inventory.model import Inventory
+from powermond.memory import release_freed_memory
 from powermond.monitor import Monitor
 from powermond.output import iso_z
 from powermond.settings import Settings
@@ -149,6 +150,8 @@ class Daemon:
                 interval,
                 int(duration // interval),
             )
+        del outcome  # the cycle's readings, before their memory is handed back
+        release_freed_memory()
         if self.max_cycles is not None and self.state.cycles_done >= self.max_cycles:
             self.state.stop.set()
 
@@ -345,7 +348,10 @@ async def _assemble(
     spool = open_spool(config_dir / "powermon.toml", settings.daemon)
     poller = await stack.enter_async_context(Poller(settings.collector, transport))
     interval = settings.collector.interval
-    monitor = Monitor(db, spool, interval, lambda inventory: poller.bound(inventory) + interval)
+    monitor = Monitor(
+        db, spool, interval, lambda inventory: poller.bound(inventory) + interval,
+        exposed=settings.metrics.listen is not None,
+    )  # fmt: skip
     writer = CycleWriter(db, spool, interval=settings.collector.interval)
     stack.callback(writer.close)
     daemon = Daemon(

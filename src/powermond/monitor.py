@@ -7,15 +7,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from powermond.collect.cycle import CycleResult
-from powermond.collect.loadimport import ImportSummary
 from powermond.db.engine import Database
 from powermond.db.health import HealthRecorder
 from powermond.inventory.model import Inventory
 from powermond.metrics import Metrics, snapshot_of
 from powermond.spool import Spool
 from powermond.supervise import Progress
+
+if TYPE_CHECKING:  # the load import (numpy, rrdtool) loads when its job first runs
+    from powermond.collect.loadimport import ImportSummary
 
 
 class Monitor:
@@ -25,14 +28,20 @@ class Monitor:
         spool: Spool,
         interval: float,
         bound: Callable[[Inventory], float],
+        *,
+        exposed: bool = True,
     ) -> None:
+        """``exposed``: the metrics are served (``[metrics] listen``). Only then is the last
+        cycle's result kept for scrapes: at 10,000 PDUs it holds 480,000 readings."""
         self.health = HealthRecorder(db)
         self.metrics = Metrics()
         self.metrics.interval.set(interval)
         self.progress = Progress(interval)
         self.spool = spool
         self._bound = bound  # the longest a cycle over an inventory may take, store included
+        self._exposed = exposed
         self._last: CycleResult | None = None
+        self._last_cycle: datetime | None = None
 
     def cycle_started(self, inventory: Inventory, *, collectors: int = 1) -> None:
         """``inventory``: this collector's share of the PDUs, among ``collectors`` live."""
@@ -51,7 +60,9 @@ class Monitor:
     ) -> None:
         self.progress.cycle_finished()
         await self.health.record(result, store=added is not None)  # None: the DB is away
-        self._last = result
+        self._last_cycle = result.cycle
+        if self._exposed:
+            self._last = result
         m = self.metrics
         m.cycle_done(result, duration, added)
         m.db_seconds.observe(store_seconds)
@@ -63,6 +74,8 @@ class Monitor:
     def inventory_changed(self, inventory: Inventory) -> None:
         """Publish the latest cycle for ``inventory``: PDUs and machines it lost disappear."""
         self.health.book.retain(inventory.pdus)
+        if not self._exposed:
+            return
         self.metrics.publish(snapshot_of(self._last, inventory, self.health.book.states()))
 
     def reloaded(self, ok: bool, inventory: Inventory) -> None:
@@ -80,7 +93,7 @@ class Monitor:
 
     @property
     def last_cycle(self) -> datetime | None:
-        return None if self._last is None else self._last.cycle
+        return self._last_cycle
 
 
 def _spool_bytes(spool: Spool) -> int:

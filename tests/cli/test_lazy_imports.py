@@ -29,7 +29,9 @@ loaded = sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
 dialects = sorted(
     m for m in sys.modules if m.startswith("sqlalchemy.dialects.") and m.count(".") == 2
 )
-print(json.dumps({"code": code, "heavy": loaded, "dialects": dialects}), file=sys.stderr)
+snmp = sorted(m for m in sys.modules if m.startswith("powermond.snmp."))
+print(json.dumps({"code": code, "heavy": loaded, "dialects": dialects, "snmp": snmp}),
+      file=sys.stderr)
 """
 
 
@@ -45,7 +47,7 @@ def imported_by(*argv: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["report", "--help"]])
 def test_version_and_help_import_no_heavy_library(argv: list[str]) -> None:
-    assert imported_by(*argv) == {"code": 0, "heavy": [], "dialects": []}
+    assert imported_by(*argv) == {"code": 0, "heavy": [], "dialects": [], "snmp": []}
 
 
 def test_pdus_on_sqlite_imports_sqlalchemy_and_sqlite_only(tmp_path: Path) -> None:
@@ -58,7 +60,42 @@ def test_pdus_on_sqlite_imports_sqlalchemy_and_sqlite_only(tmp_path: Path) -> No
     report = imported_by("--config-dir", str(etc), "pdus")
     assert report["code"] == 0
     assert report["heavy"] == ["pydantic", "sqlalchemy"]
-    # SQLite's, and PostgreSQL's: SQLAlchemy loads it to check the readings table's
-    # `postgresql_using` index option. Never MariaDB's (bulk.py imports it for MariaDB only).
-    assert "sqlalchemy.dialects.sqlite" in report["dialects"]  # type: ignore[operator]
-    assert "sqlalchemy.dialects.mysql" not in report["dialects"]  # type: ignore[operator]
+    # SQLite's dialect only: the readings' BRIN index option is PostgreSQL's, given to the
+    # schema only when a PostgreSQL engine is made (it made SQLAlchemy load that dialect);
+    # MariaDB's is imported by bulk.py for MariaDB only. No SNMP client nor profiles.
+    assert report["dialects"] == ["sqlalchemy.dialects._typing", "sqlalchemy.dialects.sqlite"]
+    assert report["snmp"] == ["powermond.snmp.errors"]
+
+
+def test_power_imports_no_snmp_and_one_dialect(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "powermon.toml").write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "pm.db"}"\n'
+    )
+    (etc / "machines.toml").write_text('[machine.wn1]\noutlets = ["a:1"]\n')
+    (etc / "pdus.toml").write_text('[pdu.a]\nhost = "192.0.2.1"\nprofile = "apc-rpdu2"\n')
+    assert imported_by("--config-dir", str(etc), "db", "upgrade")["code"] == 0
+    assert imported_by("--config-dir", str(etc), "config", "apply")["code"] == 0
+    report = imported_by("--config-dir", str(etc), "power", "wn1", "--format", "json")
+    assert report["heavy"] == ["pydantic", "sqlalchemy"]
+    assert report["dialects"] == ["sqlalchemy.dialects._typing", "sqlalchemy.dialects.sqlite"]
+    assert report["snmp"] == []
+
+
+def test_the_readings_index_is_brin_on_postgresql_only() -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.schema import CreateIndex
+
+    from powermond.db.engine import create_engine
+    from powermond.db.tables import PowerReading
+
+    (index,) = [
+        i for i in PowerReading.__table__.indexes if [c.name for c in i.columns] == ["cycle"]
+    ]
+    assert "USING" not in str(CreateIndex(index).compile(dialect=sqlite.dialect()))
+    create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")  # not connected
+    assert str(CreateIndex(index).compile(dialect=postgresql.dialect())) == (
+        "CREATE INDEX ix_power_reading_cycle ON power_reading USING brin (cycle)"
+    )
+    assert "USING" not in str(CreateIndex(index).compile(dialect=sqlite.dialect()))

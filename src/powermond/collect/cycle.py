@@ -14,14 +14,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from powermond.db.tables import LABEL_LENGTH
 from powermond.inventory.model import PduConfig
 from powermond.output import iso_z
-from powermond.readings import OutletReading, is_inlet
-from powermond.snmp.client import PduTransport, SnmpError
-from powermond.snmp.profiles.base import Profile, Rows, Table, walks
+from powermond.readings import OutletReading, OutletReadings, is_inlet
+from powermond.snmp.errors import SnmpError
+
+if TYPE_CHECKING:  # the SNMP client and profiles load only where a cycle polls
+    from powermond.snmp.client import PduTransport
+    from powermond.snmp.profiles.base import Profile, Rows, Table
+
+    ProfileFor = Callable[[PduConfig], Profile]
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +37,14 @@ SLACK_SECONDS = 0.5
 
 NO_TABLE = "no outlet table: the PDU has none of the profile's columns (wrong profile?)"
 
-ProfileFor = Callable[[PduConfig], Profile]
-
 
 @dataclass(frozen=True, slots=True)
 class PduResult:
     """One PDU's part of a cycle: readings and warnings, or an error."""
 
     pdu: str
-    readings: tuple[OutletReading, ...] = ()
+    #: An :class:`OutletReadings` once decoded by a cycle (a tuple where tests build one).
+    readings: Sequence[OutletReading] = ()
     warnings: tuple[str, ...] = ()
     error: str | None = None
     seconds: float = 0.0
@@ -66,7 +70,7 @@ class CycleResult:
     def errors(self) -> list[PduResult]:
         return [r for r in self.results if not r.ok]
 
-    def readings_by_pdu(self) -> dict[str, tuple[OutletReading, ...]]:
+    def readings_by_pdu(self) -> dict[str, Sequence[OutletReading]]:
         """What to store: the readings of every PDU that answered."""
         return {r.pdu: r.readings for r in self.results if r.ok}
 
@@ -173,6 +177,8 @@ async def poll_pdu(client: PduTransport, pdu: PduConfig, profile_for: ProfileFor
 
 async def walk_profile(client: PduTransport, pdu: PduConfig, profile: Profile) -> Table:
     """Every column of ``profile``, walked group by group (:func:`profiles.base.walks`)."""
+    from powermond.snmp.profiles.base import walks
+
     table: dict[str, Rows] = {}
     for columns in walks(profile):
         table.update(await client.walk_columns(pdu, columns))
@@ -199,7 +205,7 @@ def _decoded(
 
 def storable(
     readings: Sequence[OutletReading],
-) -> tuple[tuple[OutletReading, ...], tuple[str, ...]]:
+) -> tuple[OutletReadings, tuple[str, ...]]:
     """The readings whose outlet label fits the database's label column, and why each other
     was dropped. Labels come from the device (index arcs, unit and number columns): one
     absurd row must not make the database refuse the whole cycle, every PDU's readings."""
@@ -215,7 +221,7 @@ def storable(
             f"outlet label {shown} ({len(label)} characters) is not a storable label "
             f"(1 to {LABEL_LENGTH} printable characters); row dropped"
         )
-    return tuple(kept), tuple(rejected)
+    return OutletReadings(kept), tuple(rejected)
 
 
 def _default_profiles() -> ProfileFor:

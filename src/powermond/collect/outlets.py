@@ -13,6 +13,7 @@ import dataclasses
 import logging
 
 from powermond.collect.cycle import CycleResult, PduResult
+from powermond.readings import OutletReadings, label_tuple
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,10 @@ class OutletGrowth:
 
     def __init__(self, per_cycle: int = NEW_OUTLETS_PER_CYCLE) -> None:
         self._per_cycle = per_cycle
-        self._known: dict[str, set[str]] = {}
+        # Frozen and shared: 10,000 PDUs of one model know the same 48 labels, one set of
+        # them (a set per PDU was ~2 kB each, 22 MB).
+        self._known: dict[str, frozenset[str]] = {}
+        self._shared: dict[frozenset[str], frozenset[str]] = {}
         self._capping: set[str] = set()  # PDUs warned about, until they calm down
 
     def cap(self, result: CycleResult) -> CycleResult:
@@ -38,17 +42,33 @@ class OutletGrowth:
         for name in names:
             self._known.pop(name, None)
             self._capping.discard(name)
+        if names:  # sets no PDU knows any more
+            self._shared = {s: s for s in self._known.values()}
+
+    def _share(self, labels: frozenset[str]) -> frozenset[str]:
+        shared = self._shared.setdefault(labels, labels)
+        if len(self._shared) > 2 * len(self._known) + 64:  # a renumbering PDU's old sets
+            self._shared = {s: s for s in self._known.values()}
+            self._shared.setdefault(labels, labels)
+        return shared
 
     def _cap_pdu(self, r: PduResult) -> PduResult:
         if not r.ok:
             return r
         known = self._known.get(r.pdu)
+        labels = label_tuple(r.readings)
         if known is None:  # first sight: the table as it is
-            self._known[r.pdu] = {reading.outlet for reading in r.readings}
+            self._known[r.pdu] = self._share(frozenset(labels))
+            return r
+        if known.issuperset(labels):  # every cycle of a PDU that does not change
+            if r.pdu in self._capping:
+                self._capping.discard(r.pdu)
+                log.info("PDU %s: no new outlet labels any more", r.pdu)
             return r
         new = [reading for reading in r.readings if reading.outlet not in known]
         kept = new[: self._per_cycle]
-        known.update(reading.outlet for reading in kept)
+        if kept:
+            self._known[r.pdu] = self._share(known.union(reading.outlet for reading in kept))
         if len(new) <= self._per_cycle:
             if r.pdu in self._capping and not new:
                 self._capping.discard(r.pdu)
@@ -67,5 +87,5 @@ class OutletGrowth:
                 len(dropped),
                 self._per_cycle,
             )
-        readings = tuple(reading for reading in r.readings if reading.outlet not in dropped)
+        readings = OutletReadings(r for r in r.readings if r.outlet not in dropped)
         return dataclasses.replace(r, readings=readings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import datetime
 from types import TracebackType
@@ -80,10 +79,21 @@ class Poller:
         return cycle_bound(self._transport, pdus, self._settings.concurrency)
 
 
-@functools.lru_cache(maxsize=4096)
+#: Profiles by what makes one (a PDU's profile or custom column, and its voltage): 10,000
+#: PDUs of one model are one entry. A cache keyed by the PduConfig missed every lookup once
+#: there were more PDUs than entries, and hashed all their fields each time.
+_PROFILES: dict[tuple[object, ...], Profile] = {}
+_MAX_PROFILES = 1024
+
+
 def _profile_for(pdu: PduConfig) -> Profile:
-    # PduConfig is frozen and hashable: a changed PDU gets a new profile on reload.
-    return make_profile(pdu)
+    key = (pdu.profile_name, pdu.oid, pdu.quantity, pdu.scale, pdu.voltage, pdu.power_factor)
+    profile = _PROFILES.get(key)
+    if profile is None:
+        if len(_PROFILES) >= _MAX_PROFILES:  # custom columns by the thousand: start over
+            _PROFILES.clear()
+        profile = _PROFILES[key] = make_profile(pdu)
+    return profile
 
 
 class CycleOutcome:

@@ -90,6 +90,10 @@ def only_on(index: Index, *dialects: str) -> Index:
     return index.ddl_if(dialect=dialects)  # type: ignore[arg-type]
 
 
+# USING brin on PostgreSQL: set by postgresql_options() (at the end of this module).
+_READINGS_BY_CYCLE = Index(None, "cycle")
+
+
 class PowerReading(Base):
     """One outlet's values in one cycle; ``machine_id`` is the machine it fed when written.
 
@@ -116,7 +120,7 @@ class PowerReading(Base):
     # no foreign key: InnoDB would add an index for it, and machines are never deleted.
     __table_args__ = (
         PrimaryKeyConstraint("outlet_id", "cycle"),
-        only_on(Index(None, "cycle", postgresql_using="brin"), "sqlite", "postgresql"),
+        only_on(_READINGS_BY_CYCLE, "sqlite", "postgresql"),
         only_on(Index(None, "outlet_id", "cycle"), *MARIADB),
         {"sqlite_with_rowid": False},
     )
@@ -245,3 +249,11 @@ class LoadHourly(Base):
 
 
 ROLLUP_TABLES = (PowerHourly, MachinePeakHourly, PduPeakHourly, LoadHourly)
+
+
+def postgresql_options() -> None:
+    """Give the schema its PostgreSQL-only options (the readings' BRIN index, as migration
+    0005 creates it). Called when an engine for PostgreSQL is made: declared in the table,
+    the option makes SQLAlchemy import its PostgreSQL dialects (~0.05 s of CPU) in every
+    command, on every database."""
+    _READINGS_BY_CYCLE.dialect_options["postgresql"]["using"] = "brin"
