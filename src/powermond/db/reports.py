@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from powermond.db.repository_base import Repository, translated
 from powermond.db.rollups import HOUR, chunked
@@ -31,6 +31,7 @@ from powermond.db.tables import (
 )
 from powermond.db.types import range_bound
 from powermond.energy import Sample, Tally, hour_of
+from powermond.readings import INLET
 
 MW_PER_W = 1000.0
 WH_PER_KWH = 1000.0
@@ -103,6 +104,13 @@ class ReportRepository(Repository):
         """Every outlet as (outlet id, PDU id, label)."""
         stmt = select(Outlet.id, Outlet.pdu_id, Outlet.label)
         return list((await self.session.execute(stmt)).tuples().all())
+
+    @translated
+    async def inlet_ids(self) -> set[int]:
+        """The outlet ids of PDUs' inlet meters (``inlet``, ``inlet.N``)."""
+        label = Outlet.label
+        stmt = select(Outlet.id).where(or_(label == INLET, label.like(f"{INLET}.%")))
+        return set((await self.session.scalars(stmt)).all())
 
     @translated
     async def machine_id(self, name: str) -> int | None:

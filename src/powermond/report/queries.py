@@ -191,7 +191,7 @@ async def _raw_parts(session: AsyncSession, since: datetime, until: datetime) ->
     inside = [s for s in samples if since <= s.time < until and s.watts is not None]
     parts.machine_peaks = _peaks_of_sums(inside, lambda s: s.machine)
     # A PDU's peak is of its outlets, as stored in pdu_peak_hourly (an inlet's is its own).
-    inlet_ids = {outlet_id for outlet_id, _, label in await repo.outlets() if is_inlet(label)}
+    inlet_ids = await repo.inlet_ids()
     outlets = [s for s in inside if s.outlet not in inlet_ids]
     parts.pdu_peaks = _peaks_of_sums(outlets, lambda s: s.pdu)
     for machine_id, sums in (await repo.load1_sums(since, until)).items():
