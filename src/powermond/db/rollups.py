@@ -236,11 +236,11 @@ def _interval(a: Any, b: Any, a_s: Any, b_s: Any) -> dict[str, Any]:
     }
 
 
-def _neighbour(r: Any, before: bool, reach: int, at: Any = None) -> Any:
-    """The cycle of the outlet's reading just before (or after) ``at`` (default: ``r``'s),
-    within ``reach`` seconds: no interval longer than that is bridged."""
+def _neighbour(r: Any, before: bool, reach: int) -> Any:
+    """The cycle of the outlet's reading just before (or after) ``r``, within ``reach``
+    seconds: no interval longer than that is bridged."""
     n = _reading.alias("n" + ("p" if before else "q"))
-    at = r.c.cycle if at is None else at
+    at = r.c.cycle
     window = (
         and_(n.c.cycle < at, n.c.cycle >= at - reach)
         if before
