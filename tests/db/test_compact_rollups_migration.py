@@ -123,7 +123,7 @@ async def _old_database(db: Database) -> list[dict[str, object]]:
                 if k == kind
             ]
             await session.execute(insert(target), values)  # type: ignore[arg-type]
-        wn001 = await MachineRepository(session).id_of("wn001")
+        wn001 = (await MachineRepository(session).ids()).get("wn001")
         load = [
             {"machine_id": wn001, "hour": _naive(hour_of(T0) + timedelta(hours=h)), "samples": 12,
              "load1_sum": 3.3 + h, "load5_count": 11, "load5_sum": 2.2, "load15_count": 0,

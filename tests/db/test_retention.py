@@ -45,7 +45,7 @@ async def _history(db: Database, make_inventory: MakeInventory) -> None:
     samples = [LoadSample(T0 + timedelta(seconds=300 * n), n % 4, 1.0, 2.0) for n in range(48)]
     async with db.transaction() as session:
         await add_load(session, "wn001", samples)
-        machine_id = await MachineRepository(session).id_of("wn001")
+        machine_id = (await MachineRepository(session).ids()).get("wn001")
         assert machine_id is not None
         await update_load_rollups_for(session, [machine_id], samples[0].time, samples[-1].time)
 

@@ -89,7 +89,7 @@ async def recompute_rollups(session: AsyncSession, cycle: datetime, pdu: str) ->
 async def store_load(db: Database, machine: str, samples: Sequence[LoadSample]) -> None:
     async with db.transaction() as session:
         await add_load(session, machine, samples)
-        machine_id = await MachineRepository(session).id_of(machine)
+        machine_id = (await MachineRepository(session).ids()).get(machine)
         assert machine_id is not None
         times = [s.time for s in samples]
         await update_load_rollups_for(session, [machine_id], min(times), max(times))
