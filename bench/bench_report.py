@@ -20,8 +20,7 @@ from pathlib import Path
 
 from powermond.db.engine import Database
 from powermond.db.migrate import head_revision, upgrade
-from powermond.db.rollups import load_sums
-from powermond.energy import Sample, Spacing, hour_of, tally_samples
+from powermond.energy import Sample, Spacing, Tally, hour_of, tally_samples
 from powermond.readings import LoadSample
 from powermond.report.plot import build_figure, save
 from powermond.report.plotdata import plot_data
@@ -52,6 +51,30 @@ def milli(value: float | None) -> int | None:
     return None if value is None else round(value * 1000)
 
 
+def epoch_hour(t: datetime) -> int:
+    """A rollup's hour as stored: hours since 1970."""
+    return int(t.timestamp()) // 3600
+
+
+def hourly_row(t: Tally) -> tuple[int | None, ...]:
+    """A tally in the rollups' integer units (mW, Wh, half-millijoules)."""
+    return (t.readings, t.watts_count, milli(t.watts_sum), milli(t.watts_peak),
+            milli(t.counter_kwh), t.counter_intervals, round(t.integrated_kwh * 7.2e9),
+            t.integrated_intervals)  # fmt: skip
+
+
+def load_sums(samples: list[LoadSample]) -> dict[datetime, list[float]]:
+    """Per hour: samples with a load1 value and their sum, the same for load5 and load15."""
+    out: dict[datetime, list[float]] = {}
+    for s in samples:
+        row = out.setdefault(hour_of(s.time), [0, 0.0, 0, 0.0, 0, 0.0])
+        for i, value in enumerate((s.load1, s.load5, s.load15)):
+            if value is not None:
+                row[2 * i] += 1
+                row[2 * i + 1] += value
+    return out
+
+
 def _insert_outlet(conn: sqlite3.Connection, outlet: int, machine: int, pdu: int,
                    cycles: list[datetime], seed: int, counter: bool) -> None:  # fmt: skip
     energy = 1000.0 if counter else None
@@ -73,13 +96,10 @@ def _insert_outlet(conn: sqlite3.Connection, outlet: int, machine: int, pdu: int
         samples, cycles[0], cycles[-1] + STEP, Spacing(), lambda s: hour_of(s.time)
     )
     conn.executemany(
-        "INSERT INTO power_hourly (hour, outlet_id, machine_id, machine_key, readings,"
-        " watts_count, watts_sum, watts_peak, counter_kwh, counter_intervals, integrated_kwh,"
-        " integrated_intervals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (naive(h), outlet, machine, machine or 0, *t.as_dict().values())
-            for h, t in tallies.items()
-        ],
+        "INSERT INTO power_hourly (hour, outlet_id, machine_id, readings, watts_count,"
+        " watts_sum, watts_peak, counter_wh, counter_intervals, integrated_hmj,"
+        " integrated_intervals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(epoch_hour(h), outlet, machine or 0, *hourly_row(t)) for h, t in tallies.items()],
     )
 
 
@@ -90,8 +110,8 @@ def _peaks_and_load(conn: sqlite3.Connection, machine: int, cycles: list[datetim
         total = sum(watts_at(i, s) for s in seeds)
         peaks[hour_of(t)] = max(peaks.get(hour_of(t), total), total)
     conn.executemany(
-        "INSERT INTO machine_peak_hourly (machine_id, hour, peak_watts) VALUES (?, ?, ?)",
-        [(machine, naive(h), p) for h, p in peaks.items()],
+        "INSERT INTO machine_peak_hourly (machine_id, hour, peak_mw) VALUES (?, ?, ?)",
+        [(machine, epoch_hour(h), milli(p)) for h, p in peaks.items()],
     )
     samples = [LoadSample(t, 4 + 3 * math.sin(i / 288), 4.0, 4.0) for i, t in enumerate(cycles)]
     if raw_load:
@@ -102,7 +122,7 @@ def _peaks_and_load(conn: sqlite3.Connection, machine: int, cycles: list[datetim
     conn.executemany(
         "INSERT INTO load_hourly (machine_id, hour, samples, load1_sum, load5_count, load5_sum,"
         " load15_count, load15_sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(machine, naive(h), *v.values()) for h, v in load_sums(samples).items()],
+        [(machine, epoch_hour(h), *v) for h, v in load_sums(samples).items()],
     )
 
 

@@ -22,6 +22,9 @@ The rules (also in the report's documentation):
   value (the counter restarted from zero). Later intervals count from the new value.
 * A report row's ``method`` says which rule made its energy: "counter", "integrated",
   "mixed" (both), or ``None`` (no interval could be counted).
+
+The hourly rollups apply these rules in SQL over the stored readings (``db/rollups.py``, in
+the readings' integer units); tests check that both give the same tallies.
 """
 
 from __future__ import annotations

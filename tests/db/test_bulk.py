@@ -47,16 +47,15 @@ def _hourly(
 ) -> dict[str, object]:
     row: dict[str, object] = {
         "outlet_id": outlet_id,
-        "machine_id": machine_id,
-        "machine_key": machine_id or 0,
+        "machine_id": machine_id or 0,
         "hour": HOUR,
         "readings": 1,
         "watts_count": 0,
-        "watts_sum": 0.0,
+        "watts_sum": 0,
         "watts_peak": None,
-        "counter_kwh": 0.0,
+        "counter_wh": 0,
         "counter_intervals": 0,
-        "integrated_kwh": 0.0,
+        "integrated_hmj": 0,
         "integrated_intervals": 0,
     }
     row.update(values)
@@ -67,22 +66,22 @@ async def test_upsert_adds_and_keeps_the_larger(racked: Database) -> None:
     first, second, third = (await _outlet_ids(racked))[:3]
     ph = _table(PowerHourly)
     rows = [
-        _hourly(first, None, watts_count=1, watts_sum=10.5, watts_peak=10.5),
-        _hourly(second, None, watts_peak=None),  # unmapped: machine_key 0 keys the row
-        _hourly(third, None, watts_peak=7.0),
+        _hourly(first, None, watts_count=1, watts_sum=10500, watts_peak=10500),
+        _hourly(second, None, watts_peak=None),  # unmapped: machine_id 0 keys the row
+        _hourly(third, None, watts_peak=7000),
     ]
     more = [
         _hourly(
             first,
             None,
             watts_count=1,
-            watts_sum=20.25,
-            watts_peak=20.25,
-            counter_kwh=0.5,
+            watts_sum=20250,
+            watts_peak=20250,
+            counter_wh=500,
             counter_intervals=1,
         ),
-        _hourly(second, None, watts_peak=3.0),  # NULL peak then 3.0 -> 3.0
-        _hourly(third, None, watts_peak=None),  # 7.0 then no watts -> 7.0
+        _hourly(second, None, watts_peak=3000),  # NULL peak then 3 W -> 3 W
+        _hourly(third, None, watts_peak=None),  # 7 W then no watts -> 7 W
     ]
     async with racked.transaction() as session:
         for batch in (rows, more):
@@ -90,42 +89,42 @@ async def test_upsert_adds_and_keeps_the_larger(racked: Database) -> None:
                 session,
                 ph,
                 batch,
-                ("outlet_id", "hour", "machine_key"),
-                add=("readings", "watts_count", "watts_sum", "counter_kwh", "counter_intervals"),
+                ("hour", "outlet_id", "machine_id"),
+                add=("readings", "watts_count", "watts_sum", "counter_wh", "counter_intervals"),
                 greatest=("watts_peak",),
             )
         await upsert(
             session,
             _table(MachinePeakHourly),
-            [{"machine_id": 1, "hour": HOUR, "peak_watts": 300.0}],
-            ("machine_id", "hour"),
-            greatest=("peak_watts",),
+            [{"machine_id": 1, "hour": HOUR, "peak_mw": 300_000}],
+            ("hour", "machine_id"),
+            greatest=("peak_mw",),
         )
         await upsert(
             session,
             _table(MachinePeakHourly),
-            [{"machine_id": 1, "hour": HOUR, "peak_watts": 200.0}],
-            ("machine_id", "hour"),
-            greatest=("peak_watts",),
+            [{"machine_id": 1, "hour": HOUR, "peak_mw": 200_000}],
+            ("hour", "machine_id"),
+            greatest=("peak_mw",),
         )
     async with racked.transaction() as session:
         found = {r.outlet_id: r for r in (await session.scalars(select(PowerHourly))).all()}
-        peak = await session.scalar(select(MachinePeakHourly.peak_watts))
+        peak = await session.scalar(select(MachinePeakHourly.peak_mw))
     assert len(found) == 3
     assert (found[first].readings, found[first].watts_count, found[first].watts_sum) == (
         2,
         2,
-        30.75,
+        30750,
     )
-    assert (found[first].watts_peak, found[first].counter_kwh, found[first].counter_intervals) == (
-        20.25,
-        0.5,
+    assert (found[first].watts_peak, found[first].counter_wh, found[first].counter_intervals) == (
+        20250,
+        500,
         1,
     )
-    assert (found[second].readings, found[second].watts_peak) == (2, 3.0)
-    assert found[third].watts_peak == 7.0
+    assert (found[second].readings, found[second].watts_peak) == (2, 3000)
+    assert found[third].watts_peak == 7000
     assert found[first].hour == HOUR
-    assert peak == 300.0
+    assert peak == 300_000
 
 
 async def test_insert_new_returns_only_new_rows(racked: Database) -> None:

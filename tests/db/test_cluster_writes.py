@@ -67,7 +67,7 @@ async def test_peaks_sum_feeds_written_by_two_collectors_at_once(
     async with db.transaction() as session:
         ids = await MachineRepository(session).ids()
         stored = {
-            row.machine_id: row.peak_watts
+            row.machine_id: row.peak_mw / 1000
             for row in await session.scalars(select(MachinePeakHourly))
         }
     for i in range(3):

@@ -1,5 +1,6 @@
-"""Rollups added per cycle (db.cycle_rollups through collect.store.store_cycle) equal the
-rollups computed from the raw readings, on SQLite, MariaDB and PostgreSQL.
+"""Rollups added per cycle (db.rollups through collect.store.store_cycle) equal the rollups
+computed from the raw readings, and equal db.rollups.recompute to the last unit, on SQLite,
+MariaDB and PostgreSQL.
 
 The expected figures come straight from the report's rules (powermond.energy) over every stored
 reading, not from the code under test.
@@ -13,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from powermond.collect.store import store_cycle
+from powermond.collect.store import CycleInfo, store_cycle
 from powermond.db.apply import apply_inventory
-from powermond.db.cycles import CycleRepository
+from powermond.db.cycles import POLL, CycleRepository
 from powermond.db.engine import Database
-from powermond.db.rollups import MachinePeakHourly, PduPeakHourly, PowerHourly, samples_between
-from powermond.db.tables import Outlet
+from powermond.db.reports import ReportRepository
+from powermond.db.retention import prune
+from powermond.db.rollups import recompute
+from powermond.db.tables import ROLLUP_TABLES, Outlet
 from powermond.energy import Tally, hour_of, tally_samples
 from powermond.readings import OutletReading
 
@@ -46,23 +49,21 @@ async def racked(db: Database, make_inventory: MakeInventory) -> Database:
 
 async def stored_figures(db: Database) -> Figures:
     """The rollup tables as stored: hourly tallies by (outlet, machine, hour), and peaks."""
-    tallies: dict[tuple[int, int | None, datetime], Tally] = {}
-    peaks: dict[tuple[str, int, datetime], float] = {}
+    since, until = hour_of(T0) - timedelta(days=1), hour_of(T0) + timedelta(days=2)
     async with db.transaction() as session:
-        for row in (await session.scalars(select(PowerHourly))).all():
-            assert row.machine_key == (row.machine_id or 0)
-            key = (row.outlet_id, row.machine_id, row.hour)
-            assert key not in tallies
-            tallies[key] = Tally(
-                row.readings, row.watts_count, row.watts_sum, row.watts_peak,
-                row.counter_kwh, row.counter_intervals, row.integrated_kwh,
-                row.integrated_intervals,
-            )  # fmt: skip
-        for m in (await session.scalars(select(MachinePeakHourly))).all():
-            peaks[("machine", m.machine_id, m.hour)] = m.peak_watts
-        for p in (await session.scalars(select(PduPeakHourly))).all():
-            peaks[("pdu", p.pdu_id, p.hour)] = p.peak_watts
-    return tallies, peaks
+        repo = ReportRepository(session)
+        return await repo.hourly_tallies(since, until), await repo.hourly_peaks(since, until)
+
+
+async def stored_rows(db: Database) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every rollup table, as stored (integers), in key order."""
+    found: dict[str, list[tuple[object, ...]]] = {}
+    async with db.transaction() as session:
+        for model in ROLLUP_TABLES:
+            table = model.__table__
+            rows = await session.execute(text(f"SELECT * FROM {table.name}"))  # type: ignore[attr-defined]
+            found[table.name] = sorted(tuple(r) for r in rows)  # type: ignore[attr-defined]
+    return found
 
 
 async def expected_figures(db: Database) -> Figures:
@@ -70,7 +71,7 @@ async def expected_figures(db: Database) -> Figures:
     all its feeds, a PDU's sums its outlets (not its inlet meter, which meters them too)."""
     since, until = T0 - timedelta(days=1), T0 + timedelta(days=2)
     async with db.transaction() as session:
-        samples = await samples_between(session, since, until)
+        samples = await ReportRepository(session).samples(since, until)
         spacing = await CycleRepository(session).spacing(since, until)
         labels = dict((await session.execute(select(Outlet.id, Outlet.label))).tuples().all())
     tallies = tally_samples(
@@ -285,3 +286,64 @@ async def test_small_batches_give_the_same_rows_and_rollups(
         count = await session.scalar(text("SELECT COUNT(*) FROM power_reading"))
     assert count == expected_rows
     assert_same(await stored_figures(racked), await expected_figures(racked))
+
+
+async def test_cycle_by_cycle_equals_recompute(
+    racked: Database, make_inventory: MakeInventory
+) -> None:
+    """The one rule, two ways: the rows added cycle by cycle are the rows a recompute of the
+    whole range makes, to the last unit, over gaps, cycles stored in parts, late cycles and a
+    poll between two cycles, a counter reset, a cycle whose recorded interval grows after
+    part of it was stored, and readings pruned by retention."""
+    history = History(6)
+    cycles = {n: history.cycle(n) for n in range(44)}
+    late = (12, 13, 25)
+    for n, readings in cycles.items():
+        t = T0 + n * STEP
+        if n == 20:
+            async with racked.transaction() as session:
+                await apply_inventory(session, make_inventory(PDUS, REMAPPED))
+        if 30 <= n < 33:
+            del readings["pdu-b"]  # down for 15 minutes: not bridged
+        if n in (34, 35):
+            del readings["pdu-a"]  # 15 minutes without pdu-a before cycle 36 ...
+        if n in late:
+            continue
+        if n == 36:  # ... bridged only once the daemon records this cycle at 600 s
+            await store_cycle(
+                racked, t, {"pdu-a": readings["pdu-a"]}, interval=INTERVAL,
+                info=CycleInfo(origin=POLL),
+            )  # fmt: skip
+            await store_cycle(racked, t, {"pdu-b": readings["pdu-b"]}, interval=2 * INTERVAL)
+        elif n % 5 == 2:  # stored PDU by PDU
+            for pdu, rows in readings.items():
+                await store_cycle(racked, t, {pdu: rows}, interval=INTERVAL)
+        else:
+            await store_cycle(racked, t, readings, interval=INTERVAL)
+    for n in late:
+        await store_cycle(racked, T0 + n * STEP, cycles[n], interval=INTERVAL)
+    poll = T0 + 17 * STEP + timedelta(seconds=100)  # between two stored cycles
+    await store_cycle(
+        racked, poll, {"pdu-a": History(7).cycle(0)["pdu-a"]}, interval=INTERVAL,
+        info=CycleInfo(origin=POLL),
+    )  # fmt: skip
+    assert_same(await stored_figures(racked), await expected_figures(racked))
+    tallies, _ = await stored_figures(racked)
+    assert any(t.counter_intervals and t.integrated_intervals for t in tallies.values())
+
+    incremental = await stored_rows(racked)
+    async with racked.transaction() as session:
+        await recompute(session, T0 - timedelta(hours=2), T0 + timedelta(hours=6))
+    assert await stored_rows(racked) == incremental
+
+    # Retention drops the first two hours' readings; the rollups stay, and a recompute
+    # (after more cycles) leaves the hours without readings as they were.
+    await prune(racked, T0 + timedelta(hours=2), None, pause=0)
+    assert await stored_rows(racked) == incremental
+    for n in range(44, 50):
+        await store_cycle(racked, T0 + n * STEP, history.cycle(n), interval=INTERVAL)
+    incremental = await stored_rows(racked)
+    assert incremental["power_hourly"][0][3] == hour_of(T0).timestamp() // 3600  # 10:00 kept
+    async with racked.transaction() as session:
+        await recompute(session, T0 - timedelta(hours=2), T0 + timedelta(hours=6))
+    assert await stored_rows(racked) == incremental

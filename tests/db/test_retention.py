@@ -14,8 +14,9 @@ from powermond.cli import main
 from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
+from powermond.db.repositories import MachineRepository
 from powermond.db.retention import horizon, prune, pruned_before
-from powermond.db.rollups import update_load_rollups
+from powermond.db.rollups import update_load_rollups_for
 from powermond.readings import LoadSample, OutletReading
 from powermond.report.plotdata import plot_data
 from powermond.report.queries import report_rows
@@ -44,7 +45,9 @@ async def _history(db: Database, make_inventory: MakeInventory) -> None:
     samples = [LoadSample(T0 + timedelta(seconds=300 * n), n % 4, 1.0, 2.0) for n in range(48)]
     async with db.transaction() as session:
         await add_load(session, "wn001", samples)
-        await update_load_rollups(session, "wn001", samples)
+        machine_id = (await MachineRepository(session).ids()).get("wn001")
+        assert machine_id is not None
+        await update_load_rollups_for(session, [machine_id], samples[0].time, samples[-1].time)
 
 
 def _figures(rows: list) -> list[tuple[object, ...]]:  # type: ignore[type-arg]

@@ -13,9 +13,10 @@ from dbwrites import add_load, add_readings
 from powermond.db.apply import apply_inventory
 from powermond.db.cycles import DAEMON, CycleRepository
 from powermond.db.engine import Database
-from powermond.db.rollups import HOUR, recompute_outlets, recompute_peaks, update_load_rollups
+from powermond.db.repositories import MachineRepository
+from powermond.db.rollups import HOUR, recompute, update_load_rollups_for
 from powermond.db.rows import CycleRow
-from powermond.db.tables import Outlet, Pdu, PowerReading
+from powermond.db.tables import Outlet, Pdu
 from powermond.energy import hour_of
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
 from powermond.readings import LoadSample, OutletReading
@@ -82,23 +83,16 @@ async def recompute_rollups(session: AsyncSession, cycle: datetime, pdu: str) ->
     cycles = CycleRepository(session)
     # The hours whose intervals this cycle can close or open: its own and the one before.
     start = hour_of(cycle - (await cycles.spacing(cycle, cycle)).reach)
-    end = hour_of(cycle) + HOUR
-    await recompute_outlets(session, outlets, start, end, await cycles.spacing(start, end))
-    fed = (
-        select(PowerReading.machine_id)
-        .join(Outlet, Outlet.id == PowerReading.outlet_id)
-        .where(Outlet.pdu_id == pdu_id, PowerReading.cycle == cycle)
-        .where(PowerReading.machine_id.is_not(None))
-        .distinct()
-    )
-    machines = [m for m in (await session.scalars(fed)).all() if m is not None]
-    await recompute_peaks(session, hour_of(cycle), machine_ids=machines, pdu_ids=[pdu_id])
+    await recompute(session, start, hour_of(cycle) + HOUR, outlet_ids=outlets)
 
 
 async def store_load(db: Database, machine: str, samples: Sequence[LoadSample]) -> None:
     async with db.transaction() as session:
         await add_load(session, machine, samples)
-        await update_load_rollups(session, machine, samples)
+        machine_id = (await MachineRepository(session).ids()).get(machine)
+        assert machine_id is not None
+        times = [s.time for s in samples]
+        await update_load_rollups_for(session, [machine_id], min(times), max(times))
 
 
 async def assert_rollup_report_equals_raw(

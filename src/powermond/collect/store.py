@@ -4,24 +4,23 @@ A cycle is written whole or not at all (one transaction), so a crash never leave
 cycle in the database. When the write fails, the cycle goes to the durable spool and is
 replayed, oldest first, before the next cycle is written; ``add_cycle_many`` skips rows
 already stored, so a replay after an ambiguous failure (commit sent, answer lost) adds nothing
-twice, and the rollups (:mod:`powermond.db.cycle_rollups`) add only what it stored.
+twice, and the rollups (:mod:`powermond.db.rollups`) add only what it stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from powermond.db.collectors import CYCLE_LOCK, lock
-from powermond.db.cycle_rollups import RecentReadings, add_cycle_rollups
 from powermond.db.cycles import DAEMON, POLL, CycleRepository, default_collector
 from powermond.db.engine import Database
 from powermond.db.errors import DatabaseUnavailable
 from powermond.db.repositories import ReadingRepository
+from powermond.db.rollups import add_cycle, interval_changed
 from powermond.db.rows import CycleRow
 from powermond.errors import PowermonError
 from powermond.inventory.model import Inventory
@@ -82,17 +81,17 @@ async def store_cycle(
     """All PDUs' readings of one cycle in one transaction, with the cycle's row and the
     hourly rollups they change; returns the rows added. ``interval`` is the collector's: it
     is recorded with the cycle, and decides which gaps to and from it energy bridges."""
-    recent = _recent.setdefault(db, RecentReadings())
     async with db.transaction() as session:
         # Collectors sharing the database write one at a time: a cycle's rollups (a machine's
         # peak sums feeds that other collectors may write) must see what the others stored.
         await lock(session, CYCLE_LOCK)
         stored = await ReadingRepository(session).add_cycle_many(cycle, readings)
         cycles = CycleRepository(session)
+        recorded = await cycles.interval_at(stored.cycle)
         await _record(cycles, stored.cycle, stored.added, len(readings), interval, info)
-        spacing = await cycles.spacing(stored.cycle, stored.cycle)
-        learned = await add_cycle_rollups(session, stored, spacing=spacing, recent=recent)
-    recent.update(learned, keep=spacing.reach)  # only once committed
+        await add_cycle(session, stored)
+        if recorded is not None and await cycles.interval_at(stored.cycle) != recorded:
+            await interval_changed(session, stored.cycle)
     return stored.added
 
 
@@ -112,10 +111,6 @@ async def _record(
         info.seconds,
     )  # fmt: skip
     await cycles.add(row)
-
-
-# Each database's last cycles, so a cycle's rollups need not read the previous one back.
-_recent: weakref.WeakKeyDictionary[Database, RecentReadings] = weakref.WeakKeyDictionary()
 
 
 class InventorySync:

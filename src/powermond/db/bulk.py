@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, tuple_
+from sqlalchemy import Table, TableClause, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.types import EpochSeconds, UtcDateTime
@@ -82,7 +82,7 @@ def _insert_skipping(table: Table, key: Sequence[str], dialect: str) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=key)
 
 
-def dialect_insert(table: Table, dialect: str) -> Any:
+def dialect_insert(table: TableClause, dialect: str) -> Any:
     """The dialect's own INSERT construct (with its upsert clauses). The dialect modules are
     imported here, for the database in use only: all three cost a command line ~0.1 s."""
     if dialect in ("mysql", "mariadb"):
@@ -148,7 +148,7 @@ async def _stored_keys(
 
 async def upsert(
     session: AsyncSession,
-    table: Table,
+    table: TableClause,
     rows: Sequence[Row] | Iterable[tuple[Any, ...]],
     key: Sequence[str],
     *,

@@ -15,17 +15,19 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 
 from powermond.db.bulk import insert_ignore, insert_rows, stored_keys
-from powermond.db.cycle_rollups import StoredCycle, StoredReading, stored_time
 from powermond.db.errors import UnknownMachine, UnknownPdu
 from powermond.db.repository_base import Repository, table_of, translated
-from powermond.db.rollups import PowerHourly, chunked
+from powermond.db.rollups import HOUR, PowerHourly, chunked
 from powermond.db.rows import (
     LoadRow,
     MachineRow,
     OutletRow,
     PduRow,
     ReadingRow,
+    StoredCycle,
+    StoredReading,
     outlet_sort_key,
+    stored_time,
 )
 from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
 from powermond.db.types import range_bound, to_milli
@@ -291,7 +293,7 @@ class ReadingRepository(_Repository):
             .where(
                 PowerHourly.machine_id == machine_id,
                 PowerHourly.hour >= hour_of(since),
-                PowerHourly.hour < range_bound(until),
+                PowerHourly.hour < hour_of(until) + HOUR,
             )
         )
         mapped = select(Outlet.id).where(Outlet.machine_id == machine_id)

@@ -18,8 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.engine import Database
-from powermond.db.rollups import PowerHourly
-from powermond.db.tables import CpuLoad, Cycle, PowerReading
+from powermond.db.tables import CpuLoad, Cycle, PowerHourly, PowerReading
 from powermond.energy import hour_of
 
 #: Readings deleted per transaction: a few cycles of a large site, tens of ms on SQLite.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 
@@ -67,6 +67,36 @@ class CycleRow:
     pdus_failed: int
     readings: int
     seconds: float | None = None
+
+
+def stored_time(time: datetime) -> datetime:
+    """``time`` as the database stores and returns it: UTC, whole seconds (naive is UTC)."""
+    utc = time.replace(tzinfo=UTC) if time.tzinfo is None else time.astimezone(UTC)
+    return utc.replace(microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A reading a cycle's write added (ids as stored); ``inlet``: of the PDU's inlet meter."""
+
+    outlet_id: int
+    pdu_id: int
+    machine_id: int | None
+    watts: float | None
+    energy_kwh: float | None
+    inlet: bool = False
+
+
+@dataclass(slots=True)
+class StoredCycle:
+    """What one cycle's write added: only these readings change the rollups."""
+
+    cycle: datetime  # as stored
+    new: list[StoredReading] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return len(self.new)
 
 
 _UNIT_OUTLET = re.compile(r"(\d+)\.(\d+)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Double,
     ForeignKey,
     Index,
@@ -20,11 +21,10 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from powermond.db.types import Milli, MilliWide, ReadingTime, UtcDateTime, utc_now
+from powermond.db.types import EpochHour, Milli, MilliWide, ReadingTime, UtcDateTime, utc_now
 
 # Explicit constraint names: migrations then name the same objects on every dialect, and
 # later migrations can drop or alter them by name.
@@ -178,74 +178,90 @@ class CpuLoad(Base):
     load15: Mapped[float | None] = mapped_column(Double(), nullable=True)
 
 
-# --- hourly rollups (maintained at write time: db/cycle_rollups.py, db/rollups.py) ---------
+# --- hourly rollups (maintained in SQL at write time: db/rollups.py) -------------------------
+#
+# Kept for ever, so compact like the readings: the hour as hours since 1970, the natural key
+# as primary key with the hour first (a cycle's rows append at the end of the tree; a
+# report's period is one key range; SQLite WITHOUT ROWID, InnoDB clustered), integer units,
+# no foreign keys (InnoDB would add an index for each; ids are never deleted). A machine's
+# rows are found by the one secondary index (machine_id, hour), for its plot.
 
 
 class PowerHourly(Base):
-    """One outlet's readings in one hour that fed one machine (NULL: no machine)."""
+    """The :class:`~powermond.energy.Tally` of one outlet's readings in one hour that fed one
+    machine (``machine_id`` 0: none), in integer units: watts in mW, counter energy in Wh
+    (the readings' thousandths of kWh), integrated energy in half-millijoules, i.e. the sum
+    of (mW1 + mW2) x seconds over the trapezoids. Integers add exactly in any order, so the
+    rows built cycle by cycle equal a recompute to the last unit."""
 
     __tablename__ = "power_hourly"
-    # hour: reports over all machines; machine_id: long plots. The unique key is what a
-    # cycle's upsert adds to (and the write path's index): machine_key is machine_id with 0
-    # for none, because unique keys never match NULLs.
     __table_args__ = (
-        Index(None, "hour"),
-        Index(None, "outlet_id", "hour", "machine_key", unique=True),
+        PrimaryKeyConstraint("hour", "outlet_id", "machine_id"),
         Index(None, "machine_id", "hour"),
+        {"sqlite_with_rowid": False},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime())
-    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"))
-    machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"), nullable=True)
-    machine_key: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # 8-byte columns first: PostgreSQL then pads nothing.
+    watts_sum: Mapped[int] = mapped_column(BigInteger())
+    counter_wh: Mapped[int] = mapped_column(BigInteger())
+    integrated_hmj: Mapped[int] = mapped_column(BigInteger())
+    hour: Mapped[datetime] = mapped_column(EpochHour())
+    outlet_id: Mapped[int] = mapped_column(Integer)
+    machine_id: Mapped[int] = mapped_column(Integer)
     readings: Mapped[int] = mapped_column(Integer)
     watts_count: Mapped[int] = mapped_column(Integer)
-    watts_sum: Mapped[float] = mapped_column(Double())
-    watts_peak: Mapped[float | None] = mapped_column(Double(), nullable=True)
-    counter_kwh: Mapped[float] = mapped_column(Double())
+    watts_peak: Mapped[int | None] = mapped_column(Integer, nullable=True)
     counter_intervals: Mapped[int] = mapped_column(Integer)
-    integrated_kwh: Mapped[float] = mapped_column(Double())
     integrated_intervals: Mapped[int] = mapped_column(Integer)
 
 
 class MachinePeakHourly(Base):
-    """The highest per-cycle sum of a machine's feeds in one hour (not derivable per outlet)."""
+    """The highest per-cycle sum of a machine's feeds in one hour, in mW (not derivable per
+    outlet)."""
 
     __tablename__ = "machine_peak_hourly"
-    __table_args__ = (Index(None, "hour"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("hour", "machine_id"),
+        Index(None, "machine_id", "hour"),
+        {"sqlite_with_rowid": False},
+    )
 
-    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
-    peak_watts: Mapped[float] = mapped_column(Double())
+    hour: Mapped[datetime] = mapped_column(EpochHour())
+    machine_id: Mapped[int] = mapped_column(Integer)
+    peak_mw: Mapped[int] = mapped_column(Integer)
 
 
 class PduPeakHourly(Base):
-    """The highest per-cycle sum of a PDU's outlets in one hour (its inlet rows excluded:
-    an inlet meters the same power, and its peak is in its own hourly tally)."""
+    """The highest per-cycle sum of a PDU's outlets in one hour, in mW (its inlet rows
+    excluded: an inlet meters the same power, and its peak is in its own hourly tally)."""
 
     __tablename__ = "pdu_peak_hourly"
-    __table_args__ = (Index(None, "hour"),)
+    __table_args__ = (PrimaryKeyConstraint("hour", "pdu_id"), {"sqlite_with_rowid": False})
 
-    pdu_id: Mapped[int] = mapped_column(ForeignKey("pdu.id"), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
-    peak_watts: Mapped[float] = mapped_column(Double())
+    hour: Mapped[datetime] = mapped_column(EpochHour())
+    pdu_id: Mapped[int] = mapped_column(Integer)
+    peak_mw: Mapped[int] = mapped_column(Integer)
 
 
 class LoadHourly(Base):
-    """Sums of a machine's load samples in one hour (means for reports and long plots)."""
+    """Sums of a machine's load samples in one hour (means for reports and long plots).
+    Load averages are fractions from RRD files: their sums stay floating point."""
 
     __tablename__ = "load_hourly"
-    __table_args__ = (Index(None, "hour"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("hour", "machine_id"),
+        Index(None, "machine_id", "hour"),
+        {"sqlite_with_rowid": False},
+    )
 
-    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
-    samples: Mapped[int] = mapped_column(Integer)
     load1_sum: Mapped[float] = mapped_column(Double())
-    load5_count: Mapped[int] = mapped_column(Integer)
     load5_sum: Mapped[float] = mapped_column(Double())
-    load15_count: Mapped[int] = mapped_column(Integer)
     load15_sum: Mapped[float] = mapped_column(Double())
+    hour: Mapped[datetime] = mapped_column(EpochHour())
+    machine_id: Mapped[int] = mapped_column(Integer)
+    samples: Mapped[int] = mapped_column(Integer)
+    load5_count: Mapped[int] = mapped_column(Integer)
+    load15_count: Mapped[int] = mapped_column(Integer)
 
 
 ROLLUP_TABLES = (PowerHourly, MachinePeakHourly, PduPeakHourly, LoadHourly)

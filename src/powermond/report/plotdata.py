@@ -16,13 +16,12 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from statistics import median
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.cycles import CycleRepository
+from powermond.db.reports import ReportRepository
 from powermond.db.retention import pruned_before
-from powermond.db.rollups import HOUR, LoadHourly, MachinePeakHourly, PowerHourly
-from powermond.db.tables import Outlet, Pdu
+from powermond.db.rollups import HOUR
 from powermond.energy import DEFAULT_INTERVAL_S, Spacing, hour_of
 from powermond.report.power import FeedReading, gaps_as_nan, peak_of_sums
 from powermond.report.queries import load_points, machine, power_points, report_rows
@@ -128,36 +127,26 @@ async def _hourly(
     """Hourly means; a line breaks where an hour is missing (one hour and the longest
     recorded gap bridged)."""
     row = await machine(session, name)
-    machine_id = await _machine_id(session, name)
-    h = PowerHourly
-    stmt = (
-        select(h.hour, Pdu.name, Outlet.label, h.watts_sum, h.watts_count)
-        .join(Outlet, Outlet.id == h.outlet_id)
-        .join(Pdu, Pdu.id == Outlet.pdu_id)
-        .where(h.machine_id == machine_id, h.hour >= since, h.hour < until)
-        .order_by(h.hour)
-    )
+    repo = ReportRepository(session)
+    machine_id = await repo.machine_id(name)
+    assert machine_id is not None  # machine() above raised otherwise
     per_feed: dict[str, list[tuple[datetime, float | None]]] = {}
     sums: dict[str, list[float]] = {}
     by_hour: dict[datetime, dict[str, float]] = {}
-    for hour, pdu, label, watts_sum, count in await session.execute(stmt):
-        feed = f"{pdu}:{label}"
-        mean = watts_sum / count if count else None
-        per_feed.setdefault(feed, []).append((hour, mean))
+    for f in await repo.feed_hours(machine_id, since, until):
+        feed = f"{f.pdu}:{f.outlet}"
+        mean = f.watts_sum / f.watts_count if f.watts_count else None
+        per_feed.setdefault(feed, []).append((f.hour, mean))
         total_sum, total_count = sums.setdefault(feed, [0.0, 0.0])
-        sums[feed] = [total_sum + watts_sum, total_count + count]
+        sums[feed] = [total_sum + f.watts_sum, total_count + f.watts_count]
         if mean is not None:
-            by_hour.setdefault(hour, {})[feed] = mean
+            by_hour.setdefault(f.hour, {})[feed] = mean
     feeds = max(len(row.outlets), len(per_feed))
     total = [(t, sum(v.values()) if len(v) >= feeds else None) for t, v in sorted(by_hour.items())]
-    peaks = await session.execute(
-        select(MachinePeakHourly.hour, MachinePeakHourly.peak_watts)
-        .where(MachinePeakHourly.machine_id == machine_id)
-        .where(MachinePeakHourly.hour >= since, MachinePeakHourly.hour < until)
-        .order_by(MachinePeakHourly.hour)
-    )
+    peaks = await repo.machine_peak_hours(machine_id, since, until)
     peak_points: list[tuple[datetime, float | None]] = [(t, p) for t, p in peaks]
     means = [s / c for s, c in sums.values() if c]
+    loads = await repo.load_hours(machine_id, since, until)
     return MachinePlot(
         machine=name,
         since=since,
@@ -166,35 +155,23 @@ async def _hourly(
         feeds=[_line(f, p, hour_gap) for f, p in sorted(per_feed.items())] if feeds > 1 else [],
         total=_line("total (hourly mean)", total, hour_gap),
         peak=_line("hourly peak", peak_points, hour_gap),
-        load=await _hourly_load(session, machine_id, since, until, hour_gap),
+        load=[
+            _line(
+                label, [(h, _ratio(getattr(v, total), getattr(v, n))) for h, v in loads], hour_gap
+            )
+            for label, total, n in (
+                ("load 1 min", "load1_sum", "load1_count"),
+                ("load 5 min", "load5_sum", "load5_count"),
+                ("load 15 min", "load15_sum", "load15_count"),
+            )
+        ],
         mean_watts=_sum_or_none(means),
         peak_watts=max((p for _, p in peak_points if p is not None), default=None),
     )
 
 
-async def _hourly_load(
-    session: AsyncSession, machine_id: int, since: datetime, until: datetime, gap: timedelta
-) -> list[Series]:
-    h = LoadHourly
-    stmt = (
-        select(h.hour, h.samples, h.load1_sum, h.load5_count, h.load5_sum)
-        .add_columns(h.load15_count, h.load15_sum)
-        .where(h.machine_id == machine_id, h.hour >= since, h.hour < until)
-        .order_by(h.hour)
-    )
-    rows = list(await session.execute(stmt))
-    return [
-        _line(label, [(r[0], r[i + 1] / r[i] if r[i] else None) for r in rows], gap)
-        for label, i in (("load 1 min", 1), ("load 5 min", 3), ("load 15 min", 5))
-    ]
-
-
-async def _machine_id(session: AsyncSession, name: str) -> int:
-    from powermond.db.tables import Machine
-
-    found = await session.scalar(select(Machine.id).where(Machine.name == name))
-    assert found is not None  # machine() above raised otherwise
-    return found
+def _ratio(total: float, count: int) -> float | None:
+    return total / count if count else None
 
 
 def _line(

@@ -1,5 +1,6 @@
-"""Queries behind ``power``, ``report`` and ``plot``: raw readings for short periods, hourly
-rollups (:mod:`powermond.db.rollups`) for the whole hours of long ones.
+"""Reports composed from the repositories (:class:`~powermond.db.reports.ReportRepository`):
+raw readings for short periods and the edges of long ones, hourly rollups
+(:mod:`powermond.db.rollups`) for their whole hours. No SQL here.
 
 Every period is ``[since, until)``. A report reads rollups for the whole hours inside the
 period and raw readings for the partial hours at its edges, so its figures are the same as
@@ -13,25 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.cycles import CycleRepository
 from powermond.db.errors import UnknownMachine
+from powermond.db.reports import ReportRepository, whole_hours
 from powermond.db.repositories import LoadRepository, MachineRepository, ReadingRepository
-from powermond.db.rollups import (
-    HOUR,
-    LoadHourly,
-    MachinePeakHourly,
-    PduPeakHourly,
-    PowerHourly,
-    is_outlet_label,
-    samples_between,
-)
 from powermond.db.rows import MachineRow, ReadingRow
-from powermond.db.tables import CpuLoad, Cycle, Machine, Outlet, Pdu
-from powermond.db.types import range_bound
-from powermond.energy import Sample, Tally, hour_of, tally_samples
+from powermond.energy import Sample, Tally, tally_samples
 from powermond.errors import NotFoundError
 from powermond.readings import LoadSample, is_inlet
 from powermond.report.inlets import pdu_row
@@ -126,47 +116,39 @@ async def report_rows(
     those that fed one of these machines. Both given: rows that satisfy both. Gaps are bridged
     by the interval each cycle was recorded at, whatever is configured now.
     """
+    repo = ReportRepository(session)
     parts = _Parts()
-    first_hour = hour_of(since) if since == hour_of(since) else hour_of(since) + HOUR
-    last_hour = hour_of(until)
+    first_hour, last_hour = whole_hours(since, until)
     if use_rollups and first_hour < last_hour:
         parts.merge(await _raw_parts(session, since, first_hour))
         # A report of some machines (a plot's title) reads only their rollup rows.
-        only = await _ids(session, Machine, machines) if by == "machine" and not pdus else None
-        parts.merge(await _rollup_parts(session, first_hour, last_hour, only))
+        only = await _ids(repo, "machine", machines) if by == "machine" and not pdus else None
+        parts.merge(await _rollup_parts(repo, first_hour, last_hour, only))
         parts.merge(await _raw_parts(session, last_hour, until))
     else:
         parts.merge(await _raw_parts(session, since, until))
     if machines is not None or pdus is not None:
-        await _keep_only(session, parts, by, machines, pdus)
-    interval = await _mean_interval(session, since, until)
+        await _keep_only(repo, parts, by, machines, pdus)
+    # The mean recorded interval, for the check column: an interval counted in a tally then
+    # stands for this many seconds on average (outages do not matter: a cycle records the
+    # interval it ran at, not the time since the last one).
+    interval = await repo.mean_interval(since, until)
     if by == "pdu":
-        return await _rows_by_pdu(session, parts, interval)
-    return await _rows_by_machine(session, parts, interval)
-
-
-async def _mean_interval(session: AsyncSession, since: datetime, until: datetime) -> float | None:
-    """The mean interval the period's cycles were recorded at, for the check column: an
-    interval counted in a tally then stands for this many seconds on average (outages do
-    not matter: a cycle records the interval it ran at, not the time since the last one)."""
-    stmt = select(func.sum(Cycle.interval_s), func.count()).where(
-        Cycle.time >= range_bound(since), Cycle.time < range_bound(until)
-    )
-    total, count = (await session.execute(stmt)).one()
-    return float(total) / count if count else None
+        return await _rows_by_pdu(repo, parts, interval)
+    return await _rows_by_machine(repo, parts, interval)
 
 
 async def _keep_only(
-    session: AsyncSession,
+    repo: ReportRepository,
     parts: _Parts,
     by: ReportBy,
     machines: Collection[str] | None,
     pdus: Collection[str] | None,
 ) -> None:
     """Drop from ``parts`` what the rows chosen by ``machines`` / ``pdus`` do not need."""
-    machine_ids = await _ids(session, Machine, machines)
-    pdu_ids = await _ids(session, Pdu, pdus)
-    pdu_of = dict((await session.execute(select(Outlet.id, Outlet.pdu_id))).tuples().all())
+    machine_ids = await _ids(repo, "machine", machines)
+    pdu_ids = await _ids(repo, "pdu", pdus)
+    pdu_of = {outlet_id: pdu_id for outlet_id, pdu_id, _ in await repo.outlets()}
     fed = {(m, pdu_of[o]) for o, m in parts.tallies if m is not None}  # (machine, pdu) pairs
     if by == "machine":
         keep = {m for m, _ in fed} | parts.loads.keys()
@@ -184,15 +166,16 @@ async def _keep_only(
 
 
 async def _ids(
-    session: AsyncSession, table: type[Machine] | type[Pdu], names: Collection[str] | None
+    repo: ReportRepository, kind: Literal["machine", "pdu"], names: Collection[str] | None
 ) -> set[int] | None:
     """The ids of ``names``; :class:`NotFoundError` names those not in the database."""
     if names is None:
         return None
-    found = {n: i for i, n in (await _names(session, table)).items() if n in names}
+    known = await (repo.machine_names() if kind == "machine" else repo.pdu_names())
+    found = {n: i for i, n in known.items() if n in names}
     missing = sorted(set(names) - found.keys())
     if missing:
-        what = "machine" if table is Machine else "PDU"
+        what = "machine" if kind == "machine" else "PDU"
         raise NotFoundError(f"no {what} named {', '.join(missing)} in the database")
     return set(found.values())
 
@@ -201,23 +184,18 @@ async def _raw_parts(session: AsyncSession, since: datetime, until: datetime) ->
     parts = _Parts()
     if since >= until:
         return parts
+    repo = ReportRepository(session)
     spacing = await CycleRepository(session).spacing(since, until)
-    samples = await samples_between(session, since, until + spacing.reach)
+    samples = await repo.samples(since, until + spacing.reach)
     parts.tallies = tally_samples(samples, since, until, spacing, lambda s: (s.outlet, s.machine))
     inside = [s for s in samples if since <= s.time < until and s.watts is not None]
     parts.machine_peaks = _peaks_of_sums(inside, lambda s: s.machine)
     # A PDU's peak is of its outlets, as stored in pdu_peak_hourly (an inlet's is its own).
-    inlet_ids = set((await session.scalars(select(Outlet.id).where(~is_outlet_label()))).all())
+    inlet_ids = await repo.inlet_ids()
     outlets = [s for s in inside if s.outlet not in inlet_ids]
     parts.pdu_peaks = _peaks_of_sums(outlets, lambda s: s.pdu)
-    stmt = select(CpuLoad.machine_id, CpuLoad.load1).where(
-        CpuLoad.time >= range_bound(since),
-        CpuLoad.time < range_bound(until),
-        CpuLoad.load1.is_not(None),
-    )
-    for machine_id, load1 in await session.execute(stmt):
-        load = parts.loads.setdefault(machine_id, LoadTally())
-        load.merge(LoadTally(1, load1))
+    for machine_id, sums in (await repo.load1_sums(since, until)).items():
+        parts.loads[machine_id] = LoadTally(sums.load1_count, sums.load1_sum)
     return parts
 
 
@@ -234,65 +212,24 @@ def _peaks_of_sums(samples: Sequence[Sample], owner: object) -> dict[int, float]
 
 
 async def _rollup_parts(
-    session: AsyncSession, first: datetime, last: datetime, machine_ids: set[int] | None = None
+    repo: ReportRepository, first: datetime, last: datetime, machine_ids: set[int] | None = None
 ) -> _Parts:
-    """Figures of the whole hours ``[first, last)``; of these machines' rows only when given."""
+    """Figures of the whole hours ``[first, last)``; of these machines' rows only when given
+    (and then no PDU peaks: no PDU rows in a report of machines)."""
     parts = _Parts()
-    h = PowerHourly
-    stmt = (
-        select(
-            h.outlet_id,
-            h.machine_id,
-            func.sum(h.readings),
-            func.sum(h.watts_count),
-            func.sum(h.watts_sum),
-            func.max(h.watts_peak),
-            func.sum(h.counter_kwh),
-            func.sum(h.counter_intervals),
-            func.sum(h.integrated_kwh),
-            func.sum(h.integrated_intervals),
-        )
-        .where(h.hour >= first, h.hour < last)
-        .group_by(h.outlet_id, h.machine_id)
+    parts.tallies = await repo.tallies(first, last, machine_ids)
+    parts.machine_peaks, parts.pdu_peaks = await repo.peaks(
+        first, last, machine_ids=machine_ids, pdus=machine_ids is None
     )
-    if machine_ids is not None:
-        stmt = stmt.where(h.machine_id.in_(machine_ids))
-    for outlet_id, machine_id, *figures in await session.execute(stmt):
-        parts.tallies[(outlet_id, machine_id)] = Tally(
-            int(figures[0]), int(figures[1]), float(figures[2]), figures[3],
-            float(figures[4]), int(figures[5]), float(figures[6]), int(figures[7]),
-        )  # fmt: skip
-    for owner, table, target in (
-        (MachinePeakHourly.machine_id, MachinePeakHourly, parts.machine_peaks),
-        (PduPeakHourly.pdu_id, PduPeakHourly, parts.pdu_peaks),
-    ):
-        peaks = select(owner, func.max(table.peak_watts))
-        peaks = peaks.where(table.hour >= first, table.hour < last).group_by(owner)
-        if machine_ids is not None:
-            if table is PduPeakHourly:
-                continue  # no PDU rows in a report of machines
-            peaks = peaks.where(owner.in_(machine_ids))
-        target.update({k: float(v) for k, v in (await session.execute(peaks)).tuples()})
-    loads = (
-        select(LoadHourly.machine_id, func.sum(LoadHourly.samples), func.sum(LoadHourly.load1_sum))
-        .where(LoadHourly.hour >= first, LoadHourly.hour < last)
-        .group_by(LoadHourly.machine_id)
-    )
-    if machine_ids is not None:
-        loads = loads.where(LoadHourly.machine_id.in_(machine_ids))
-    for machine_id, count, total in await session.execute(loads):
-        parts.loads[machine_id] = LoadTally(int(count), float(total))
+    for machine_id, sums in (await repo.load_sums(first, last, machine_ids)).items():
+        parts.loads[machine_id] = LoadTally(sums.load1_count, sums.load1_sum)
     return parts
 
 
-async def _names(session: AsyncSession, table: type[Machine] | type[Pdu]) -> dict[int, str]:
-    return dict((await session.execute(select(table.id, table.name))).tuples().all())
-
-
 async def _rows_by_machine(
-    session: AsyncSession, parts: _Parts, spacing: float | None
+    repo: ReportRepository, parts: _Parts, spacing: float | None
 ) -> list[ReportRow]:
-    names = await _names(session, Machine)
+    names = await repo.machine_names()
     outlets: dict[int, list[Tally]] = {}
     for (_, machine_id), tally in parts.tallies.items():
         if machine_id is not None:
@@ -307,11 +244,10 @@ async def _rows_by_machine(
 
 
 async def _rows_by_pdu(
-    session: AsyncSession, parts: _Parts, spacing: float | None
+    repo: ReportRepository, parts: _Parts, spacing: float | None
 ) -> list[ReportRow]:
-    names = await _names(session, Pdu)
-    stmt = select(Outlet.id, Outlet.pdu_id, Outlet.label)
-    outlet_rows = (await session.execute(stmt)).tuples().all()
+    names = await repo.pdu_names()
+    outlet_rows = await repo.outlets()
     pdu_of = {outlet_id: pdu_id for outlet_id, pdu_id, _ in outlet_rows}
     inlet_ids = {outlet_id for outlet_id, _, label in outlet_rows if is_inlet(label)}
     per_outlet: dict[int, Tally] = {}

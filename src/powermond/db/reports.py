@@ -1,0 +1,338 @@
+"""Reads behind ``report``, ``plot`` and ``power``: raw readings of short stretches, hourly
+rollups of whole hours, names. Plain values out (:class:`~powermond.energy.Sample`,
+:class:`~powermond.energy.Tally`, tuples), in the report's units (W, kWh): ``report/`` only
+composes them, and never builds SQL.
+
+The rollups' integer units become floats here and nowhere else: mW / 1000, Wh / 1000,
+half-millijoules / 7.2e9 (see ``tables.PowerHourly``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from powermond.db.repository_base import Repository, translated
+from powermond.db.rollups import HOUR, chunked
+from powermond.db.tables import (
+    CpuLoad,
+    Cycle,
+    LoadHourly,
+    Machine,
+    MachinePeakHourly,
+    Outlet,
+    Pdu,
+    PduPeakHourly,
+    PowerHourly,
+    PowerReading,
+)
+from powermond.db.types import range_bound
+from powermond.energy import Sample, Tally, hour_of
+from powermond.readings import INLET
+
+MW_PER_W = 1000.0
+WH_PER_KWH = 1000.0
+HALF_MJ_PER_KWH = 7.2e9  # 3.6e9 mJ, twice: the rollups keep (mW1 + mW2) x s per trapezoid
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSums:
+    """Sums of a machine's load samples (1, 5 and 15 minutes), counted where present."""
+
+    load1_count: int
+    load1_sum: float
+    load5_count: int = 0
+    load5_sum: float = 0.0
+    load15_count: int = 0
+    load15_sum: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHour:
+    """One feed's watts in one hour of a machine's rollups."""
+
+    hour: datetime
+    pdu: str
+    outlet: str
+    watts_sum: float
+    watts_count: int
+
+
+def hourly_tally(
+    readings: int,
+    watts_count: int,
+    watts_sum: int,
+    watts_peak: int | None,
+    counter_wh: int,
+    counter_intervals: int,
+    integrated_hmj: int,
+    integrated_intervals: int,
+) -> Tally:
+    """A rollup row's (or sum of rows') integers as the :class:`Tally` the rules use."""
+    return Tally(
+        int(readings),
+        int(watts_count),
+        int(watts_sum) / MW_PER_W,
+        None if watts_peak is None else int(watts_peak) / MW_PER_W,
+        int(counter_wh) / WH_PER_KWH,
+        int(counter_intervals),
+        int(integrated_hmj) / HALF_MJ_PER_KWH,
+        int(integrated_intervals),
+    )
+
+
+def _machine(key: int) -> int | None:
+    return key or None  # 0: the rollup row of readings that fed no machine
+
+
+class ReportRepository(Repository):
+    # --- names ----------------------------------------------------------------------------
+
+    @translated
+    async def machine_names(self) -> dict[int, str]:
+        return dict((await self.session.execute(select(Machine.id, Machine.name))).tuples().all())
+
+    @translated
+    async def pdu_names(self) -> dict[int, str]:
+        return dict((await self.session.execute(select(Pdu.id, Pdu.name))).tuples().all())
+
+    @translated
+    async def outlets(self) -> list[tuple[int, int, str]]:
+        """Every outlet as (outlet id, PDU id, label)."""
+        stmt = select(Outlet.id, Outlet.pdu_id, Outlet.label)
+        return list((await self.session.execute(stmt)).tuples().all())
+
+    @translated
+    async def inlet_ids(self) -> set[int]:
+        """The outlet ids of PDUs' inlet meters (``inlet``, ``inlet.N``)."""
+        label = Outlet.label
+        stmt = select(Outlet.id).where(or_(label == INLET, label.like(f"{INLET}.%")))
+        return set((await self.session.scalars(stmt)).all())
+
+    @translated
+    async def machine_id(self, name: str) -> int | None:
+        found: int | None = await self.session.scalar(
+            select(Machine.id).where(Machine.name == name)
+        )
+        return found
+
+    @translated
+    async def mean_interval(self, since: datetime, until: datetime) -> float | None:
+        """The mean interval the cycles of ``[since, until)`` were recorded at."""
+        stmt = select(func.sum(Cycle.interval_s), func.count()).where(
+            Cycle.time >= range_bound(since), Cycle.time < range_bound(until)
+        )
+        total, count = (await self.session.execute(stmt)).one()
+        return float(total) / count if count else None
+
+    # --- raw ------------------------------------------------------------------------------
+
+    @translated
+    async def samples(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        pdu_id: int | None = None,
+        outlet_ids: Sequence[int] | None = None,
+    ) -> list[Sample]:
+        """Raw readings with ``since <= cycle < until``, sorted by (outlet, time); only those
+        of one PDU or of some outlets when given."""
+        stmt = (
+            select(
+                PowerReading.cycle,
+                PowerReading.watts,
+                PowerReading.energy_kwh,
+                PowerReading.outlet_id,
+                PowerReading.machine_id,
+                Outlet.pdu_id,
+            )
+            .join(Outlet, Outlet.id == PowerReading.outlet_id)
+            .where(
+                PowerReading.cycle >= range_bound(since), PowerReading.cycle < range_bound(until)
+            )
+        )
+        if pdu_id is not None:
+            stmt = stmt.where(Outlet.pdu_id == pdu_id)
+        found: list[Sample] = []
+        if outlet_ids is None:
+            found.extend(Sample(*row) for row in await self.session.execute(stmt))
+        for chunk in chunked(outlet_ids or ()):
+            in_chunk = stmt.where(PowerReading.outlet_id.in_(chunk))
+            found.extend(Sample(*row) for row in await self.session.execute(in_chunk))
+        return sorted(found, key=lambda s: (s.outlet, s.time))
+
+    @translated
+    async def load1_sums(self, since: datetime, until: datetime) -> dict[int, LoadSums]:
+        """Per machine id: the raw 1-minute load samples of ``[since, until)``."""
+        stmt = (
+            select(CpuLoad.machine_id, func.count(CpuLoad.load1), func.sum(CpuLoad.load1))
+            .where(CpuLoad.time >= range_bound(since), CpuLoad.time < range_bound(until))
+            .where(CpuLoad.load1.is_not(None))
+            .group_by(CpuLoad.machine_id)
+        )
+        return {
+            m: LoadSums(int(n), float(total)) for m, n, total in await self.session.execute(stmt)
+        }
+
+    # --- rollups (whole hours: ``first`` and ``last`` are hours) ----------------------------
+
+    @translated
+    async def tallies(
+        self, first: datetime, last: datetime, machine_ids: Collection[int] | None = None
+    ) -> dict[tuple[int, int | None], Tally]:
+        """Per (outlet id, machine id or ``None``): the tally of the hours ``[first, last)``."""
+        h = PowerHourly
+        stmt = (
+            select(
+                h.outlet_id,
+                h.machine_id,
+                func.sum(h.readings),
+                func.sum(h.watts_count),
+                func.sum(h.watts_sum),
+                func.max(h.watts_peak),
+                func.sum(h.counter_wh),
+                func.sum(h.counter_intervals),
+                func.sum(h.integrated_hmj),
+                func.sum(h.integrated_intervals),
+            )
+            .where(h.hour >= first, h.hour < last)
+            .group_by(h.outlet_id, h.machine_id)
+        )
+        if machine_ids is not None:
+            stmt = stmt.where(h.machine_id.in_(machine_ids))
+        return {
+            (outlet_id, _machine(machine_id)): hourly_tally(*figures)
+            for outlet_id, machine_id, *figures in await self.session.execute(stmt)
+        }
+
+    @translated
+    async def hourly_tallies(
+        self, first: datetime, last: datetime
+    ) -> dict[tuple[int, int | None, datetime], Tally]:
+        """Every rollup row of the hours ``[first, last)``, by (outlet, machine, hour)."""
+        h = PowerHourly
+        stmt = select(
+            h.outlet_id, h.machine_id, h.hour, h.readings, h.watts_count, h.watts_sum,
+            h.watts_peak, h.counter_wh, h.counter_intervals, h.integrated_hmj,
+            h.integrated_intervals,
+        ).where(h.hour >= first, h.hour < last)  # fmt: skip
+        return {
+            (outlet_id, _machine(machine_id), hour): hourly_tally(*figures)
+            for outlet_id, machine_id, hour, *figures in await self.session.execute(stmt)
+        }
+
+    @translated
+    async def peaks(
+        self,
+        first: datetime,
+        last: datetime,
+        *,
+        machine_ids: Collection[int] | None = None,
+        pdus: bool = True,
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """The highest per-cycle sums (W) in the hours ``[first, last)``: per machine id (of
+        these machines when given) and, when ``pdus``, per PDU id."""
+        m = MachinePeakHourly
+        stmt = select(m.machine_id, func.max(m.peak_mw)).where(m.hour >= first, m.hour < last)
+        if machine_ids is not None:
+            stmt = stmt.where(m.machine_id.in_(machine_ids))
+        machines = {
+            k: v / MW_PER_W for k, v in await self.session.execute(stmt.group_by(m.machine_id))
+        }
+        by_pdu: dict[int, float] = {}
+        if pdus:
+            p = PduPeakHourly
+            stmt = select(p.pdu_id, func.max(p.peak_mw)).where(p.hour >= first, p.hour < last)
+            found = await self.session.execute(stmt.group_by(p.pdu_id))
+            by_pdu = {k: v / MW_PER_W for k, v in found}
+        return machines, by_pdu
+
+    @translated
+    async def hourly_peaks(
+        self, first: datetime, last: datetime
+    ) -> dict[tuple[str, int, datetime], float]:
+        """Every peak row of the hours ``[first, last)``: ("machine" or "pdu", id, hour) -> W."""
+        found: dict[tuple[str, int, datetime], float] = {}
+        for kind, table, owner in (
+            ("machine", MachinePeakHourly, MachinePeakHourly.machine_id),
+            ("pdu", PduPeakHourly, PduPeakHourly.pdu_id),
+        ):
+            stmt = select(owner, table.hour, table.peak_mw)
+            stmt = stmt.where(table.hour >= first, table.hour < last)
+            for owner_id, hour, peak in await self.session.execute(stmt):
+                found[(kind, owner_id, hour)] = peak / MW_PER_W
+        return found
+
+    @translated
+    async def load_sums(
+        self, first: datetime, last: datetime, machine_ids: Collection[int] | None = None
+    ) -> dict[int, LoadSums]:
+        """Per machine id: the load rollups of the hours ``[first, last)``."""
+        h = LoadHourly
+        stmt = (
+            select(h.machine_id, func.sum(h.samples), func.sum(h.load1_sum))
+            .where(h.hour >= first, h.hour < last)
+            .group_by(h.machine_id)
+        )
+        if machine_ids is not None:
+            stmt = stmt.where(h.machine_id.in_(machine_ids))
+        return {
+            m: LoadSums(int(n), float(total)) for m, n, total in await self.session.execute(stmt)
+        }
+
+    # --- one machine's hours (long plots) ---------------------------------------------------
+
+    @translated
+    async def feed_hours(self, machine_id: int, first: datetime, last: datetime) -> list[FeedHour]:
+        """The machine's rollup rows of the hours ``[first, last)``, in hour order."""
+        h = PowerHourly
+        stmt = (
+            select(h.hour, Pdu.name, Outlet.label, h.watts_sum, h.watts_count)
+            .join(Outlet, Outlet.id == h.outlet_id)
+            .join(Pdu, Pdu.id == Outlet.pdu_id)
+            .where(h.machine_id == machine_id, h.hour >= first, h.hour < last)
+            .order_by(h.hour)
+        )
+        return [
+            FeedHour(hour, pdu, label, watts_sum / MW_PER_W, count)
+            for hour, pdu, label, watts_sum, count in await self.session.execute(stmt)
+        ]
+
+    @translated
+    async def machine_peak_hours(
+        self, machine_id: int, first: datetime, last: datetime
+    ) -> list[tuple[datetime, float]]:
+        m = MachinePeakHourly
+        stmt = (
+            select(m.hour, m.peak_mw)
+            .where(m.machine_id == machine_id, m.hour >= first, m.hour < last)
+            .order_by(m.hour)
+        )
+        return [(hour, peak / MW_PER_W) for hour, peak in await self.session.execute(stmt)]
+
+    @translated
+    async def load_hours(
+        self, machine_id: int, first: datetime, last: datetime
+    ) -> list[tuple[datetime, LoadSums]]:
+        h = LoadHourly
+        stmt = (
+            select(h.hour, h.samples, h.load1_sum, h.load5_count, h.load5_sum)
+            .add_columns(h.load15_count, h.load15_sum)
+            .where(h.machine_id == machine_id, h.hour >= first, h.hour < last)
+            .order_by(h.hour)
+        )
+        return [
+            (hour, LoadSums(int(a), float(b), int(c), float(d), int(e), float(f)))
+            for hour, a, b, c, d, e, f in await self.session.execute(stmt)
+        ]
+
+
+def whole_hours(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """The first whole hour at or after ``since`` and the last hour start at or before
+    ``until``: the rollups cover ``[first, last)``."""
+    first = hour_of(since) if since == hour_of(since) else hour_of(since) + HOUR
+    return first, hour_of(until)
