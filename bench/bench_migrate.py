@@ -1,4 +1,4 @@
-"""Time of the readings' migrations (0005 compact readings, 0009 server readings) per
+"""Time of the readings' migrations (0005 compact readings, 0008 server readings) per
 million readings.
 
     .venv/bin/python bench/bench_migrate.py [--db sqlite|mariadb|postgres|all] [--pdus N]

@@ -1,8 +1,8 @@
-"""Migration 0008 (compact rollups) converts the rollups made before it exactly, on SQLite,
+"""Migration 0009 (compact rollups) converts the rollups made before it exactly, on SQLite,
 MariaDB and PostgreSQL.
 
 The database is made at revision 0007 as the code of that time made it: readings and cycle
-rows through the repositories (tables 0008 does not touch), and rollup rows as 0007's code
+rows through the repositories (tables 0009 does not touch), and rollup rows as 0007's code
 stored them, floats by the energy rules (``powermond.energy``, which 0007's rollups matched to
 1e-12). After the upgrade the rollups must be exactly what ``db.rollups.recompute`` builds from
 the readings, to the last mW, Wh and half-millijoule; a downgrade gives the floats back.

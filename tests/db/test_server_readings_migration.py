@@ -1,4 +1,4 @@
-"""Migration 0009 (4-byte reading times on the servers, InnoDB's key order) keeps every
+"""Migration 0008 (4-byte reading times on the servers, InnoDB's key order) keeps every
 reading and every report, on SQLite (a no-op), MariaDB and PostgreSQL."""
 
 from __future__ import annotations

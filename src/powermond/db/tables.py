@@ -111,7 +111,7 @@ class PowerReading(Base):
     # - SQLite: the primary key (outlet_id, cycle), and an index on (cycle).
     # - PostgreSQL: the same primary key; on (cycle) a BRIN index, since rows arrive in cycle
     #   order (a few bytes per thousand rows instead of ~20 per row).
-    # - MariaDB: InnoDB stores rows in primary-key order, so migration 0009 makes the key
+    # - MariaDB: InnoDB stores rows in primary-key order, so migration 0008 makes the key
     #   (cycle, outlet_id): each cycle appends to the end of the table, whose pages stay full,
     #   instead of inserting into every outlet's page. (outlet_id, cycle) is then a secondary
     #   index (which in InnoDB holds exactly those two columns). Alembic does not compare

@@ -95,7 +95,7 @@ class ReadingTime(EpochSeconds):
     Past its range the reading is refused (PostgreSQL: "value out of int32 range"), never
     wrapped: the daemon then keeps the cycle in ``spool/bad/``. On PostgreSQL the column
     must be widened before 2038 (``ALTER TABLE power_reading ALTER COLUMN cycle TYPE
-    BIGINT``, what migration 0009's downgrade does); this type works on either.
+    BIGINT``, what migration 0008's downgrade does); this type works on either.
     """
 
     cache_ok = True

@@ -1,10 +1,8 @@
 """Compact rollups: epoch-hour keys, integer units, the natural key as primary key.
 
-Revision ID: 0008
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
-
-(Written after 0007; 0009, the server readings, landed on main first, so it follows that.)
 
 The hourly rollups are kept for ever, so they get the readings' treatment (0005). Each table
 loses its surrogate id or its (owner, hour) key, its foreign keys and its hour index; its
@@ -26,8 +24,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0009"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -271,7 +269,7 @@ def _copy_down(table: str, new: str) -> None:
 
 def downgrade() -> None:
     for table in OWNERS:
-        new = f"{table}_0008"
+        new = f"{table}_0009"
         if table in MACHINE_INDEXED:
             op.drop_index(f"ix_{table}_machine_id_hour", table_name=table)
         op.rename_table(table, new)
