@@ -46,8 +46,7 @@ def records(stem: str) -> list[Record]:
     """The recording's records, sorted by OID as snmpsim needs them."""
     profile, _ = RECORDINGS[stem]
     outlets = [
-        Outlet(n, f"{stem}-{n}", Wave(float(watts_of(stem, n)), 0.0))
-        for n in range(1, OUTLETS + 1)
+        Outlet(n, f"{stem}-{n}", Wave(float(watts_of(stem, n)), 0.0)) for n in range(1, OUTLETS + 1)
     ]
     built = BUILDERS[profile](PduModel(stem, profile, OUTLETS), outlets)
     return sorted((_frozen(r) for r in built), key=lambda r: r.oid)

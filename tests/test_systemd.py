@@ -170,9 +170,10 @@ def _documented_powermond() -> str:
 def test_unit_starts_the_documented_install() -> None:
     text = UNIT.read_text()
     assert f"ExecStart={_documented_powermond()}\n" in text
-    assert f"sudo -u powermon {_documented_powermond()[:-1]} db upgrade" in (
-        REPO / "README.md"
-    ).read_text()
+    assert (
+        f"sudo -u powermon {_documented_powermond()[:-1]} db upgrade"
+        in (REPO / "README.md").read_text()
+    )
 
 
 def _unit_with_existing_binary(tmp_path: Path) -> Path:
