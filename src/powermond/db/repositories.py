@@ -25,7 +25,6 @@ from powermond.db.rows import (
     PduRow,
     ReadingRow,
     StoredCycle,
-    StoredReading,
     outlet_sort_key,
     stored_time,
 )
@@ -171,7 +170,7 @@ class ReadingRepository(_Repository):
         stored, which the rollups rely on. Raises :class:`UnknownPdu` (nothing stored).
         """
         wanted = {pdu: rows for pdu, rows in readings_by_pdu.items() if rows}
-        stored = StoredCycle(stored_time(cycle), [])
+        stored = StoredCycle(stored_time(cycle))
         if not wanted:
             return stored
         pdu_ids = await self._lock_pdus(sorted(wanted))
@@ -204,7 +203,8 @@ class ReadingRepository(_Repository):
             new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
             await insert_ignore(self.session, _table(Outlet), new_outlets, ("pdu_id", "label"))
             outlets = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), outlets)
-        new: builtins.list[StoredReading] = []
+        # Each new row goes to the insert as a tuple; the rollups get its tallies (no
+        # per-reading object outlives the batch).
         rows: builtins.list[tuple[Any, ...]] = []
         for pdu_id, readings in readings_by_pdu_id.items():
             for r in _last_per_outlet(readings):
@@ -213,15 +213,13 @@ class ReadingRepository(_Repository):
                     continue  # a replay: stored before
                 # As stored (thousandths): the rollups add exactly what a report reads back.
                 watts, energy = to_milli(r.watts), to_milli(r.energy_kwh)
-                inlet = is_inlet(r.outlet)
-                new.append(StoredReading(outlet_id, pdu_id, machine_id, watts, energy, inlet))
+                stored.add(outlet_id, pdu_id, machine_id, watts, is_inlet(r.outlet))
                 rows.append((stored.cycle, outlet_id, machine_id, watts, r.amps, energy))
         del outlets
         # In outlet order: InnoDB's clustered key is (cycle, outlet_id), so a cycle's rows
         # then append to its pages instead of splitting them half-full (~6 B per reading).
         rows.sort(key=itemgetter(1))
         await insert_rows(self.session, _table(PowerReading), READING_NAMES, rows, READING_KEY)
-        stored.new.extend(new)
 
     async def _lock_pdus(self, names: Sequence[str]) -> dict[str, int]:
         # FOR NO KEY UPDATE on PostgreSQL (outlets may still be added meanwhile). SQLite has

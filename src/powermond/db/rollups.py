@@ -266,12 +266,12 @@ async def _reach(session: AsyncSession) -> int:
 async def add_cycle(session: AsyncSession, stored: StoredCycle) -> None:
     """Add the rollups of ``stored``'s new readings, in the caller's transaction (after the
     readings and the cycle's row were written, under the cycle lock)."""
-    if not stored.new:
+    if not stored.added:
         return
     t = _epoch(stored.cycle)
     reach = await _reach(session)
     total = await session.scalar(select(func.count()).where(_reading.c.cycle == t))
-    whole = total == len(stored.new)  # no reading of this cycle was stored before
+    whole = total == stored.added  # no reading of this cycle was stored before
     later = await session.scalar(
         select(_reading.c.cycle).where(_reading.c.cycle > t, _reading.c.cycle <= t + reach).limit(1)
     )
@@ -279,14 +279,11 @@ async def add_cycle(session: AsyncSession, stored: StoredCycle) -> None:
         await _add_readings(session, t, reach, None, late=later is not None)
         await _raise_peaks_to(session, t, stored)
         return
-    outlets = sorted(r.outlet_id for r in stored.new)
-    for chunk in chunked(outlets):
+    for chunk in chunked(sorted(stored.outlet_ids)):
         await _add_readings(session, t, reach, chunk, late=later is not None)
-    machines = sorted({r.machine_id for r in stored.new if r.machine_id is not None})
-    pdus = sorted({r.pdu_id for r in stored.new})
+    machines, pdus = sorted(stored.machines), sorted(stored.pdus)
     # A negative part can lower a sum a peak was taken from: those owners' hour is recomputed.
-    low_m = {r.machine_id for r in stored.new if (r.watts or 0) < 0 and r.machine_id is not None}
-    low_p = {r.pdu_id for r in stored.new if (r.watts or 0) < 0 and not r.inlet}
+    low_m, low_p = stored.low_machines, stored.low_pdus
     hour = hour_of(stored.cycle)
     if low_m or low_p:
         await recompute_peaks(session, hour, hour + HOUR, machines=low_m, pdus=low_p)
@@ -403,16 +400,7 @@ async def _raise_peaks_to(session: AsyncSession, t: int, stored: StoredCycle) ->
     """Raise the hour's peaks to the sums of a cycle stored whole by this write: the sums of
     the rows just written, which the writer holds (in mW, as stored), so no second pass over
     them. The same figures as :func:`_raise_peaks` (tests store cycles both ways)."""
-    machines: dict[int, int] = {}
-    pdus: dict[int, int] = {}
-    for r in stored.new:
-        if r.watts is None:
-            continue
-        mw = round(r.watts * MW_PER_W)
-        if r.machine_id is not None:
-            machines[r.machine_id] = machines.get(r.machine_id, 0) + mw
-        if not r.inlet:  # a PDU's peak is of its outlets: its inlet meters them too
-            pdus[r.pdu_id] = pdus.get(r.pdu_id, 0) + mw
+    machines, pdus = stored.machine_mw, stored.pdu_mw
     hour = t // HOUR_S
     for kind, sums in (("machine", machines), ("pdu", pdus)):
         key = ("hour", f"{kind}_id")
