@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from powermond.db.repository_base import Repository, translated
 from powermond.db.rollups import HOUR, chunked
@@ -89,6 +91,21 @@ def _machine(key: int) -> int | None:
 
 
 class ReportRepository(Repository):
+    def _every(
+        self, owner: InstrumentedAttribute[int]
+    ) -> ColumnElement[int] | InstrumentedAttribute[int]:
+        """The GROUP BY key of a query over every owner of an hour range.
+
+        SQLite, without statistics, groups by walking the (owner, hour) index of every owner
+        and looking each row up in the table: 4.5 times slower than reading the hour range of
+        the primary key and grouping in a temporary b-tree (0.95 s against 0.21 s for a
+        month of 1,000 machines, bench/bench_report.py). ``owner + 0`` is not indexed, so
+        SQLite takes the primary key; the servers choose by their statistics.
+        """
+        if self.session.get_bind().dialect.name == "sqlite":
+            return owner + 0
+        return owner
+
     # --- names ----------------------------------------------------------------------------
 
     @translated
@@ -239,15 +256,15 @@ class ReportRepository(Repository):
         m = MachinePeakHourly
         stmt = select(m.machine_id, func.max(m.peak_mw)).where(m.hour >= first, m.hour < last)
         if machine_ids is not None:
-            stmt = stmt.where(m.machine_id.in_(machine_ids))
-        machines = {
-            k: v / MW_PER_W for k, v in await self.session.execute(stmt.group_by(m.machine_id))
-        }
+            stmt = stmt.where(m.machine_id.in_(machine_ids)).group_by(m.machine_id)
+        else:
+            stmt = stmt.group_by(self._every(m.machine_id))
+        machines = {k: v / MW_PER_W for k, v in await self.session.execute(stmt)}
         by_pdu: dict[int, float] = {}
         if pdus:
             p = PduPeakHourly
             stmt = select(p.pdu_id, func.max(p.peak_mw)).where(p.hour >= first, p.hour < last)
-            found = await self.session.execute(stmt.group_by(p.pdu_id))
+            found = await self.session.execute(stmt.group_by(self._every(p.pdu_id)))
             by_pdu = {k: v / MW_PER_W for k, v in found}
         return machines, by_pdu
 
@@ -273,13 +290,13 @@ class ReportRepository(Repository):
     ) -> dict[int, LoadSums]:
         """Per machine id: the load rollups of the hours ``[first, last)``."""
         h = LoadHourly
-        stmt = (
-            select(h.machine_id, func.sum(h.samples), func.sum(h.load1_sum))
-            .where(h.hour >= first, h.hour < last)
-            .group_by(h.machine_id)
+        stmt = select(h.machine_id, func.sum(h.samples), func.sum(h.load1_sum)).where(
+            h.hour >= first, h.hour < last
         )
         if machine_ids is not None:
-            stmt = stmt.where(h.machine_id.in_(machine_ids))
+            stmt = stmt.where(h.machine_id.in_(machine_ids)).group_by(h.machine_id)
+        else:
+            stmt = stmt.group_by(self._every(h.machine_id))
         return {
             m: LoadSums(int(n), float(total)) for m, n, total in await self.session.execute(stmt)
         }
