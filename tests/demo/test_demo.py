@@ -301,13 +301,11 @@ async def test_plot_of_the_history_draws_every_cycle(
     result, layout, _started = demo
     backfilled = cycle_times(result.backfilled_until)
     since = datetime.fromtimestamp(backfilled[-36], UTC)  # the last three hours, and the daemon's
+    day = datetime.fromtimestamp(backfilled[0], UTC)
     until = datetime.now(UTC)
-    db = Database.from_url(layout.database_url)
-    try:
-        async with db.transaction() as session:
-            data = await plot_data(session, "db01", since, until)
-    finally:
-        await db.dispose()
+    async with Database.from_url(layout.database_url) as db, db.transaction() as session:
+        data = await plot_data(session, "db01", since, until)
+        whole = await plot_data(session, "db01", day, until)
     figure = build_figure([data])
     (total,) = [line for line in figure.axes[0].get_lines() if line.get_gid() == "power-total"]
     watts = np.asarray(total.get_ydata(), dtype=float)
@@ -318,13 +316,6 @@ async def test_plot_of_the_history_draws_every_cycle(
     # Watts against load recover the simulated machine: idle 180 W, 30 W per unit of load.
     # Fitted over the whole day of history, where the daily load wave spans its full range: over
     # three hours near its peak or trough the load barely moves and the fit is ill-conditioned.
-    day = datetime.fromtimestamp(backfilled[0], UTC)
-    db = Database.from_url(layout.database_url)
-    try:
-        async with db.transaction() as session:
-            whole = await plot_data(session, "db01", day, until)
-    finally:
-        await db.dispose()
     showcase = DEFAULT_WORLD.machine("db01")
     found = fit(*pairs(whole.total, whole.load[1]))
     assert found is not None
