@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,6 +19,8 @@ pytestmark = pytest.mark.timeout(60)
 # Generous bound for "the reload arrives": inotify plus debounce take well under a second,
 # the rest is headroom for a loaded machine.
 ARRIVAL_S = 10.0
+# Saves tried by the debounce tests before they conclude that a save gives several reloads.
+ATTEMPTS = 3
 
 
 class Reloads:
@@ -138,25 +140,53 @@ async def test_editor_and_unrelated_files_are_ignored(config_dir: Path) -> None:
         assert await reloads.stays_at(1, seconds=1.0)
 
 
+async def _reloads_per_save(
+    reloads: Reloads, save: Callable[[int], Awaitable[None]], quiet: float
+) -> list[int]:
+    """Reloads given by each of up to ``ATTEMPTS`` saves, stopping at the first that gives one.
+
+    A debounce is a promise about quiet time, and a test's writes are only as quick as the
+    scheduler lets them be: on a loaded machine (several test workers on two cores) the
+    writer can stall past the debounce between two writes, which is a second save. So the
+    property is checked over a few saves: a debounce that never groups gives more than one
+    reload for every save, one that works gives one as soon as the writes are not stalled."""
+    counts: list[int] = []
+    for attempt in range(ATTEMPTS):
+        reloads.count = 0
+        await save(attempt)
+        await reloads.wait_for(1)
+        await reloads.stays_at(reloads.count, seconds=quiet)
+        counts.append(reloads.count)
+        if reloads.count == 1:
+            break
+    return counts
+
+
 async def test_quick_writes_are_debounced_into_one_reload(config_dir: Path) -> None:
     reloads = Reloads()
-    async with watching(config_dir, reloads, debounce_ms=300):
+
+    async def save(attempt: int) -> None:
         for n in range(3):
-            _write(config_dir / "pdus.toml", f"# save {n}\n")
-        _write(config_dir / "machines.toml", "# same editing session\n")
-        await reloads.wait_for(1)
-        assert await reloads.stays_at(1, seconds=1.5)
+            _write(config_dir / "pdus.toml", f"# save {attempt}.{n}\n")
+        _write(config_dir / "machines.toml", f"# same editing session {attempt}\n")
+
+    async with watching(config_dir, reloads, debounce_ms=300):
+        counts = await _reloads_per_save(reloads, save, quiet=1.5)
+    assert counts[-1] == 1, counts
 
 
 async def test_writes_spaced_within_the_debounce_give_one_reload(config_dir: Path) -> None:
     """Quiet time, not a fixed window: a save spread over several events is one reload."""
     reloads = Reloads()
-    async with watching(config_dir, reloads, debounce_ms=800):
+
+    async def save(attempt: int) -> None:
         for n in range(4):
-            _write(config_dir / "pdus.toml", f"# step {n}\n")
+            _write(config_dir / "pdus.toml", f"# step {attempt}.{n}\n")
             await asyncio.sleep(0.1)
-        await reloads.wait_for(1)
-        assert await reloads.stays_at(1, seconds=2.0)
+
+    async with watching(config_dir, reloads, debounce_ms=800):
+        counts = await _reloads_per_save(reloads, save, quiet=2.0)
+    assert counts[-1] == 1, counts
 
 
 async def test_failing_reload_is_logged_and_watching_goes_on(
