@@ -41,7 +41,6 @@ from sqlalchemy import (
     BigInteger,
     Double,
     Integer,
-    String,
     and_,
     case,
     cast,
@@ -62,8 +61,16 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from powermond.db.bulk import dialect_insert, upsert
 from powermond.db.rows import StoredCycle
-from powermond.db.tables import LoadHourly, MachinePeakHourly, PduPeakHourly, PowerHourly
-from powermond.db.types import HOUR_S, UtcDateTime, epoch_seconds
+from powermond.db.tables import (
+    CpuLoad,
+    Cycle,
+    LoadHourly,
+    MachinePeakHourly,
+    Outlet,
+    PduPeakHourly,
+    PowerHourly,
+)
+from powermond.db.types import HOUR_S, epoch_seconds
 from powermond.energy import DEFAULT_INTERVAL_S, hour_of
 from powermond.readings import INLET
 
@@ -85,6 +92,10 @@ IN_LIST_CHUNK = 5000  # ids per IN list: SQLite allows 32766 variables, PostgreS
 MW_PER_W = 1000  # the rollups' watts are mW, as the readings store them
 DAEMON = "daemon"  # db.cycles.DAEMON (not imported: cycles imports bulk, as this does)
 
+# Tables whose declared types convert nothing serve as declared.
+_outlet = Outlet.__table__
+_cycle = Cycle.__table__
+_load = CpuLoad.__table__
 # The tables as SQL sees them: raw integers (epoch seconds and hours, mW, Wh), no conversions.
 _reading = table(
     "power_reading",
@@ -93,21 +104,6 @@ _reading = table(
     column("machine_id", Integer),
     column("watts", BigInteger),
     column("energy_kwh", BigInteger),  # Wh: thousandths of kWh
-)
-_outlet = table("outlet", column("id", Integer), column("pdu_id", Integer), column("label", String))
-_cycle = table(
-    "cycle",
-    column("time", UtcDateTime()),
-    column("origin", String),
-    column("interval_s", Double),
-)
-_load = table(
-    "cpu_load",
-    column("machine_id", Integer),
-    column("time", UtcDateTime()),
-    column("load1", Double),
-    column("load5", Double),
-    column("load15", Double),
 )
 _hourly = table(
     "power_hourly",
