@@ -21,8 +21,10 @@ class _Section(BaseModel):
 class DatabaseSettings(_Section):
     # A SecretStr because URLs carry passwords; use ``render_url`` for a printable form.
     url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
-    #: Seconds the daemon gives one database step (connect, a cycle's transaction) before
-    #: it takes the database as unavailable and spools; never more than half the interval.
+    #: Seconds the database may stay silent during one step (connecting, or waiting for a
+    #: statement of a cycle's transaction) before the daemon takes it as unavailable and
+    #: spools; never more than half the interval. A step that keeps getting answers may
+    #: take longer (a 10,000-PDU cycle).
     timeout: Annotated[float, Field(gt=0, le=600)] = 10
 
 

@@ -3,15 +3,20 @@ the others' readings, and what it keeps in ``spool/bad/`` is that PDU's alone.""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from powermond.collect.writer import CycleWriter
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
+from powermond.db.repositories import ReadingRepository
+from powermond.db.rows import StoredCycle
 from powermond.db.tables import PowerReading
 from powermond.readings import OutletReading
 from powermond.spool import Spool
@@ -42,3 +47,39 @@ async def test_a_refused_pdu_goes_to_bad_and_the_others_are_stored(
     assert len(spool) == 0  # nothing waits: the refused PDU is not replayed
     (bad,) = (tmp_path / "spool" / "bad").iterdir()
     assert list(json.loads(bad.read_text())["pdus"]) == ["ghost"]
+
+
+@pytest.mark.parametrize(("pause", "stored"), [(0.2, True), (1.5, False)])
+async def test_a_long_cycle_is_stored_while_the_database_answers(
+    db: Database,
+    make_inventory: MakeInventory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    pause: float,
+    stored: bool,
+) -> None:
+    """``[database] timeout`` is how long the database may stay silent, not how long a cycle
+    may take: a cycle of 1.2 s whose statements are answered within 0.2 s is stored with a
+    0.5 s bound, while one statement left 1.5 s without answer spools the cycle."""
+    async with db.transaction() as session:
+        await apply_inventory(session, make_inventory({"a": "192.0.2.1"}, {}))
+    real = ReadingRepository.add_cycle_many
+
+    async def slow(
+        self: ReadingRepository, cycle: datetime, readings: Mapping[str, Sequence[OutletReading]]
+    ) -> StoredCycle:
+        for _ in range(6 if stored else 1):
+            await asyncio.sleep(pause)  # the database working on a statement
+            await self.session.execute(text("SELECT 1"))
+        return await real(self, cycle, readings)
+
+    monkeypatch.setattr(ReadingRepository, "add_cycle_many", slow)
+    spool = Spool(tmp_path / "spool", max_cycles=10)
+    writer = CycleWriter(db.with_timeout(0.5), spool, interval=300)
+
+    added = await writer.write(CYCLE, {"a": rows(3)})
+
+    assert (added, len(spool)) == ((3, 0) if stored else (None, 1))
+    async with db.transaction() as session:
+        count = await session.scalar(select(func.count()).select_from(PowerReading))
+    assert count == (3 if stored else 0)

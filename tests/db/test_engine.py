@@ -124,3 +124,35 @@ async def test_missing_schema_says_to_upgrade(sqlite_url: str) -> None:
 def test_safe_url_masks_the_password() -> None:
     masked = safe_url("postgresql+asyncpg://pm:p%40ss@db.example.org/powermon")
     assert masked == "postgresql+asyncpg://pm:***@db.example.org/powermon"
+
+
+async def test_the_bound_is_on_silence_not_on_the_whole_unit_of_work(db: Database) -> None:
+    """A unit of work the database keeps answering may outlast ``timeout`` (a 10,000-PDU
+    cycle is hundreds of statements); each answer gives it ``timeout`` again."""
+    await db.ping()  # connected (a server's first connection may take longer than the bound)
+    bounded = db.with_timeout(0.5)
+    started = asyncio.get_running_loop().time()
+    async with bounded.transaction() as session:
+        for _ in range(6):  # 1.2 s in all, never 0.5 s without an answer
+            await asyncio.sleep(0.2)
+            assert await session.scalar(text("SELECT 1")) == 1
+            assert bounded.silent_for(started) < 0.1  # just answered
+    assert asyncio.get_running_loop().time() - started >= 1.2
+
+
+async def test_a_unit_of_work_left_without_answer_for_the_bound_is_unavailable(
+    db: Database,
+) -> None:
+    """After an answer the bound starts again, and still ends a wait that long."""
+    await db.ping()
+    bounded = db.with_timeout(0.3)
+
+    async def answered_then_silent() -> None:
+        async with bounded.transaction() as session:
+            await session.scalar(text("SELECT 1"))
+            await asyncio.sleep(5)  # stands for a statement the database never answers
+
+    with pytest.raises(DatabaseUnavailable, match=r"gave no answer within 0\.3 s"):
+        await answered_then_silent()
+    async with bounded.transaction() as session:  # the connection went back to the pool clean
+        assert await session.scalar(text("SELECT 1")) == 1

@@ -113,18 +113,18 @@ class CycleWriter:
     ) -> int:
         """``store_cycle`` within the database's bound, its clean-up included.
 
-        ``Database.timeout`` cancels the transaction, but closing a connection to a silent
-        server takes its own while (SQLAlchemy gives asyncpg 2 s): the cycle does not wait
-        for that, the clean-up finishes in the background.
+        ``Database.timeout`` cancels the transaction once the database has been silent that
+        long, but closing a connection to a silent server takes its own while (SQLAlchemy
+        gives asyncpg 2 s): the cycle does not wait for that, the clean-up finishes in the
+        background. A large cycle the database keeps answering takes as long as it needs.
         """
         if self.prepare is not None:
             await self.prepare()
         work = asyncio.ensure_future(
             store_cycle(self._db, cycle, readings, interval=self._interval, info=info)
         )
-        bound = None if self._db.timeout is None else self._db.timeout + CLEANUP_SLACK_S
         try:
-            done, _ = await asyncio.wait({work}, timeout=bound)
+            done = await self._until_done_or_silent(work)
         except asyncio.CancelledError:
             work.cancel()
             raise
@@ -135,6 +135,20 @@ class CycleWriter:
                 f"database gave no answer within {self._db.timeout:g} s", self._db.safe_url
             )
         return work.result()
+
+    async def _until_done_or_silent(self, work: asyncio.Future[int]) -> bool:
+        """Wait for ``work``; ``False`` once the database has been silent for its timeout
+        (plus the clean-up slack) without ``work`` ending."""
+        if self._db.timeout is None:
+            await asyncio.wait({work})
+            return True
+        bound = self._db.timeout + CLEANUP_SLACK_S
+        started = asyncio.get_running_loop().time()
+        while (left := bound - self._db.silent_for(started)) > 0:
+            done, _ = await asyncio.wait({work}, timeout=left)
+            if done:
+                return True
+        return work.done()
 
     async def _store_each_pdu(
         self, cycle: datetime, readings: ReadingsByPdu, info: CycleInfo, refusal: PowermonError

@@ -23,6 +23,7 @@ __all__ = ["Database", "DatabaseUnavailable", "is_sqlite", "safe_url"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # the daemon writes while the CLI reads; wait, don't fail
 SERVER_POOL_RECYCLE_S = 3600  # below MariaDB's default wait_timeout of 8 h
+_WATCH = "powermond.watch"  # key in a connection's info: the unit of work it serves
 
 
 def is_sqlite(url: URL) -> bool:
@@ -71,16 +72,24 @@ class Database:
     """An engine and its session factory. Create once per process; ``await dispose()`` at exit,
     or use it as ``async with Database.from_url(url) as db:``.
 
-    ``timeout`` (seconds) bounds every unit of work, connecting included: a database that
-    stops answering (a partition, a hung server: the connection stays open and nothing comes
-    back) is then "unavailable" after that long instead of after TCP's own ~15 minutes. The
-    daemon sets it; one-off commands leave it unbounded (a long report is not a fault).
+    ``timeout`` (seconds) bounds how long a unit of work may wait for the database, from its
+    start (connecting included) or from the last statement the database answered: a
+    database that stops answering (a partition, a hung server: the connection stays open and
+    nothing comes back) is then "unavailable" after that long instead of after TCP's own ~15
+    minutes, while a large unit of work (a 10,000-PDU cycle: hundreds of statements) that
+    keeps getting answers may take longer. The daemon sets it; one-off commands leave it
+    unbounded (a long report is not a fault).
     """
 
     def __init__(self, engine: AsyncEngine, *, timeout: float | None = None) -> None:
         self.engine = engine
         self.timeout = timeout
+        #: Event-loop time of this handle's latest sign of life: a unit of work starting, or
+        #: the database answering one of its statements (see :meth:`silent_for`).
+        self.answered_at = 0.0
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        if not event.contains(engine.sync_engine, "after_cursor_execute", _answered):
+            event.listen(engine.sync_engine, "after_cursor_execute", _answered)
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float | None = None) -> Database:
@@ -115,9 +124,14 @@ class Database:
         not reach it: retry later) or :class:`~powermond.db.errors.DatabaseError` (it refused).
         """
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout) as deadline:
+                self.answered_at = asyncio.get_running_loop().time()
                 async with self._sessions() as session, session.begin():
-                    yield session
+                    if self.timeout is None:
+                        yield session
+                    else:
+                        async with self._watched(session, deadline, self.timeout):
+                            yield session
         except TimeoutError as exc:
             # Ours (the bound), or a driver's connect timeout: either way, no answer.
             reason = f"gave no answer within {self.timeout:g} s" if self.timeout else "timed out"
@@ -131,9 +145,55 @@ class Database:
                 raise
             raise translated from exc
 
+    @asynccontextmanager
+    async def _watched(
+        self, session: AsyncSession, deadline: asyncio.Timeout, silence: float
+    ) -> AsyncIterator[None]:
+        """Push ``deadline`` back to ``silence`` seconds from now whenever the session's
+        connection answers a statement (connecting is bounded by the deadline as it stands)."""
+        info = (await session.connection()).info  # the DBAPI connection's, while checked out
+        info[_WATCH] = _Watch(self, deadline, silence)
+        try:
+            yield
+        finally:
+            info.pop(_WATCH, None)
+
+    def silent_for(self, since: float) -> float:
+        """Seconds since ``since`` (event-loop time) or this handle's latest sign of life,
+        whichever is later: what a caller bounding a unit of work from outside compares with
+        ``timeout``."""
+        return asyncio.get_running_loop().time() - max(since, self.answered_at)
+
     async def ping(self) -> None:
         """Raise :class:`DatabaseUnavailable` unless the database answers."""
         from sqlalchemy import text
 
         async with self.transaction() as session:
             await session.execute(text("SELECT 1"))
+
+
+class _Watch:
+    """A unit of work's bound, pushed back each time the database answers it."""
+
+    __slots__ = ("_database", "_deadline", "_loop", "_silence")
+
+    def __init__(self, database: Database, deadline: asyncio.Timeout, silence: float) -> None:
+        self._database = database
+        self._deadline = deadline
+        self._silence = silence
+        self._loop = asyncio.get_running_loop()
+
+    def answered(self) -> None:
+        if self._deadline.expired():
+            return  # too late: the unit of work is being cancelled
+        now = self._loop.time()
+        self._database.answered_at = now
+        self._deadline.reschedule(now + self._silence)
+
+
+def _answered(connection: Any, *_: Any) -> None:
+    """SQLAlchemy's ``after_cursor_execute``: a statement came back (the event runs in the
+    event loop's thread, between the awaits of the unit of work it serves)."""
+    watch = connection.info.get(_WATCH)
+    if watch is not None:
+        watch.answered()
