@@ -243,8 +243,14 @@ class _Scaling:
 
     def value(self, raw: object, label: str, warnings: list[str]) -> float | None:
         q = self.quantity
-        extra = {"factor": q.factor, "missing": q.missing}
-        return to_si(raw, q.divisor, self.limit, label, self.column, warnings, **extra)
+        if type(raw) is int and raw >= 0:  # the usual reading, without the call below
+            value = raw * q.factor / q.divisor
+            if value <= self.limit:
+                return value
+        return to_si(
+            raw, q.divisor, self.limit, label, self.column, warnings, factor=q.factor,
+            missing=q.missing,
+        )  # fmt: skip
 
 
 _NO_QUANTITY = Quantity("", 1.0)
