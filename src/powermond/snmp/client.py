@@ -16,6 +16,7 @@ Secrets (community, v3 keys) never reach log lines or exception texts.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import time
@@ -88,7 +89,10 @@ class PduTransport(Protocol):
         ...
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_oid(dotted: str) -> Oid:
+    """``"1.3.6.1..."`` as a tuple. Cached: a walk parses its profile's column roots, the
+    same few for every PDU of a model."""
     return tuple(int(part) for part in dotted.strip().lstrip(".").split("."))
 
 

@@ -166,7 +166,7 @@ def assign_labels(
     labels: dict[Index, str] = {}
     seen: set[str] = set()
     for index in indices:
-        if any(arc > MAX_SUB_IDENTIFIER for arc in index):  # pysnmp (v3) lets these through
+        if index and max(index) > MAX_SUB_IDENTIFIER:  # pysnmp (v3) lets these through
             warnings.append(f"row {_index_text(index)[:40]}: index arc above 2^32-1; skipped")
             continue
         try:
