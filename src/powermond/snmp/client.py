@@ -16,6 +16,7 @@ Secrets (community, v3 keys) never reach log lines or exception texts.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import time
@@ -88,7 +89,10 @@ class PduTransport(Protocol):
         ...
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_oid(dotted: str) -> Oid:
+    """``"1.3.6.1..."`` as a tuple. Cached: a walk parses its profile's column roots, the
+    same few for every PDU of a model."""
     return tuple(int(part) for part in dotted.strip().lstrip(".").split("."))
 
 
@@ -107,16 +111,23 @@ class _Column:
     rows: dict[tuple[int, ...], Value]
 
 
-def _absorb(column: _Column, oid: Oid, value: WireValue) -> bool:
-    """Record one answer for ``column``; False once the column has ended."""
-    root = column.root
-    if value is END_OF_MIB_VIEW or oid[: len(root)] != root or oid <= column.last:
-        return False  # past the table, or an agent that does not advance (would loop forever)
-    column.rows[oid[len(root) :]] = value
-    column.last = oid
-    if len(column.rows) > MAX_ROWS_PER_COLUMN:
+def _absorb(column: _Column, answers: list[Varbind]) -> bool:
+    """Record ``column``'s answers of one round, in order; False once the column has ended
+    (past its subtree, the end of the MIB view, or an agent that does not advance, which
+    would loop forever)."""
+    root, last, rows = column.root, column.last, column.rows
+    size = len(root)
+    going = True
+    for oid, value in answers:
+        if value is END_OF_MIB_VIEW or oid[:size] != root or oid <= last:
+            going = False
+            break
+        rows[oid[size:]] = value
+        last = oid
+    column.last = last
+    if len(rows) > MAX_ROWS_PER_COLUMN:
         raise SnmpError(f"column {'.'.join(map(str, root))} has over {MAX_ROWS_PER_COLUMN} rows")
-    return True
+    return going
 
 
 async def walk(
@@ -135,15 +146,11 @@ async def walk(
         varbinds: list[Varbind] = await request([c.last for c in active], repetitions)
         if not varbinds:
             raise SnmpError("the PDU answered a walk step with no values")
-        # An agent may cut a GETBULK answer short (size limits): a column missing from it
-        # has not ended, it just continues from its last OID in the next round.
+        # Column j's answers are varbinds j, j + width, ... An agent may cut a GETBULK
+        # answer short (size limits): a column missing from it has not ended, it just
+        # continues from its last OID in the next round.
         width = len(active)
-        still = [True] * width
-        for i, (oid, value) in enumerate(varbinds):
-            j = i % width
-            if still[j]:
-                still[j] = _absorb(active[j], oid, value)
-        active = [c for c, going in zip(active, still, strict=True) if going]
+        active = [c for j, c in enumerate(active) if _absorb(c, varbinds[j::width])]
     return table, rounds
 
 

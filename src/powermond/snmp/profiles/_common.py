@@ -166,7 +166,7 @@ def assign_labels(
     labels: dict[Index, str] = {}
     seen: set[str] = set()
     for index in indices:
-        if any(arc > MAX_SUB_IDENTIFIER for arc in index):  # pysnmp (v3) lets these through
+        if index and max(index) > MAX_SUB_IDENTIFIER:  # pysnmp (v3) lets these through
             warnings.append(f"row {_index_text(index)[:40]}: index arc above 2^32-1; skipped")
             continue
         try:
@@ -243,8 +243,14 @@ class _Scaling:
 
     def value(self, raw: object, label: str, warnings: list[str]) -> float | None:
         q = self.quantity
-        extra = {"factor": q.factor, "missing": q.missing}
-        return to_si(raw, q.divisor, self.limit, label, self.column, warnings, **extra)
+        if type(raw) is int and raw >= 0:  # the usual reading, without the call below
+            value = raw * q.factor / q.divisor
+            if value <= self.limit:
+                return value
+        return to_si(
+            raw, q.divisor, self.limit, label, self.column, warnings, factor=q.factor,
+            missing=q.missing,
+        )  # fmt: skip
 
 
 _NO_QUANTITY = Quantity("", 1.0)
