@@ -140,8 +140,10 @@ async def _closable(
 ) -> list[int]:
     hourly = table_of(_KINDS[rollup][0][1])
     hour = type_coerce(hourly.c.hour, Integer)
-    oldest, newest = (await session.execute(select(func.min(hour), func.max(hour)))).one()
-    if oldest is None:
+    # Two statements: SQLite reads one min() or max() from the index, not both at once.
+    oldest = await session.scalar(select(func.min(hour)))
+    newest = await session.scalar(select(func.max(hour)))
+    if oldest is None or newest is None:
         return []
     # Days that ended by both bounds: ``now - grace``, and a day before the newest hour.
     end = min(int((now - grace).timestamp()) // HOUR_S, int(newest) + 1 - HOURS_PER_DAY)
