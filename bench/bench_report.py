@@ -5,12 +5,14 @@ a year of 5-minute readings and load; wn0000..wn0999 with one feed each and a mo
 Rollups are computed with the same functions the write path uses and bulk-inserted; the daily
 job (``db.daily.close_days``) then closes every finished day, as the daemon does once a day.
 Targets: plot <= 1 s, report <= 2 s.  Run: .venv/bin/python bench/bench_report.py
-(``BENCH_MACHINES=80``, a multiple of 40, for a quicker build of a smaller month).
+(``BENCH_MACHINES=80``, a multiple of 40, for a quicker build of a smaller month;
+``BENCH_NO_FREEZE=1`` to measure without the commands' ``gc.freeze()``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import os
 import sqlite3
@@ -176,6 +178,8 @@ async def close(now: datetime) -> None:
 
 async def measure() -> None:
     url = f"sqlite+aiosqlite:///{DB}"
+    if not os.environ.get("BENCH_NO_FREEZE"):
+        gc.freeze()  # as `powermon plot` and `report` do before they read (cli/report_cmds.py)
     async with Database.from_url(url) as db:
         start = time.perf_counter()
         async with db.transaction() as session:
