@@ -2,14 +2,17 @@
 
 Builds once (cached in /tmp/powermon-bench-report/, a few minutes): wn-year with two feeds and
 a year of 5-minute readings and load; wn0000..wn0999 with one feed each and a month of readings.
-Rollups are computed with the same functions the write path uses and bulk-inserted.
+Rollups are computed with the same functions the write path uses and bulk-inserted; the daily
+job (``db.daily.close_days``) then closes every finished day, as the daemon does once a day.
 Targets: plot <= 1 s, report <= 2 s.  Run: .venv/bin/python bench/bench_report.py
-(``BENCH_MACHINES=80``, a multiple of 40, for a quicker build of a smaller month).
+(``BENCH_MACHINES=80``, a multiple of 40, for a quicker build of a smaller month;
+``BENCH_NO_FREEZE=1`` to measure without the commands' ``gc.freeze()``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import os
 import sqlite3
@@ -18,6 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from powermond.db.daily import close_days
 from powermond.db.engine import Database
 from powermond.db.migrate import head_revision, upgrade
 from powermond.energy import Sample, Spacing, Tally, hour_of, tally_samples
@@ -163,8 +167,19 @@ def build() -> None:
     conn.close()
 
 
+async def close(now: datetime) -> None:
+    """The daemon's daily job: every finished day closed into the daily rollups."""
+    async with Database.from_url(f"sqlite+aiosqlite:///{DB}") as db:
+        start = time.perf_counter()
+        result = await close_days(db, now, pause=0)
+        print(f"  closed {result.closed} days in {time.perf_counter() - start:.1f} s",
+              file=sys.stderr)  # fmt: skip
+
+
 async def measure() -> None:
     url = f"sqlite+aiosqlite:///{DB}"
+    if not os.environ.get("BENCH_NO_FREEZE"):
+        gc.freeze()  # as `powermon plot` and `report` do before they read (cli/report_cmds.py)
     async with Database.from_url(url) as db:
         start = time.perf_counter()
         async with db.transaction() as session:
@@ -194,6 +209,7 @@ def main() -> None:
         print(f"building {DB} (once) ...", file=sys.stderr)
         asyncio.run(upgrade(f"sqlite+aiosqlite:///{DB}"))
         build()
+        asyncio.run(close(MONTH1 + timedelta(days=3)))
     asyncio.run(measure())
 
 

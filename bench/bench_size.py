@@ -9,7 +9,8 @@ daemon's write path without the rollups, then prints the bytes the readings tabl
 indexes take: SQLite ``dbstat`` pages, PostgreSQL ``pg_total_relation_size``, MariaDB
 ``data_length + index_length`` (after ANALYZE TABLE). Also the size a year at 300 s takes
 for 1,000 outlets (105,120 readings each). Targets: SQLite <= 48 B, servers <= 100 B.
-``--rollups``: the bytes the hourly rollups (kept for ever) take per outlet-hour instead.
+``--rollups``: the bytes the hourly rollups (kept for ever) take per outlet-hour instead, and
+the daily rollups of a closed day (also kept for ever) per outlet-day.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_store import INTERVAL, OUTLETS, T0, Readings, database_url, inventory
 from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
+from powermond.db.daily import POWER, close_day, day_of
 from powermond.db.engine import Database
 from powermond.db.migrate import head_revision, upgrade
 from powermond.db.repositories import ReadingRepository
 
 YEAR_READINGS_PER_OUTLET = 365 * 24 * 3600 // 300
 ROLLUPS = ("power_hourly", "machine_peak_hourly", "pdu_peak_hourly", "cycle")
+DAILY = ("power_daily", "machine_peak_daily", "pdu_peak_daily")
 
 
 async def table_bytes(db: Database, kind: str, table: str = "power_reading") -> int:
@@ -84,11 +87,20 @@ async def rollups(kind: str, pdus: int) -> None:
                     rebuild = {"sqlite": "VACUUM", "postgres": f"VACUUM FULL {t}"}
                     await conn.execute(text(rebuild.get(kind, f"OPTIMIZE TABLE {t}")))
             rebuilt = sum([await table_bytes(db, kind, t) for t in ROLLUPS])
+            async with db.transaction() as session:  # as the daily job closes a day
+                await close_day(session, POWER, day_of(T0))
+                days = int(await session.scalar(text("SELECT COUNT(*) FROM power_daily")) or 0)
+            daily = sum([await table_bytes(db, kind, t) for t in DAILY])
     year_gb = size / rows * 8760 * 1000 / 1e9
     print(
         f"{kind}: rollups {size:,} B for {rows:,} outlet-hours = {size / rows:.0f} B per"
         f" outlet-hour; 1,000 outlets x 1 year = {year_gb:.2f} GB (kept for ever); rebuilt"
         f" (VACUUM / OPTIMIZE TABLE): {rebuilt / rows:.0f} B per outlet-hour",
+        flush=True,
+    )
+    print(
+        f"{kind}: daily rollups {daily:,} B for {days:,} outlet-days = {daily / days:.0f} B per"
+        f" outlet-day; 1,000 outlets x 1 year = {daily / days * 365 * 1000 / 1e9:.3f} GB",
         flush=True,
     )
 

@@ -39,7 +39,8 @@ from powermond.snmp.client import PduTransport
 
 log = logging.getLogger("powermond")
 
-#: Each retention batch's database bound: far above a cycle's, far below the job's day.
+#: Each retention batch's (and closed day's) database bound: far above a cycle's, far below
+#: the job's day.
 PRUNE_BOUND_S = 600.0
 
 
@@ -238,15 +239,25 @@ class Daemon:
     # --- retention -----------------------------------------------------------------------
 
     async def prune_job(self) -> None:
-        """Daily: raw rows past ``[storage]`` retention go, in small batches (rollups stay)."""
+        """Daily: closed days get their daily rollups, then raw rows past ``[storage]``
+        retention go, each in small batches (rollups stay)."""
+        from powermond.db.daily import close_days
         from powermond.db.retention import prune_by_settings
 
         storage = self.state.settings.storage
+        db = self.db.with_timeout(PRUNE_BOUND_S)  # a batch may take longer than a cycle's step
         try:
-            result = await prune_by_settings(  # a batch may take longer than a cycle's step
-                self.db.with_timeout(PRUNE_BOUND_S), storage.raw_days, storage.load_days,
-                datetime.now(UTC),
-            )  # fmt: skip
+            closed = await close_days(db, datetime.now(UTC))
+        except PowermonError as exc:  # tried again tomorrow; reports read the hours meanwhile
+            log.error("daily rollups failed: %s", exc)
+        else:
+            if any(closed.closed.values()):
+                log.info("daily rollups: %d days of power, %d of load closed",
+                         closed.closed.get("power", 0), closed.closed.get("load", 0))  # fmt: skip
+        try:
+            result = await prune_by_settings(
+                db, storage.raw_days, storage.load_days, datetime.now(UTC)
+            )
         except PowermonError as exc:  # tried again tomorrow; nothing is lost meanwhile
             log.error("retention job failed: %s", exc)
             return

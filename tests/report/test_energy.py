@@ -138,6 +138,21 @@ def test_gaps_become_nan_breaks() -> None:
     assert values[3] == 3.0
 
 
+def test_gaps_break_at_every_long_step_with_a_fixed_or_a_per_pair_gap() -> None:
+    times = [at(0), at(3), at(4), at(10), at(11)]
+    values = [1.0, 2.0, None, 4.0, 5.0]
+    broken, with_nan = gaps_as_nan(times, values, GAP)
+    assert broken == [at(0), at(1) + STEP / 2, at(3), at(4), at(7), at(10), at(11)]
+    assert [None if math.isnan(v) else v for v in with_nan] == [1.0, None, 2.0, None, None,
+                                                                4.0, 5.0]  # fmt: skip
+    # A per-pair gap: steps from at(4) on bridge up to 7 steps, so only the first gap breaks.
+    wide = gaps_as_nan(times, values, lambda a, _b: GAP if a < at(4) else 7 * STEP)
+    assert wide[0] == [at(0), at(1) + STEP / 2, at(3), at(4), at(10), at(11)]
+    assert gaps_as_nan([], [], GAP) == ([], [])
+    with pytest.raises(ValueError, match="2 times for 1 values"):
+        gaps_as_nan([at(0), at(1)], [1.0], GAP)
+
+
 def test_report_row_adds_feed_means() -> None:
     a = Tally(readings=2, watts_count=2, watts_sum=200.0, watts_peak=100.0)
     a.add_interval("counter", 1.0)

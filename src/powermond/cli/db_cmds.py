@@ -29,7 +29,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     upgrade = add_command(actions, "upgrade", "create or migrate the schema to the newest revision")
     upgrade.set_defaults(func=_upgrade)
     prune = add_command(
-        actions, "prune", "delete raw readings and load older than [storage] raw_days/load_days"
+        actions,
+        "prune",
+        "the daily job now: close finished days into daily rollups, delete raw readings and"
+        " load older than [storage] raw_days/load_days",
     )
     prune.add_argument(
         "--before", metavar="TIME", help="delete raw rows before this hour instead (ISO-8601, -30d)"
@@ -86,7 +89,9 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    """The daemon's daily retention job, now; hourly rollups are kept."""
+    """The daemon's daily job, now: daily rollups of finished days, then retention; hourly
+    rollups are kept."""
+    from powermond.db.daily import CloseResult, close_days
     from powermond.db.engine import Database
     from powermond.db.retention import horizon, prune
     from powermond.db.sqlite_access import open_url
@@ -103,12 +108,15 @@ def _prune(args: argparse.Namespace) -> int:
         readings_before = horizon(now, settings.storage.raw_days)
         load_before = horizon(now, settings.storage.load_days)
 
-    async def run() -> PruneResult:
+    async def run() -> tuple[CloseResult, PruneResult]:
         url = open_url(settings.database.url.get_secret_value(), "write")
         async with Database.from_url(url) as db:
-            return await prune(db, readings_before, load_before)
+            closed = await close_days(db, now)
+            return closed, await prune(db, readings_before, load_before)
 
-    result = asyncio.run(run())
+    closed, result = asyncio.run(run())
+    for kind in ("power", "load"):
+        print(f"daily {kind} rollups: {closed.closed.get(kind, 0)} days closed")
     for what, count, before in (
         ("power readings", result.readings, result.readings_before),
         ("load samples", result.load, result.load_before),

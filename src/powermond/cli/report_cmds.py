@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -131,7 +132,15 @@ def _run(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]])
         async with Database.from_url(url) as db, db.transaction() as session:
             return await work(session)
 
-    return asyncio.run(main())
+    # What is loaded by now (SQLAlchemy, the settings) outlives the query, so the garbage
+    # collector need not walk it again at each full collection: a year's plot makes some
+    # 200,000 objects, whose collections otherwise took a third of its query's CPU time.
+    # Unfrozen after: the command may run inside a longer process (tests).
+    gc.freeze()
+    try:
+        return asyncio.run(main())
+    finally:
+        gc.unfreeze()
 
 
 def _usage(message: str) -> int:

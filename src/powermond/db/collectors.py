@@ -35,7 +35,8 @@ LEASE_LENGTH = 64
 CONFIG_LOCK = "config-apply"
 CYCLE_LOCK = "cycle-write"
 IMPORT_LEASE = "load-import"
-LEASES = (CONFIG_LOCK, CYCLE_LOCK, IMPORT_LEASE)
+LOAD_LOCK = "load-write"  # load rollup writes against the closing of days (db/daily.py)
+LEASES = (CONFIG_LOCK, CYCLE_LOCK, IMPORT_LEASE, LOAD_LOCK)
 
 
 class Collector(Base):

@@ -9,29 +9,35 @@ half-millijoules / 7.2e9 (see ``tables.PowerHourly``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import Column, Integer, func, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
-from powermond.db.repository_base import Repository, translated
+from powermond.db.daily import LOAD, POWER, closed_days, epoch_hour, split, whole_days
+from powermond.db.repository_base import Repository, table_of, translated
 from powermond.db.rollups import HOUR, chunked
 from powermond.db.tables import (
+    Base,
     CpuLoad,
     Cycle,
+    LoadDaily,
     LoadHourly,
     Machine,
+    MachinePeakDaily,
     MachinePeakHourly,
     Outlet,
     Pdu,
+    PduPeakDaily,
     PduPeakHourly,
+    PowerDaily,
     PowerHourly,
     PowerReading,
 )
-from powermond.db.types import range_bound
+from powermond.db.types import HOUR_S, range_bound
 from powermond.energy import Sample, Tally, hour_of
 from powermond.readings import INLET
 
@@ -52,9 +58,9 @@ class LoadSums:
     load15_sum: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class FeedHour:
-    """One feed's watts in one hour of a machine's rollups."""
+class FeedHour(NamedTuple):
+    """One feed's watts in one hour of a machine's rollups (a tuple: a year's plot makes
+    17,520 of them, a frozen dataclass takes three times as long to make)."""
 
     hour: datetime
     pdu: str
@@ -86,14 +92,48 @@ def hourly_tally(
     )
 
 
+PEAK_AT = 3  # the index of watts_peak among a tally's figures (:func:`_tally_columns`)
+
+
+def _tally_columns(c: Any) -> list[Any]:
+    """A tally's owner columns and aggregates, of ``power_hourly`` or ``power_daily``."""
+    return [
+        c.outlet_id,
+        c.machine_id,
+        func.sum(c.readings),
+        func.sum(c.watts_count),
+        func.sum(c.watts_sum),
+        func.max(c.watts_peak),
+        func.sum(c.counter_wh),
+        func.sum(c.counter_intervals),
+        func.sum(c.integrated_hmj),
+        func.sum(c.integrated_intervals),
+    ]
+
+
+def _int(value: Any) -> int | None:
+    """An aggregate as an int (PostgreSQL and MariaDB sum BIGINTs as decimals)."""
+    return None if value is None else int(value)
+
+
+def _add_figures(known: list[int | None], figures: Sequence[Any]) -> None:
+    """Add a part's tally figures to ``known``: sums add, the peak is the larger."""
+    for i, value in enumerate(figures):
+        mine = known[i]
+        if value is None:
+            continue
+        if mine is None:
+            known[i] = int(value)
+        else:
+            known[i] = max(mine, int(value)) if i == PEAK_AT else mine + int(value)
+
+
 def _machine(key: int) -> int | None:
     return key or None  # 0: the rollup row of readings that fed no machine
 
 
 class ReportRepository(Repository):
-    def _every(
-        self, owner: InstrumentedAttribute[int]
-    ) -> ColumnElement[int] | InstrumentedAttribute[int]:
+    def _every(self, owner: ColumnElement[int]) -> ColumnElement[int]:
         """The GROUP BY key of a query over every owner of an hour range.
 
         SQLite, without statistics, groups by walking the (owner, hour) index of every owner
@@ -201,30 +241,57 @@ class ReportRepository(Repository):
     async def tallies(
         self, first: datetime, last: datetime, machine_ids: Collection[int] | None = None
     ) -> dict[tuple[int, int | None], Tally]:
-        """Per (outlet id, machine id or ``None``): the tally of the hours ``[first, last)``."""
-        h = PowerHourly
-        stmt = (
-            select(
-                h.outlet_id,
-                h.machine_id,
-                func.sum(h.readings),
-                func.sum(h.watts_count),
-                func.sum(h.watts_sum),
-                func.max(h.watts_peak),
-                func.sum(h.counter_wh),
-                func.sum(h.counter_intervals),
-                func.sum(h.integrated_hmj),
-                func.sum(h.integrated_intervals),
-            )
-            .where(h.hour >= first, h.hour < last)
-            .group_by(h.outlet_id, h.machine_id)
-        )
-        if machine_ids is not None:
-            stmt = stmt.where(h.machine_id.in_(machine_ids))
+        """Per (outlet id, machine id or ``None``): the tally of the hours ``[first, last)``,
+        of their closed days from the daily rollups (:mod:`powermond.db.daily`)."""
+        found: dict[tuple[int, int], list[int | None]] = {}
+        async for row in self._rollup_rows(POWER, first, last, PowerDaily, PowerHourly,
+                                           _tally_columns, machine_ids):  # fmt: skip
+            outlet_id, machine_id, *figures = row
+            known = found.get((outlet_id, machine_id))
+            if known is None:
+                found[(outlet_id, machine_id)] = [_int(v) for v in figures]
+            else:  # integers: the parts add up to the sum of the hours, exactly
+                _add_figures(known, figures)
         return {
-            (outlet_id, _machine(machine_id)): hourly_tally(*figures)
-            for outlet_id, machine_id, *figures in await self.session.execute(stmt)
+            (outlet_id, _machine(machine_id)): hourly_tally(*figures)  # type: ignore[arg-type]
+            for (outlet_id, machine_id), figures in found.items()
         }
+
+    async def _rollup_rows(
+        self,
+        rollup: str,
+        first: datetime,
+        last: datetime,
+        daily: type[Base],
+        hourly: type[Base],
+        columns: Callable[[Any], list[Any]],
+        machine_ids: Collection[int] | None,
+        every: bool = False,
+    ) -> AsyncIterator[Any]:
+        """The grouped rows of the hours ``[first, last)``: one statement per run of closed
+        days (from ``daily``) and one per stretch of other hours (from ``hourly``), each
+        grouped by ``columns``' first ones (``columns(table)``: the owner columns, then the
+        aggregates); of ``machine_ids``' rows only, when given. ``every``: over every owner
+        grouped by an unindexed key on SQLite (see :meth:`_every`)."""
+        h0, h1 = epoch_hour(first), epoch_hour(last)
+        d0, d1 = whole_days(h0, h1)
+        closed = await closed_days(self.session, rollup, d0, d1) if d0 < d1 else []
+        parts = split(h0, h1, closed)
+        for model, key, ranges in ((daily, "day", parts.days), (hourly, "hour", parts.hours)):
+            table = table_of(model)
+            at = type_coerce(table.c[key], Integer)
+            selected = columns(table.c)
+            keys = [c for c in selected if isinstance(c, Column)]
+            for a, b in ranges:
+                stmt = select(*selected).where(at >= a, at < b)
+                if machine_ids is not None:
+                    stmt = stmt.where(table.c.machine_id.in_(machine_ids)).group_by(*keys)
+                elif every:
+                    stmt = stmt.group_by(*(self._every(k) for k in keys))
+                else:
+                    stmt = stmt.group_by(*keys)
+                for row in await self.session.execute(stmt):
+                    yield row
 
     @translated
     async def hourly_tallies(
@@ -253,20 +320,23 @@ class ReportRepository(Repository):
     ) -> tuple[dict[int, float], dict[int, float]]:
         """The highest per-cycle sums (W) in the hours ``[first, last)``: per machine id (of
         these machines when given) and, when ``pdus``, per PDU id."""
-        m = MachinePeakHourly
-        stmt = select(m.machine_id, func.max(m.peak_mw)).where(m.hour >= first, m.hour < last)
-        if machine_ids is not None:
-            stmt = stmt.where(m.machine_id.in_(machine_ids)).group_by(m.machine_id)
-        else:
-            stmt = stmt.group_by(self._every(m.machine_id))
-        machines = {k: v / MW_PER_W for k, v in await self.session.execute(stmt)}
-        by_pdu: dict[int, float] = {}
+        machines: dict[int, int] = {}
+        async for owner, peak in self._rollup_rows(
+            POWER, first, last, MachinePeakDaily, MachinePeakHourly,
+            lambda c: [c.machine_id, func.max(c.peak_mw)], machine_ids, every=True,
+        ):  # fmt: skip
+            machines[owner] = max(machines.get(owner, peak), peak)
+        by_pdu: dict[int, int] = {}
         if pdus:
-            p = PduPeakHourly
-            stmt = select(p.pdu_id, func.max(p.peak_mw)).where(p.hour >= first, p.hour < last)
-            found = await self.session.execute(stmt.group_by(self._every(p.pdu_id)))
-            by_pdu = {k: v / MW_PER_W for k, v in found}
-        return machines, by_pdu
+            async for owner, peak in self._rollup_rows(
+                POWER, first, last, PduPeakDaily, PduPeakHourly,
+                lambda c: [c.pdu_id, func.max(c.peak_mw)], None, every=True,
+            ):  # fmt: skip
+                by_pdu[owner] = max(by_pdu.get(owner, peak), peak)
+        return (
+            {k: v / MW_PER_W for k, v in machines.items()},
+            {k: v / MW_PER_W for k, v in by_pdu.items()},
+        )
 
     @translated
     async def hourly_peaks(
@@ -288,64 +358,90 @@ class ReportRepository(Repository):
     async def load_sums(
         self, first: datetime, last: datetime, machine_ids: Collection[int] | None = None
     ) -> dict[int, LoadSums]:
-        """Per machine id: the load rollups of the hours ``[first, last)``."""
-        h = LoadHourly
-        stmt = select(h.machine_id, func.sum(h.samples), func.sum(h.load1_sum)).where(
-            h.hour >= first, h.hour < last
-        )
-        if machine_ids is not None:
-            stmt = stmt.where(h.machine_id.in_(machine_ids)).group_by(h.machine_id)
-        else:
-            stmt = stmt.group_by(self._every(h.machine_id))
-        return {
-            m: LoadSums(int(n), float(total)) for m, n, total in await self.session.execute(stmt)
-        }
+        """Per machine id: the load rollups of the hours ``[first, last)`` (floating-point
+        sums: of closed days' sums, equal to rounding)."""
+        found: dict[int, tuple[int, float]] = {}
+        async for machine_id, n, total in self._rollup_rows(
+            LOAD, first, last, LoadDaily, LoadHourly,
+            lambda c: [c.machine_id, func.sum(c.samples), func.sum(c.load1_sum)], machine_ids,
+            every=True,
+        ):  # fmt: skip
+            count, known = found.get(machine_id, (0, 0.0))
+            found[machine_id] = (count + int(n), known + float(total))
+        return {m: LoadSums(n, total) for m, (n, total) in found.items()}
 
     # --- one machine's hours (long plots) ---------------------------------------------------
+    #
+    # A year's plot reads 35,000 rows: through Core (no ORM row loading) with the hours as
+    # stored integers, each distinct hour made a datetime once (:meth:`_times`), which
+    # halves the plot's query time (bench/bench_report.py).
+
+    def _times(self, rows: Sequence[Any]) -> dict[int, datetime]:
+        """The aware UTC hour of each epoch hour in the rows' first column, each made once
+        and the same object across this repository's reads."""
+        seen: dict[int, datetime] = self.__dict__.setdefault("_hours", {})
+        for at in {row[0] for row in rows} - seen.keys():
+            seen[at] = datetime.fromtimestamp(at * HOUR_S, UTC)
+        return seen
 
     @translated
     async def feed_hours(self, machine_id: int, first: datetime, last: datetime) -> list[FeedHour]:
         """The machine's rollup rows of the hours ``[first, last)``, in hour order."""
-        h = PowerHourly
+        h, outlet, pdu = table_of(PowerHourly).c, table_of(Outlet).c, table_of(Pdu).c
         stmt = (
-            select(h.hour, Pdu.name, Outlet.label, h.watts_sum, h.watts_count)
-            .join(Outlet, Outlet.id == h.outlet_id)
-            .join(Pdu, Pdu.id == Outlet.pdu_id)
-            .where(h.machine_id == machine_id, h.hour >= first, h.hour < last)
+            select(_raw(h.hour), pdu.name, outlet.label, h.watts_sum, h.watts_count)
+            .join_from(table_of(PowerHourly), table_of(Outlet), outlet.id == h.outlet_id)
+            .join(table_of(Pdu), pdu.id == outlet.pdu_id)
+            .where(h.machine_id == machine_id, *_hours_in(h.hour, first, last))
             .order_by(h.hour)
         )
+        rows = (await self.session.execute(stmt)).all()
+        hour = self._times(rows)
         return [
-            FeedHour(hour, pdu, label, watts_sum / MW_PER_W, count)
-            for hour, pdu, label, watts_sum, count in await self.session.execute(stmt)
+            FeedHour(hour[at], pdu_name, label, watts_sum / MW_PER_W, count)
+            for at, pdu_name, label, watts_sum, count in rows
         ]
 
     @translated
     async def machine_peak_hours(
         self, machine_id: int, first: datetime, last: datetime
     ) -> list[tuple[datetime, float]]:
-        m = MachinePeakHourly
+        m = table_of(MachinePeakHourly).c
         stmt = (
-            select(m.hour, m.peak_mw)
-            .where(m.machine_id == machine_id, m.hour >= first, m.hour < last)
+            select(_raw(m.hour), m.peak_mw)
+            .where(m.machine_id == machine_id, *_hours_in(m.hour, first, last))
             .order_by(m.hour)
         )
-        return [(hour, peak / MW_PER_W) for hour, peak in await self.session.execute(stmt)]
+        rows = (await self.session.execute(stmt)).all()
+        hour = self._times(rows)
+        return [(hour[at], peak / MW_PER_W) for at, peak in rows]
 
     @translated
     async def load_hours(
         self, machine_id: int, first: datetime, last: datetime
     ) -> list[tuple[datetime, LoadSums]]:
-        h = LoadHourly
+        h = table_of(LoadHourly).c
         stmt = (
-            select(h.hour, h.samples, h.load1_sum, h.load5_count, h.load5_sum)
+            select(_raw(h.hour), h.samples, h.load1_sum, h.load5_count, h.load5_sum)
             .add_columns(h.load15_count, h.load15_sum)
-            .where(h.machine_id == machine_id, h.hour >= first, h.hour < last)
+            .where(h.machine_id == machine_id, *_hours_in(h.hour, first, last))
             .order_by(h.hour)
         )
+        rows = (await self.session.execute(stmt)).all()
+        hour = self._times(rows)
         return [
-            (hour, LoadSums(int(a), float(b), int(c), float(d), int(e), float(f)))
-            for hour, a, b, c, d, e, f in await self.session.execute(stmt)
+            (hour[at], LoadSums(int(a), float(b), int(c), float(d), int(e), float(f)))
+            for at, a, b, c, d, e, f in rows
         ]
+
+
+def _raw(hour: ColumnElement[datetime]) -> ColumnElement[int]:
+    """An :class:`~powermond.db.types.EpochHour` column read as its stored integer."""
+    return type_coerce(hour, Integer)
+
+
+def _hours_in(hour: ColumnElement[datetime], first: datetime, last: datetime) -> tuple[Any, ...]:
+    return hour >= first, hour < last
 
 
 def whole_hours(since: datetime, until: datetime) -> tuple[datetime, datetime]:

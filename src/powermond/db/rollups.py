@@ -60,6 +60,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from powermond.db.bulk import dialect_insert, upsert
+from powermond.db.daily import LOAD, POWER, reopen
 from powermond.db.rows import StoredCycle
 from powermond.db.tables import (
     CpuLoad,
@@ -266,6 +267,7 @@ async def add_cycle(session: AsyncSession, stored: StoredCycle) -> None:
         return
     t = _epoch(stored.cycle)
     reach = await _reach(session)
+    await reopen(session, POWER, _dt(t - reach), stored.cycle)  # the hours changed below
     total = await session.scalar(select(func.count()).where(_reading.c.cycle == t))
     whole = total == stored.added  # no reading of this cycle was stored before
     later = await session.scalar(
@@ -471,6 +473,7 @@ async def recompute(
         start = max(start, horizon)
     if start >= end:
         return
+    await reopen(session, POWER, start, end - timedelta(seconds=1))
     ids = None if outlet_ids is None else sorted(set(outlet_ids))
     reach = await _reach(session)
     h0, h1 = _epoch(start) // HOUR_S, _epoch(end) // HOUR_S
@@ -591,6 +594,7 @@ async def update_load_rollups_for(
     if not machine_ids:
         return
     start, end = hour_of(first), hour_of(last) + HOUR
+    await reopen(session, LOAD, start, end - timedelta(seconds=1))  # first: it takes a lock
     h0, h1 = _epoch(start) // HOUR_S, _epoch(end) // HOUR_S
     dialect = session.get_bind().dialect.name
     for chunk in chunked(sorted(set(machine_ids))):

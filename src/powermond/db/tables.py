@@ -1,5 +1,5 @@
 """The schema, every table: PDUs, machines, outlets (the current outlet -> machine mapping),
-readings, recorded cycles, load, and the hourly rollups.
+readings, recorded cycles, load, the hourly rollups, and the daily rollups of closed days.
 
 PDUs and machines are never deleted: one removed from the configuration is *retired*
 (``retired_at`` set) so its readings stay queryable, and re-adding it restores it. Raw
@@ -265,6 +265,101 @@ class LoadHourly(Base):
 
 
 ROLLUP_TABLES = (PowerHourly, MachinePeakHourly, PduPeakHourly, LoadHourly)
+
+
+# --- daily rollups of closed days (db/daily.py) ------------------------------------------------
+#
+# The hourly rollups summed per UTC day, for the days listed in ``closed_day``: a report over
+# a month then reads about 30 rows per owner instead of 720, over a year 365 instead of 8,760.
+# Same integer units and key shapes as the hourly tables, the day as days since 1970 (the
+# epoch hour // 24). A day's rows are valid only while its ``closed_day`` row exists: any
+# write to the day's hourly rows deletes that row in the same transaction (reports then read
+# the day's hours), and the daily job closes the day again, rewriting its rows.
+
+
+class PowerDaily(Base):
+    """The sum of a day's :class:`PowerHourly` rows per (outlet, machine); ``watts_peak`` is
+    their largest."""
+
+    __tablename__ = "power_daily"
+    __table_args__ = (
+        PrimaryKeyConstraint("day", "outlet_id", "machine_id"),
+        Index(None, "machine_id", "day"),
+        {"sqlite_with_rowid": False},
+    )
+
+    watts_sum: Mapped[int] = mapped_column(BigInteger())
+    counter_wh: Mapped[int] = mapped_column(BigInteger())
+    integrated_hmj: Mapped[int] = mapped_column(BigInteger())
+    day: Mapped[int] = mapped_column(Integer)
+    outlet_id: Mapped[int] = mapped_column(Integer)
+    machine_id: Mapped[int] = mapped_column(Integer)
+    readings: Mapped[int] = mapped_column(Integer)
+    watts_count: Mapped[int] = mapped_column(Integer)
+    watts_peak: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    counter_intervals: Mapped[int] = mapped_column(Integer)
+    integrated_intervals: Mapped[int] = mapped_column(Integer)
+
+
+class MachinePeakDaily(Base):
+    """A machine's highest hourly peak of the day, in mW."""
+
+    __tablename__ = "machine_peak_daily"
+    __table_args__ = (
+        PrimaryKeyConstraint("day", "machine_id"),
+        Index(None, "machine_id", "day"),
+        {"sqlite_with_rowid": False},
+    )
+
+    day: Mapped[int] = mapped_column(Integer)
+    machine_id: Mapped[int] = mapped_column(Integer)
+    peak_mw: Mapped[int] = mapped_column(Integer)
+
+
+class PduPeakDaily(Base):
+    """A PDU's highest hourly peak of the day, in mW."""
+
+    __tablename__ = "pdu_peak_daily"
+    __table_args__ = (PrimaryKeyConstraint("day", "pdu_id"), {"sqlite_with_rowid": False})
+
+    day: Mapped[int] = mapped_column(Integer)
+    pdu_id: Mapped[int] = mapped_column(Integer)
+    peak_mw: Mapped[int] = mapped_column(Integer)
+
+
+class LoadDaily(Base):
+    """The sums of a day's :class:`LoadHourly` rows of a machine."""
+
+    __tablename__ = "load_daily"
+    __table_args__ = (
+        PrimaryKeyConstraint("day", "machine_id"),
+        Index(None, "machine_id", "day"),
+        {"sqlite_with_rowid": False},
+    )
+
+    load1_sum: Mapped[float] = mapped_column(Double())
+    load5_sum: Mapped[float] = mapped_column(Double())
+    load15_sum: Mapped[float] = mapped_column(Double())
+    day: Mapped[int] = mapped_column(Integer)
+    machine_id: Mapped[int] = mapped_column(Integer)
+    samples: Mapped[int] = mapped_column(Integer)
+    load5_count: Mapped[int] = mapped_column(Integer)
+    load15_count: Mapped[int] = mapped_column(Integer)
+
+
+class ClosedDay(Base):
+    """A day whose daily rows of one kind are complete and equal to its hourly rows:
+    ``rollup`` "power" (power_daily and both peak tables, written with the readings) or
+    "load" (load_daily, written by the load import)."""
+
+    __tablename__ = "closed_day"
+    __table_args__ = (PrimaryKeyConstraint("rollup", "day"),)
+
+    rollup: Mapped[str] = mapped_column(String(8))
+    day: Mapped[int] = mapped_column(Integer)
+
+
+DAILY_TABLES = (PowerDaily, MachinePeakDaily, PduPeakDaily, LoadDaily)
 
 
 def postgresql_options() -> None:

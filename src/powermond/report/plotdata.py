@@ -19,7 +19,7 @@ from statistics import median
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.cycles import CycleRepository
-from powermond.db.reports import ReportRepository
+from powermond.db.reports import LoadSums, ReportRepository
 from powermond.db.retention import pruned_before
 from powermond.db.rollups import HOUR
 from powermond.energy import DEFAULT_INTERVAL_S, Spacing, hour_of
@@ -91,7 +91,7 @@ async def _per_cycle(
     feeds: dict[str, list[tuple[datetime, float | None]]] = {}
     for r in power.readings:
         feeds.setdefault(f"{r.pdu}:{r.outlet}", []).append((r.time, r.watts))
-    feed_lines = [_line(label, points, spacing.max_gap) for label, points in sorted(feeds.items())]
+    feed_lines = [_pairs(label, points, spacing.max_gap) for label, points in sorted(feeds.items())]
     # A partial cycle is not drawn in the total: it would look like a dip in the machine.
     total = [(p.time, None if p.partial else p.watts) for p in power.points]
     means = [_mean(v for _, v in points) for points in feeds.values()]
@@ -100,7 +100,7 @@ async def _per_cycle(
     steps = [(b.time - a.time).total_seconds() for a, b in pairwise(samples)]
     load_gap = timedelta(seconds=2 * median(steps)) if steps else DEFAULT_LOAD_GAP
     load = [
-        _line(
+        _pairs(
             f"load {minutes} min",
             [(s.time, getattr(s, f"load{minutes}")) for s in samples],
             load_gap,
@@ -113,7 +113,7 @@ async def _per_cycle(
         until=until,
         resolution="cycle",
         feeds=feed_lines if len(feed_lines) > 1 else [],
-        total=_line("total", total, spacing.max_gap),
+        total=_pairs("total", total, spacing.max_gap),
         peak=None,
         load=load,
         mean_watts=_sum_or_none(means),
@@ -130,21 +130,24 @@ async def _hourly(
     repo = ReportRepository(session)
     machine_id = await repo.machine_id(name)
     assert machine_id is not None  # machine() above raised otherwise
-    per_feed: dict[str, list[tuple[datetime, float | None]]] = {}
+    per_feed: dict[str, tuple[list[datetime], list[float | None]]] = {}
     sums: dict[str, list[float]] = {}
-    by_hour: dict[datetime, dict[str, float]] = {}
+    by_hour: dict[datetime, list[float]] = {}  # the feeds' means, in the order rows come
     for f in await repo.feed_hours(machine_id, since, until):
         feed = f"{f.pdu}:{f.outlet}"
         mean = f.watts_sum / f.watts_count if f.watts_count else None
-        per_feed.setdefault(feed, []).append((f.hour, mean))
-        total_sum, total_count = sums.setdefault(feed, [0.0, 0.0])
-        sums[feed] = [total_sum + f.watts_sum, total_count + f.watts_count]
+        times, values = per_feed.get(feed) or per_feed.setdefault(feed, ([], []))
+        times.append(f.hour)
+        values.append(mean)
+        total_sum = sums.get(feed) or sums.setdefault(feed, [0.0, 0.0])
+        total_sum[0] += f.watts_sum
+        total_sum[1] += f.watts_count
         if mean is not None:
-            by_hour.setdefault(f.hour, {})[feed] = mean
+            by_hour.setdefault(f.hour, []).append(mean)
     feeds = max(len(row.outlets), len(per_feed))
-    total = [(t, sum(v.values()) if len(v) >= feeds else None) for t, v in sorted(by_hour.items())]
+    hours = sorted(by_hour)
+    total = [sum(by_hour[t]) if len(by_hour[t]) >= feeds else None for t in hours]
     peaks = await repo.machine_peak_hours(machine_id, since, until)
-    peak_points: list[tuple[datetime, float | None]] = [(t, p) for t, p in peaks]
     means = [s / c for s, c in sums.values() if c]
     loads = await repo.load_hours(machine_id, since, until)
     return MachinePlot(
@@ -152,22 +155,22 @@ async def _hourly(
         since=since,
         until=until,
         resolution="hour",
-        feeds=[_line(f, p, hour_gap) for f, p in sorted(per_feed.items())] if feeds > 1 else [],
-        total=_line("total (hourly mean)", total, hour_gap),
-        peak=_line("hourly peak", peak_points, hour_gap),
-        load=[
-            _line(
-                label, [(h, _ratio(getattr(v, total), getattr(v, n))) for h, v in loads], hour_gap
-            )
-            for label, total, n in (
-                ("load 1 min", "load1_sum", "load1_count"),
-                ("load 5 min", "load5_sum", "load5_count"),
-                ("load 15 min", "load15_sum", "load15_count"),
-            )
-        ],
+        feeds=[_line(f, *p, hour_gap) for f, p in sorted(per_feed.items())] if feeds > 1 else [],
+        total=_line("total (hourly mean)", hours, total, hour_gap),
+        peak=_pairs("hourly peak", peaks, hour_gap),
+        load=_hourly_load(loads, hour_gap),
         mean_watts=_sum_or_none(means),
-        peak_watts=max((p for _, p in peak_points if p is not None), default=None),
+        peak_watts=max((p for _, p in peaks), default=None),
     )
+
+
+def _hourly_load(loads: list[tuple[datetime, LoadSums]], gap: timedelta) -> list[Series]:
+    times = [h for h, _ in loads]
+    return [
+        _line("load 1 min", times, [_ratio(v.load1_sum, v.load1_count) for _, v in loads], gap),
+        _line("load 5 min", times, [_ratio(v.load5_sum, v.load5_count) for _, v in loads], gap),
+        _line("load 15 min", times, [_ratio(v.load15_sum, v.load15_count) for _, v in loads], gap),
+    ]
 
 
 def _ratio(total: float, count: int) -> float | None:
@@ -176,11 +179,19 @@ def _ratio(total: float, count: int) -> float | None:
 
 def _line(
     label: str,
-    points: list[tuple[datetime, float | None]],
+    times: list[datetime],
+    values: list[float | None],
     gap: timedelta | Callable[[datetime, datetime], timedelta],
 ) -> Series:
-    times, values = gaps_as_nan([t for t, _ in points], [v for _, v in points], gap)
-    return Series(label, times, values)
+    return Series(label, *gaps_as_nan(times, values, gap))
+
+
+def _pairs(
+    label: str,
+    points: Sequence[tuple[datetime, float | None]],
+    gap: timedelta | Callable[[datetime, datetime], timedelta],
+) -> Series:
+    return _line(label, [t for t, _ in points], [v for _, v in points], gap)
 
 
 def _mean(values: object) -> float | None:
