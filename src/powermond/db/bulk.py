@@ -66,7 +66,7 @@ async def insert_new(
     return [by_key[_comparable(found)] for found in result.tuples()]
 
 
-def _insert_skipping(table: Table, key: Sequence[str], dialect: str) -> Any:
+def _insert_skipping(table: TableClause, key: Sequence[str], dialect: str) -> Any:
     """INSERT that skips rows whose ``key`` is stored.
 
     MariaDB/MySQL: INSERT IGNORE would make the server raise one warning per skipped row
@@ -113,7 +113,7 @@ async def stored_keys(
 
 async def insert_rows(
     session: AsyncSession,
-    table: Table,
+    table: TableClause,
     names: Sequence[str],
     rows: Iterable[tuple[Any, ...]],
     key: Sequence[str],

@@ -76,9 +76,6 @@ def stored_time(time: datetime) -> datetime:
     return utc.replace(microsecond=0)
 
 
-MW_PER_W = 1000  # the rollups' watts are mW, as the readings store them
-
-
 @dataclass(slots=True)
 class StoredCycle:
     """What one cycle's write added: only these readings change the rollups.
@@ -102,23 +99,22 @@ class StoredCycle:
         return len(self.outlet_ids)
 
     def add(
-        self, outlet_id: int, pdu_id: int, machine_id: int | None, watts: float | None, inlet: bool
+        self, outlet_id: int, pdu_id: int, machine_id: int | None, mw: int | None, inlet: bool
     ) -> None:
-        """Tally one new reading; ``watts`` as stored (thousandths, ``types.to_milli``)."""
+        """Tally one new reading; ``mw`` its watts as stored (integer mW, ``types.milli``)."""
         self.outlet_ids.append(outlet_id)
         self.pdus.add(pdu_id)
         if machine_id is not None:
             self.machines.add(machine_id)
-        if watts is None:
+        if mw is None:
             return
-        mw = round(watts * MW_PER_W)
         if machine_id is not None:
             self.machine_mw[machine_id] = self.machine_mw.get(machine_id, 0) + mw
-            if watts < 0:
+            if mw < 0:
                 self.low_machines.add(machine_id)
         if not inlet:  # a PDU's peak is of its outlets: its inlet meters them too
             self.pdu_mw[pdu_id] = self.pdu_mw.get(pdu_id, 0) + mw
-            if watts < 0:
+            if mw < 0:
                 self.low_pdus.add(pdu_id)
 
 
