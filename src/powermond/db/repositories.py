@@ -29,9 +29,9 @@ from powermond.db.rows import (
     stored_time,
 )
 from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
-from powermond.db.types import milli, range_bound
+from powermond.db.types import MILLI, range_bound
 from powermond.energy import hour_of
-from powermond.readings import LoadSample, OutletReading, is_inlet
+from powermond.readings import LoadSample, OutletReading, OutletReadings, is_inlet
 
 __all__ = [
     "LoadRepository",
@@ -201,11 +201,12 @@ class ReadingRepository(_Repository):
         readings_by_pdu_id: Mapping[int, Sequence[OutletReading]],
         present: set[int],
     ) -> None:
-        outlets = await self._outlets_of(builtins.list(readings_by_pdu_id))
+        columns = {pdu_id: _columns(rows) for pdu_id, rows in readings_by_pdu_id.items()}
+        outlets = await self._outlets_of(builtins.list(columns))
         missing = [
             (pdu_id, label)
-            for pdu_id, rows in readings_by_pdu_id.items()
-            for label in sorted({r.outlet for r in rows})
+            for pdu_id, (labels, *_) in columns.items()
+            for label in sorted(set(labels))
             if (pdu_id, label) not in outlets
         ]
         if missing:
@@ -213,20 +214,26 @@ class ReadingRepository(_Repository):
             await insert_ignore(self.session, _table(Outlet), new_outlets, ("pdu_id", "label"))
             outlets = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), outlets)
         # Each new row goes to the insert as a tuple of the integers stored (epoch seconds,
-        # thousandths: no type conversion per value); the rollups get its tallies (no
-        # per-reading object outlives the batch).
+        # thousandths, as types.milli makes them: no type conversion per value); the rollups
+        # get its tallies (no per-reading object outlives the batch).
         t = int(stored.cycle.timestamp())
-        rows: builtins.list[tuple[int | None, ...]] = []
-        add, append = stored.add, rows.append
-        for pdu_id, readings in readings_by_pdu_id.items():
-            for r in _last_per_outlet(readings):
-                outlet_id, machine_id = outlets[(pdu_id, r.outlet)]
+        rows: builtins.list[Row] = []
+        for pdu_id, (labels, watts, amps, energy) in columns.items():
+            new: builtins.list[Row] = []
+            for label, w, a, e in zip(labels, watts, amps, energy, strict=True):
+                outlet_id, machine_id = outlets[(pdu_id, label)]
                 if outlet_id in present:
                     continue  # a replay: stored before
-                # As stored: the rollups add exactly what a report reads back.
-                watts = milli(r.watts)
-                add(outlet_id, pdu_id, machine_id, watts, is_inlet(r.outlet))
-                append((t, outlet_id, machine_id, watts, milli(r.amps), milli(r.energy_kwh)))
+                new.append((
+                    t, outlet_id, machine_id,
+                    None if w is None or w != w else round(w * MILLI),
+                    None if a is None or a != a else round(a * MILLI),
+                    None if e is None or e != e else round(e * MILLI),
+                ))  # fmt: skip
+            inlets = {outlets[(pdu_id, label)][0] for label in labels if is_inlet(label)}
+            # As stored: the rollups add exactly what a report reads back.
+            stored.add_pdu(pdu_id, ((row[1], row[2], row[3]) for row in new), inlets)
+            rows.extend(new)
         del outlets
         # In outlet order: InnoDB's clustered key is (cycle, outlet_id), so a cycle's rows
         # then append to its pages instead of splitting them half-full (~6 B per reading).
@@ -257,7 +264,7 @@ class ReadingRepository(_Repository):
         for chunk in chunked(pdu_ids):
             # Core rows of the table's columns: no ORM result loading (~5 µs a row)
             found = await self.session.execute(stmt.where(o.pdu_id.in_(chunk)))
-            for pdu_id, label, oid, mid in found.tuples():
+            for pdu_id, label, oid, mid in found.tuples().all():  # fetchall: not row by row
                 outlets[(pdu_id, label)] = (oid, mid)
         return outlets
 
@@ -312,9 +319,37 @@ class ReadingRepository(_Repository):
         return found | set((await self.session.scalars(mapped)).all())
 
 
-def _last_per_outlet(readings: Sequence[OutletReading]) -> builtins.list[OutletReading]:
-    # One executemany must not carry the same key twice (PostgreSQL's ON CONFLICT refuses it).
-    return builtins.list({r.outlet: r for r in readings}.values())
+# A reading as inserted: cycle (epoch s), outlet id, machine id, mW, mA, Wh.
+Row = tuple[int, int, int | None, int | None, int | None, int | None]
+Columns = tuple[
+    Sequence[str], Sequence[float | None], Sequence[float | None], Sequence[float | None]
+]
+
+
+def _columns(readings: Sequence[OutletReading]) -> Columns:
+    """A PDU's readings as columns (labels, watts, amps, kWh; None or NaN: no value), the
+    last of an outlet read twice only: one executemany must not carry the same key twice
+    (PostgreSQL's ON CONFLICT refuses it)."""
+    if isinstance(readings, OutletReadings):
+        found: Columns = readings.columns()
+    else:
+        found = (
+            [r.outlet for r in readings],
+            [r.watts for r in readings],
+            [r.amps for r in readings],
+            [r.energy_kwh for r in readings],
+        )
+    labels = found[0]
+    if len(set(labels)) == len(labels):
+        return found
+    last = sorted({label: i for i, label in enumerate(labels)}.values())
+    labels, watts, amps, energy = found
+    return (
+        [labels[i] for i in last],
+        [watts[i] for i in last],
+        [amps[i] for i in last],
+        [energy[i] for i in last],
+    )
 
 
 def _in_range(column: Any, since: datetime, until: datetime) -> Any:
