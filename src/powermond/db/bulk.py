@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, TableClause, func, select, tuple_
+from sqlalchemy import Table, TableClause, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.types import EpochSeconds, UtcDateTime
@@ -176,9 +176,14 @@ async def upsert(
         old, value = table.c[name], new[name]
         changes[name] = larger(func.coalesce(old, value), func.coalesce(value, old))
     if mysql_like:
-        stmt = stmt.on_duplicate_key_update(changes)
-    else:
+        stmt = stmt.on_duplicate_key_update(changes)  # rows set to what they hold: not written
+    elif add or not greatest:
         stmt = stmt.on_conflict_do_update(index_elements=key, set_=changes)
+    else:
+        # Only larger values change anything: other rows are left unwritten (a peak is
+        # raised by few of an hour's cycles; PostgreSQL would write every row anew).
+        raised = or_(*(or_(table.c[n].is_(None), new[n] > table.c[n]) for n in greatest))
+        stmt = stmt.on_conflict_do_update(index_elements=key, set_=changes, where=raised)
     await executemany(session, stmt, rows, names=names)
 
 
