@@ -51,11 +51,11 @@ __all__ = [
 READING_NAMES = ("cycle", "outlet_id", "machine_id", "watts", "amps", "energy_kwh")
 READING_KEY = ("outlet_id", "cycle")
 # The readings as a writer binds them: raw integers (epoch seconds, thousandths), which the
-# declared types (ReadingTime, Milli) would otherwise convert value by value.
+# declared types (ReadingTime, Milli) would otherwise convert value by value. The cycle binds
+# as an INTEGER, as ReadingTime does on PostgreSQL: a time past 2038 is refused there.
 _RAW_READING = table(
     "power_reading",
-    column("cycle", BigInteger),
-    *(column(name, Integer) for name in ("outlet_id", "machine_id", "watts", "amps")),
+    *(column(name, Integer) for name in ("cycle", "outlet_id", "machine_id", "watts", "amps")),
     column("energy_kwh", BigInteger),
 )
 _OUTLET = table_of(Outlet)
