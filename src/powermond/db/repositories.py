@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, Integer, and_, column, func, select, table, u
 
 from powermond.db.bulk import insert_ignore, insert_rows, stored_keys
 from powermond.db.errors import UnknownMachine, UnknownPdu
+from powermond.db.outlet_map import OutletIds, OutletMap, kept_outlets
 from powermond.db.repository_base import Repository, table_of, translated
 from powermond.db.rollups import HOUR, PowerHourly, chunked
 from powermond.db.rows import (
@@ -189,30 +190,22 @@ class ReadingRepository(_Repository):
         table = _table(PowerReading)
         # Under the PDUs' locks nobody else adds these outlets' readings of the cycle.
         present = await stored_keys(self.session, table, READING_KEY, {"cycle": stored.cycle})
+        kept = await kept_outlets(self.session)
         # A batch of PDUs at a time: their outlets, rows and insert, then the next, so a
         # 1,000-PDU cycle never holds all its rows (and outlets) at once.
         for batch in chunked(builtins.list(wanted), PDUS_PER_BATCH):
-            await self._add_batch(stored, {pdu_ids[p]: wanted[p] for p in batch}, present)
+            by_id = {pdu_ids[p]: _columns(wanted[p]) for p in batch}
+            await self._add_batch(stored, by_id, present, kept)
         return stored
 
     async def _add_batch(
         self,
         stored: StoredCycle,
-        readings_by_pdu_id: Mapping[int, Sequence[OutletReading]],
+        columns: Mapping[int, Columns],
         present: set[int],
+        kept: tuple[OutletMap, int | None],
     ) -> None:
-        columns = {pdu_id: _columns(rows) for pdu_id, rows in readings_by_pdu_id.items()}
-        outlets = await self._outlets_of(builtins.list(columns))
-        missing = [
-            (pdu_id, label)
-            for pdu_id, (labels, *_) in columns.items()
-            for label in sorted(set(labels))
-            if (pdu_id, label) not in outlets
-        ]
-        if missing:
-            new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
-            await insert_ignore(self.session, _table(Outlet), new_outlets, ("pdu_id", "label"))
-            outlets = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), outlets)
+        outlets = await self._resolve(columns, *kept)
         # Each new row goes to the insert as a tuple of the integers stored (epoch seconds,
         # thousandths, as types.milli makes them: no type conversion per value); the rollups
         # get its tallies (no per-reading object outlives the batch).
@@ -220,8 +213,8 @@ class ReadingRepository(_Repository):
         rows: builtins.list[Row] = []
         for pdu_id, (labels, watts, amps, energy) in columns.items():
             new: builtins.list[Row] = []
-            for label, w, a, e in zip(labels, watts, amps, energy, strict=True):
-                outlet_id, machine_id = outlets[(pdu_id, label)]
+            of = outlets[pdu_id]
+            for (outlet_id, machine_id), w, a, e in zip(of, watts, amps, energy, strict=True):
                 if outlet_id in present:
                     continue  # a replay: stored before
                 new.append((
@@ -230,7 +223,7 @@ class ReadingRepository(_Repository):
                     None if a is None or a != a else round(a * MILLI),
                     None if e is None or e != e else round(e * MILLI),
                 ))  # fmt: skip
-            inlets = {outlets[(pdu_id, label)][0] for label in labels if is_inlet(label)}
+            inlets = {of[i][0] for i, label in enumerate(labels) if is_inlet(label)}
             # As stored: the rollups add exactly what a report reads back.
             stored.add_pdu(pdu_id, ((row[1], row[2], row[3]) for row in new), inlets)
             rows.extend(new)
@@ -239,6 +232,44 @@ class ReadingRepository(_Repository):
         # then append to its pages instead of splitting them half-full (~6 B per reading).
         rows.sort(key=itemgetter(1))
         await insert_rows(self.session, _RAW_READING, READING_NAMES, rows, READING_KEY)
+
+    async def _resolve(
+        self, columns: Mapping[int, Columns], kept: OutletMap, version: int | None
+    ) -> dict[int, builtins.list[OutletIds]]:
+        """Each PDU's (outlet id, machine id now) per reading, in the readings' order: kept
+        from an earlier cycle, else read (and kept); outlets nobody configured are created
+        unmapped."""
+        found: dict[int, builtins.list[OutletIds]] = {}
+        unknown: builtins.list[int] = []
+        for pdu_id, (labels, *_) in columns.items():
+            outlets = kept.get(version, pdu_id, labels)
+            if outlets is None:
+                unknown.append(pdu_id)
+            else:
+                found[pdu_id] = outlets
+        if not unknown:
+            return found
+        stored = await self._outlets_of(unknown)
+        missing = [
+            (pdu_id, label)
+            for pdu_id in unknown
+            for label in sorted(set(columns[pdu_id][0]))
+            if (pdu_id, label) not in stored
+        ]
+        if missing:
+            new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
+            await insert_ignore(self.session, _table(Outlet), new_outlets, ("pdu_id", "label"))
+            stored = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), stored)
+        added = {pdu_id for pdu_id, _ in missing}  # not kept: this transaction may roll back
+        by_pdu: dict[int, dict[str, OutletIds]] = {}
+        for (pdu_id, label), outlet in stored.items():
+            by_pdu.setdefault(pdu_id, {})[label] = outlet
+        for pdu_id in unknown:
+            labels, mine = columns[pdu_id][0], by_pdu[pdu_id]
+            found[pdu_id] = [mine[label] for label in labels]
+            if pdu_id not in added:
+                kept.put(version, pdu_id, mine, labels)
+        return found
 
     async def _lock_pdus(self, names: Sequence[str]) -> dict[str, int]:
         # FOR NO KEY UPDATE on PostgreSQL (outlets may still be added meanwhile). SQLite has
@@ -257,7 +288,8 @@ class ReadingRepository(_Repository):
         pdu_ids: Sequence[int],
         known: dict[tuple[int, str], tuple[int, int | None]] | None = None,
     ) -> dict[tuple[int, str], tuple[int, int | None]]:
-        """(pdu id, label) -> (outlet id, machine id now), added to ``known``."""
+        """(pdu id, label) -> (outlet id, machine id now) of every outlet of the PDUs, added to
+        ``known``."""
         outlets = dict(known or {})
         o = _OUTLET.c
         stmt = select(o.pdu_id, o.label, o.id, o.machine_id)
