@@ -114,10 +114,10 @@ async def _report(db_url: str) -> list[object]:
         return list(await report_rows(session, T0 - STEP, T0 + 10 * STEP))
 
 
-async def test_migration_0010_keeps_every_report_and_starts_the_version(
+async def test_migration_0011_keeps_every_report_and_starts_the_version(
     db_url: str, make_inventory: MakeInventory
 ) -> None:
-    await migrate(db_url, "0009")  # without the version: nothing is kept, nothing raised
+    await migrate(db_url, "0010")  # without the version: nothing is kept, nothing raised
     async with Database.from_url(db_url) as db:
         async with db.transaction() as session:
             await apply_inventory(session, make_inventory(PDUS, {"a": ["pdu0:1", "pdu1:1"]}))
@@ -135,8 +135,8 @@ async def test_migration_0010_keeps_every_report_and_starts_the_version(
             await apply_inventory(session, make_inventory(PDUS, {"a": ["pdu0:1"]}))
         assert await _version(db) == 1
     after = await _report(db_url)
-    await downgrade(db_url, "0009")
-    assert await current_revision(db_url) == "0009"
+    await downgrade(db_url, "0010")
+    assert await current_revision(db_url) == "0010"
     assert await _report(db_url) == after
     await migrate(db_url)
     assert await _report(db_url) == after

@@ -121,7 +121,7 @@ async def outlet_map_of(session: AsyncSession) -> OutletMap:
     bind = session.get_bind()
     assert isinstance(bind, Engine)
     kept = _MAPS.setdefault(bind, OutletMap())
-    if kept.has_version is None:  # once per engine: a schema before revision 0010 has none
+    if kept.has_version is None:  # once per engine: a schema before revision 0011 has none
         connection = await session.connection()
         kept.has_version = await connection.run_sync(
             lambda sync: inspect(sync).has_table(_VERSION.name)
