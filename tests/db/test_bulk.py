@@ -207,12 +207,12 @@ async def test_add_cycle_many_refuses_an_unknown_pdu_whole(racked: Database) -> 
 
 def test_stored_cycle_tallies_what_the_rollups_need() -> None:
     stored = StoredCycle(T0)
-    stored.add(11, 1, 7, 100.25, inlet=False)
-    stored.add(12, 1, 7, -0.5, inlet=False)  # a broken meter: owners recomputed
-    stored.add(13, 1, None, 40.0, inlet=False)  # unmapped: the PDU's sum only
-    stored.add(14, 1, None, 140.0, inlet=True)  # the inlet: in no sum
+    stored.add(11, 1, 7, 100_250, inlet=False)  # mW, as stored
+    stored.add(12, 1, 7, -500, inlet=False)  # a broken meter: owners recomputed
+    stored.add(13, 1, None, 40_000, inlet=False)  # unmapped: the PDU's sum only
+    stored.add(14, 1, None, 140_000, inlet=True)  # the inlet: in no sum
     stored.add(15, 2, 8, None, inlet=False)  # no watts: an owner, no sum
-    stored.add(16, 2, None, -3.0, inlet=True)  # a negative inlet lowers nothing
+    stored.add(16, 2, None, -3_000, inlet=True)  # a negative inlet lowers nothing
     assert stored.added == 6
     assert list(stored.outlet_ids) == [11, 12, 13, 14, 15, 16]
     assert (stored.machines, stored.pdus) == ({7, 8}, {1, 2})

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.collectors import CONFIG_LOCK, lock
 from powermond.db.errors import translate
+from powermond.db.outlet_map import outlet_map_changed
 from powermond.db.rows import outlet_sort_key
 from powermond.db.tables import Base, Machine, Outlet, Pdu
 from powermond.db.types import utc_now
@@ -180,6 +181,8 @@ async def _apply_outlets(session: AsyncSession, inventory: Inventory) -> tuple[O
     if moved:
         await session.execute(update(Outlet), moved)
     await _insert(session, Outlet, new)
+    if moved or new:
+        await outlet_map_changed(session)  # writers that kept the outlets read them again
     return tuple(sorted(remaps, key=_remap_order))
 
 

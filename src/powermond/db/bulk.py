@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, TableClause, func, select, tuple_
+from sqlalchemy import Table, TableClause, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.types import EpochSeconds, UtcDateTime
@@ -66,7 +66,7 @@ async def insert_new(
     return [by_key[_comparable(found)] for found in result.tuples()]
 
 
-def _insert_skipping(table: Table, key: Sequence[str], dialect: str) -> Any:
+def _insert_skipping(table: TableClause, key: Sequence[str], dialect: str) -> Any:
     """INSERT that skips rows whose ``key`` is stored.
 
     MariaDB/MySQL: INSERT IGNORE would make the server raise one warning per skipped row
@@ -113,7 +113,7 @@ async def stored_keys(
 
 async def insert_rows(
     session: AsyncSession,
-    table: Table,
+    table: TableClause,
     names: Sequence[str],
     rows: Iterable[tuple[Any, ...]],
     key: Sequence[str],
@@ -176,9 +176,14 @@ async def upsert(
         old, value = table.c[name], new[name]
         changes[name] = larger(func.coalesce(old, value), func.coalesce(value, old))
     if mysql_like:
-        stmt = stmt.on_duplicate_key_update(changes)
-    else:
+        stmt = stmt.on_duplicate_key_update(changes)  # rows set to what they hold: not written
+    elif add or not greatest:
         stmt = stmt.on_conflict_do_update(index_elements=key, set_=changes)
+    else:
+        # Only larger values change anything: other rows are left unwritten (a peak is
+        # raised by few of an hour's cycles; PostgreSQL would write every row anew).
+        raised = or_(*(or_(table.c[n].is_(None), new[n] > table.c[n]) for n in greatest))
+        stmt = stmt.on_conflict_do_update(index_elements=key, set_=changes, where=raised)
     await executemany(session, stmt, rows, names=names)
 
 

@@ -12,10 +12,11 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import BigInteger, Integer, and_, column, func, select, table, update
 
 from powermond.db.bulk import insert_ignore, insert_rows, stored_keys
 from powermond.db.errors import UnknownMachine, UnknownPdu
+from powermond.db.outlet_map import OutletIds, OutletMap, kept_outlets
 from powermond.db.repository_base import Repository, table_of, translated
 from powermond.db.rollups import HOUR, PowerHourly, chunked
 from powermond.db.rows import (
@@ -29,9 +30,9 @@ from powermond.db.rows import (
     stored_time,
 )
 from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
-from powermond.db.types import range_bound, to_milli
+from powermond.db.types import MILLI, range_bound
 from powermond.energy import hour_of
-from powermond.readings import LoadSample, OutletReading, is_inlet
+from powermond.readings import LoadSample, OutletReading, OutletReadings, is_inlet
 
 __all__ = [
     "LoadRepository",
@@ -50,6 +51,15 @@ __all__ = [
 
 READING_NAMES = ("cycle", "outlet_id", "machine_id", "watts", "amps", "energy_kwh")
 READING_KEY = ("outlet_id", "cycle")
+# The readings as a writer binds them: raw integers (epoch seconds, thousandths), which the
+# declared types (ReadingTime, Milli) would otherwise convert value by value. The cycle binds
+# as an INTEGER, as ReadingTime does on PostgreSQL: a time past 2038 is refused there.
+_RAW_READING = table(
+    "power_reading",
+    *(column(name, Integer) for name in ("cycle", "outlet_id", "machine_id", "watts", "amps")),
+    column("energy_kwh", BigInteger),
+)
+_OUTLET = table_of(Outlet)
 PDUS_PER_BATCH = 100  # PDUs whose readings one batch of a cycle's write holds
 
 _translated = translated
@@ -180,46 +190,86 @@ class ReadingRepository(_Repository):
         table = _table(PowerReading)
         # Under the PDUs' locks nobody else adds these outlets' readings of the cycle.
         present = await stored_keys(self.session, table, READING_KEY, {"cycle": stored.cycle})
+        kept = await kept_outlets(self.session)
         # A batch of PDUs at a time: their outlets, rows and insert, then the next, so a
         # 1,000-PDU cycle never holds all its rows (and outlets) at once.
         for batch in chunked(builtins.list(wanted), PDUS_PER_BATCH):
-            await self._add_batch(stored, {pdu_ids[p]: wanted[p] for p in batch}, present)
+            by_id = {pdu_ids[p]: _columns(wanted[p]) for p in batch}
+            await self._add_batch(stored, by_id, present, kept)
         return stored
 
     async def _add_batch(
         self,
         stored: StoredCycle,
-        readings_by_pdu_id: Mapping[int, Sequence[OutletReading]],
+        columns: Mapping[int, Columns],
         present: set[int],
+        kept: tuple[OutletMap, int | None],
     ) -> None:
-        outlets = await self._outlets_of(builtins.list(readings_by_pdu_id))
-        missing = [
-            (pdu_id, label)
-            for pdu_id, rows in readings_by_pdu_id.items()
-            for label in sorted({r.outlet for r in rows})
-            if (pdu_id, label) not in outlets
-        ]
-        if missing:
-            new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
-            await insert_ignore(self.session, _table(Outlet), new_outlets, ("pdu_id", "label"))
-            outlets = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), outlets)
-        # Each new row goes to the insert as a tuple; the rollups get its tallies (no
-        # per-reading object outlives the batch).
-        rows: builtins.list[tuple[Any, ...]] = []
-        for pdu_id, readings in readings_by_pdu_id.items():
-            for r in _last_per_outlet(readings):
-                outlet_id, machine_id = outlets[(pdu_id, r.outlet)]
+        outlets = await self._resolve(columns, *kept)
+        # Each new row goes to the insert as a tuple of the integers stored (epoch seconds,
+        # thousandths, as types.milli makes them: no type conversion per value); the rollups
+        # get its tallies (no per-reading object outlives the batch).
+        t = int(stored.cycle.timestamp())
+        rows: builtins.list[Row] = []
+        for pdu_id, (labels, watts, amps, energy) in columns.items():
+            new: builtins.list[Row] = []
+            of = outlets[pdu_id]
+            for (outlet_id, machine_id), w, a, e in zip(of, watts, amps, energy, strict=True):
                 if outlet_id in present:
                     continue  # a replay: stored before
-                # As stored (thousandths): the rollups add exactly what a report reads back.
-                watts, energy = to_milli(r.watts), to_milli(r.energy_kwh)
-                stored.add(outlet_id, pdu_id, machine_id, watts, is_inlet(r.outlet))
-                rows.append((stored.cycle, outlet_id, machine_id, watts, r.amps, energy))
+                new.append((
+                    t, outlet_id, machine_id,
+                    None if w is None or w != w else round(w * MILLI),
+                    None if a is None or a != a else round(a * MILLI),
+                    None if e is None or e != e else round(e * MILLI),
+                ))  # fmt: skip
+            inlets = {of[i][0] for i, label in enumerate(labels) if is_inlet(label)}
+            # As stored: the rollups add exactly what a report reads back.
+            stored.add_pdu(pdu_id, ((row[1], row[2], row[3]) for row in new), inlets)
+            rows.extend(new)
         del outlets
         # In outlet order: InnoDB's clustered key is (cycle, outlet_id), so a cycle's rows
         # then append to its pages instead of splitting them half-full (~6 B per reading).
         rows.sort(key=itemgetter(1))
-        await insert_rows(self.session, _table(PowerReading), READING_NAMES, rows, READING_KEY)
+        await insert_rows(self.session, _RAW_READING, READING_NAMES, rows, READING_KEY)
+
+    async def _resolve(
+        self, columns: Mapping[int, Columns], kept: OutletMap, version: int | None
+    ) -> dict[int, builtins.list[OutletIds]]:
+        """Each PDU's (outlet id, machine id now) per reading, in the readings' order: kept
+        from an earlier cycle, else read (and kept); outlets nobody configured are created
+        unmapped."""
+        found: dict[int, builtins.list[OutletIds]] = {}
+        unknown: builtins.list[int] = []
+        for pdu_id, (labels, *_) in columns.items():
+            outlets = kept.get(version, pdu_id, labels)
+            if outlets is None:
+                unknown.append(pdu_id)
+            else:
+                found[pdu_id] = outlets
+        if not unknown:
+            return found
+        stored = await self._outlets_of(unknown)
+        missing = [
+            (pdu_id, label)
+            for pdu_id in unknown
+            for label in sorted(set(columns[pdu_id][0]))
+            if (pdu_id, label) not in stored
+        ]
+        if missing:
+            new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
+            await insert_ignore(self.session, _table(Outlet), new_outlets, ("pdu_id", "label"))
+            stored = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), stored)
+        added = {pdu_id for pdu_id, _ in missing}  # not kept: this transaction may roll back
+        by_pdu: dict[int, dict[str, OutletIds]] = {}
+        for (pdu_id, label), outlet in stored.items():
+            by_pdu.setdefault(pdu_id, {})[label] = outlet
+        for pdu_id in unknown:
+            labels, mine = columns[pdu_id][0], by_pdu[pdu_id]
+            found[pdu_id] = [mine[label] for label in labels]
+            if pdu_id not in added:
+                kept.put(version, pdu_id, mine, labels)
+        return found
 
     async def _lock_pdus(self, names: Sequence[str]) -> dict[str, int]:
         # FOR NO KEY UPDATE on PostgreSQL (outlets may still be added meanwhile). SQLite has
@@ -238,13 +288,15 @@ class ReadingRepository(_Repository):
         pdu_ids: Sequence[int],
         known: dict[tuple[int, str], tuple[int, int | None]] | None = None,
     ) -> dict[tuple[int, str], tuple[int, int | None]]:
-        """(pdu id, label) -> (outlet id, machine id now), added to ``known``."""
+        """(pdu id, label) -> (outlet id, machine id now) of every outlet of the PDUs, added to
+        ``known``."""
         outlets = dict(known or {})
+        o = _OUTLET.c
+        stmt = select(o.pdu_id, o.label, o.id, o.machine_id)
         for chunk in chunked(pdu_ids):
-            stmt = select(Outlet.pdu_id, Outlet.label, Outlet.id, Outlet.machine_id)
-            for pdu_id, label, oid, mid in await self.session.execute(
-                stmt.where(Outlet.pdu_id.in_(chunk))
-            ):
+            # Core rows of the table's columns: no ORM result loading (~5 µs a row)
+            found = await self.session.execute(stmt.where(o.pdu_id.in_(chunk)))
+            for pdu_id, label, oid, mid in found.tuples().all():  # fetchall: not row by row
                 outlets[(pdu_id, label)] = (oid, mid)
         return outlets
 
@@ -299,9 +351,37 @@ class ReadingRepository(_Repository):
         return found | set((await self.session.scalars(mapped)).all())
 
 
-def _last_per_outlet(readings: Sequence[OutletReading]) -> builtins.list[OutletReading]:
-    # One executemany must not carry the same key twice (PostgreSQL's ON CONFLICT refuses it).
-    return builtins.list({r.outlet: r for r in readings}.values())
+# A reading as inserted: cycle (epoch s), outlet id, machine id, mW, mA, Wh.
+Row = tuple[int, int, int | None, int | None, int | None, int | None]
+Columns = tuple[
+    Sequence[str], Sequence[float | None], Sequence[float | None], Sequence[float | None]
+]
+
+
+def _columns(readings: Sequence[OutletReading]) -> Columns:
+    """A PDU's readings as columns (labels, watts, amps, kWh; None or NaN: no value), the
+    last of an outlet read twice only: one executemany must not carry the same key twice
+    (PostgreSQL's ON CONFLICT refuses it)."""
+    if isinstance(readings, OutletReadings):
+        found: Columns = readings.columns()
+    else:
+        found = (
+            [r.outlet for r in readings],
+            [r.watts for r in readings],
+            [r.amps for r in readings],
+            [r.energy_kwh for r in readings],
+        )
+    labels = found[0]
+    if len(set(labels)) == len(labels):
+        return found
+    last = sorted({label: i for i, label in enumerate(labels)}.values())
+    labels, watts, amps, energy = found
+    return (
+        [labels[i] for i in last],
+        [watts[i] for i in last],
+        [amps[i] for i in last],
+        [energy[i] for i in last],
+    )
 
 
 def _in_range(column: Any, since: datetime, until: datetime) -> Any:

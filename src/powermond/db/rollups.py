@@ -63,6 +63,7 @@ from powermond.db.bulk import dialect_insert, upsert
 from powermond.db.daily import LOAD, POWER, reopen
 from powermond.db.rows import StoredCycle
 from powermond.db.tables import (
+    MARIADB,
     CpuLoad,
     Cycle,
     LoadHourly,
@@ -91,6 +92,7 @@ T = TypeVar("T")
 HOUR = timedelta(hours=1)
 IN_LIST_CHUNK = 5000  # ids per IN list: SQLite allows 32766 variables, PostgreSQL 32767
 MW_PER_W = 1000  # the rollups' watts are mW, as the readings store them
+MATERIALIZE_ALL = 2**62  # a LIMIT no cycle reaches
 DAEMON = "daemon"  # db.cycles.DAEMON (not imported: cycles imports bulk, as this does)
 
 # Tables whose declared types convert nothing serve as declared.
@@ -323,6 +325,12 @@ async def _add_readings(
     ).where(r.c.cycle == t)
     if outlets is not None:
         new = new.where(r.c.outlet_id.in_(outlets))
+    dialect = session.get_bind().dialect.name
+    if dialect in MARIADB:
+        # A derived table with a LIMIT is materialized, not merged into the outer query:
+        # merged, MariaDB ran each neighbour's subquery three times per reading (once per
+        # reference to it), 2.9 s instead of 1.6 s for an hour's first cycle of 47,500.
+        new = new.limit(MATERIALIZE_ALL)
     n = new.subquery("n")
     p, q = _reading.alias("p"), _reading.alias("q")
     iv = _intervals(_dt(t - reach), _dt(t + reach))

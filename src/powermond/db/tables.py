@@ -84,6 +84,22 @@ class Outlet(Base):
     )
 
 
+class OutletMapVersion(Base):
+    """One row (``id`` 1): a number raised by every change of the outlet -> machine mapping
+    (``apply_inventory``: outlets added, mapped, unmapped), in the transaction that makes it.
+
+    Writers keep the outlets they read for the next cycle (:mod:`powermond.db.outlet_map`)
+    while it stays the same; collectors sharing the database each see the others' applies.
+    Anything else that changes ``outlet.machine_id`` or an outlet's id must raise it too.
+    Outlets the writer adds unmapped (unknown labels) need not: a kept map without them
+    sends the writer to the database for them."""
+
+    __tablename__ = "outlet_map_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 def only_on(index: Index, *dialects: str) -> Index:
     """``index``, created only on these dialects (``Index.ddl_if``)."""
     # SQLAlchemy takes a tuple of dialect names here (DDLIf._should_execute), typed str.

@@ -118,6 +118,14 @@ def to_milli(value: float | None) -> float | None:
     return None if value is None else round(value * MILLI) / MILLI
 
 
+def milli(value: float | None) -> int | None:
+    """``value`` as the integer :class:`Milli` stores (``to_milli(value)`` thousandths), for
+    writers that bind raw integers (no per-value type conversion on the hot path)."""
+    if value is None or value != value:  # NaN: no value, as Milli binds it
+        return None
+    return round(value * MILLI)
+
+
 class Milli(TypeDecorator[float]):
     """A reading's value stored as an integer count of thousandths (mW, mA, Wh), in an
     ``INTEGER`` (up to 2.1 MW or MA; :class:`MilliWide` for energy counters).
@@ -132,9 +140,7 @@ class Milli(TypeDecorator[float]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return None
-        return round(float(value) * MILLI)
+        return None if value is None else milli(float(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> float | None:
         return None if value is None else int(value) / MILLI
