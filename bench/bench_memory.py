@@ -173,14 +173,14 @@ def _trace_stages(daemon: Daemon) -> None:
 
     import powermond.collect.store as store
 
-    rollups = store.add_cycle_rollups
+    rollups = store.add_cycle
 
     async def traced_rollups(*a: Any, **kw: Any) -> Any:
         print(f"    traced when the rollups start: {mb(tracemalloc.get_traced_memory()[0])} MB")
         top_allocations(tracemalloc.take_snapshot(), 8)
         return await rollups(*a, **kw)
 
-    store.add_cycle_rollups = traced_rollups  # type: ignore[assignment]
+    store.add_cycle = traced_rollups  # type: ignore[assignment]
     daemon._poll = traced_poll  # type: ignore[method-assign]
     daemon.writer.write = traced_write  # type: ignore[method-assign]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -35,7 +35,7 @@ PDUS_FILE = "pdus.toml"
 MACHINES_FILE = "machines.toml"
 CONFIG_FILES = (SETTINGS_FILE, PDUS_FILE, MACHINES_FILE)
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
@@ -70,10 +70,11 @@ def _syntax_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
 
 
 def _validate(
-    model: type[M], data: Mapping[str, Any], path: Path, table: str, problems: list[str]
+    model: Callable[..., M], data: Mapping[str, Any], path: Path, table: str, problems: list[str]
 ) -> M | None:
+    """``model(**data)`` (a pydantic model or dataclass, both validate what they are given)."""
     try:
-        return model.model_validate(data)
+        return model(**data)
     except ValidationError as exc:
         for error in exc.errors():
             problems.append(_validation_problem(path, table, error))
@@ -83,7 +84,7 @@ def _validate(
 def _validation_problem(path: Path, table: str, error: Mapping[str, Any]) -> str:
     loc = [str(part) for part in error["loc"]]
     where = f"[{table}]" if table else ""
-    if error["type"] == "extra_forbidden":
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         key_path = ".".join(loc)
         return f"{path}: {where} {key_path}: unknown key".replace(":  ", ": ")
     if error["type"] == "missing":
@@ -190,16 +191,14 @@ def _parse_pdus(config_dir: Path, problems: list[str]) -> tuple[dict[str, PduCon
     _check_top_level(data, ("pdu",), path, problems)
     known = _profile_names()
     pdus: dict[str, PduConfig] = {}
+    shared: dict[tuple[bool, str], str | SecretStr] = {}
     tables = _tables(data, "pdu", path, problems)
     for name, body in tables.items():
         table = f"pdu.{name}"
         if ":" in name:
             problems.append(f"{path}: [{table}]: a PDU name cannot contain ':'")
             continue
-        fields = {
-            k: SecretStr(v) if k in _SECRET_KEYS and isinstance(v, str) else v
-            for k, v in body.items()
-        }
+        fields = {k: _shared_value(k, v, shared) for k, v in body.items()}
         if "name" in fields:
             problems.append(f"{path}: [{table}] name: unknown key (the table name is the name)")
             continue
@@ -214,6 +213,18 @@ def _parse_pdus(config_dir: Path, problems: list[str]) -> tuple[dict[str, PduCon
             continue
         pdus[name] = pdu
     return pdus, set(tables)
+
+
+def _shared_value(key: str, value: Any, shared: dict[tuple[bool, str], Any]) -> Any:
+    """``value``, secrets as ``SecretStr``; equal strings (and secrets) as one object: 10,000
+    PDUs naming the same profile, version and community keep one of each, not 10,000."""
+    if not isinstance(value, str):
+        return value
+    secret = key in _SECRET_KEYS
+    found = shared.get((secret, value))
+    if found is None:
+        found = shared[(secret, value)] = SecretStr(value) if secret else value
+    return found
 
 
 def _profile_names() -> set[str] | None:
@@ -236,10 +247,13 @@ def _parse_machines(
     _check_top_level(data, ("machine",), path, problems)
     machines: dict[str, MachineConfig] = {}
     owner: dict[tuple[str, str], str] = {}
+    # One string per PDU name (the PDU's own) and per label, not one per outlet mapped.
+    names = {name: name for name in declared_pdus}
+    labels: dict[str, str] = {}
     for name, body in _tables(data, "machine", path, problems).items():
         table = f'machine."{name}"'
         outlets = body.get("outlets")
-        refs = _parse_outlets(outlets, path, table, declared_pdus, problems)
+        refs = _parse_outlets(outlets, path, table, (names, labels), problems)
         rrd = body.get("rrd")
         if isinstance(rrd, str) and (rrd.startswith("/") or ".." in rrd.split("/")):
             problems.append(f"{path}: [{table}] rrd: must be <cluster>/<host> under [rrd].root")
@@ -260,9 +274,15 @@ def _parse_machines(
 
 
 def _parse_outlets(
-    outlets: Any, path: Path, table: str, declared_pdus: set[str], problems: list[str]
+    outlets: Any,
+    path: Path,
+    table: str,
+    shared: tuple[dict[str, str], dict[str, str]],
+    problems: list[str],
 ) -> list[OutletRef]:
-    """The valid outlet references; a problem for each invalid one."""
+    """The valid outlet references; a problem for each invalid one. ``shared``: each
+    declared PDU name to itself, and the labels seen so far (to keep one string of each)."""
+    names, labels = shared
     if outlets is None:
         problems.append(f"{path}: [{table}] outlets: required key is missing")
         return []
@@ -282,10 +302,10 @@ def _parse_outlets(
         except ValueError as exc:
             problems.append(f"{path}: [{table}] outlets: {text!r}: {exc}")
             continue
-        if pdu not in declared_pdus:
+        if pdu not in names:
             problems.append(f"{path}: [{table}] outlets: {text!r} names no PDU in {PDUS_FILE}")
             continue
-        ref = OutletRef(pdu=pdu, label=label)
+        ref = OutletRef(pdu=names[pdu], label=labels.setdefault(label, label))
         if ref in refs:
             problems.append(f"{path}: [{table}] outlets: {text!r} is listed twice")
             continue
