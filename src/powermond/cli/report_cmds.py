@@ -120,15 +120,15 @@ def _midnight(now: datetime) -> datetime:
 def _run(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Open the configured database, run ``work`` in one transaction, close it. Gaps are
     the recorded cycles' business, so ``[collector].interval`` plays no part here."""
+    from powermond.configdir import config_dir_from
     from powermond.db.engine import Database
     from powermond.db.sqlite_access import open_url
-    from powermond.inventory.load import load_settings
-    from powermond.settings import config_dir_from
+    from powermond.inventory.files import load_database_url
 
-    settings = load_settings(config_dir_from(getattr(args, "config_dir", None)))
+    database_url = load_database_url(config_dir_from(getattr(args, "config_dir", None)))
 
     async def main() -> T:
-        url = open_url(settings.database.url.get_secret_value(), "read")
+        url = open_url(database_url, "read")
         async with Database.from_url(url) as db, db.transaction() as session:
             return await work(session)
 
