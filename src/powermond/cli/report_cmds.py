@@ -132,7 +132,7 @@ def _run(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]])
         async with Database.from_url(url) as db, db.transaction() as session:
             return await work(session)
 
-    # What is loaded by now (SQLAlchemy, the settings) outlives the query, so the garbage
+    # What is loaded by now (SQLAlchemy, the database URL) outlives the query, so the garbage
     # collector need not walk it again at each full collection: a year's plot makes some
     # 200,000 objects, whose collections otherwise took a third of its query's CPU time.
     # Unfrozen after: the command may run inside a longer process (tests).
