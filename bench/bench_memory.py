@@ -1,7 +1,7 @@
 """Memory benchmark: the daemon's own cycle path over N in-process simulated PDUs.
 
     .venv/bin/python bench/bench_memory.py [--pdus 10000] [--cycles 100] [--db-url URL]
-                                           [--minutes 6] [--tracemalloc] [--metrics]
+                                           [--minutes 6] [--tracemalloc] [--heap] [--metrics]
 
 The daemon is assembled as ``powermond`` assembles it (``daemon._assemble``: database,
 collector row, spool, poller, monitor, writer; the configuration of bench_daemon.py, N
@@ -19,7 +19,10 @@ VmHWM: the peak) and CPU seconds (user + system) of this process after the start
 cycles 1, 2, 5, 10, 20, 50, 100 (as many as ``--cycles`` and ``--minutes`` allow; it says
 how many ran). ``--tracemalloc`` (several times slower) also prints, after cycle 1 and the
 last, what Python allocations are alive between cycles, by source line, and the sizes of the
-inventory and the objects the daemon keeps.
+inventory and the objects the daemon keeps. ``--heap`` adds to each line where the anonymous
+memory is: pymalloc's arenas (Python's small objects; an arena is returned only when every
+object in it is freed) and the bytes in use in them, and glibc malloc's bytes in use (large
+Python objects, SQLite's heap, the drivers'; freed pages are returned by ``malloc_trim``).
 """
 
 from __future__ import annotations
@@ -114,11 +117,50 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def line(what: str, started_cpu: float) -> None:
+def heaps() -> str:
+    """pymalloc arenas and bytes in use (sys._debugmallocstats), glibc malloc in use."""
+    import ctypes
+    import os
+    import threading
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost",
+        )]  # fmt: skip
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
+    info = libc.mallinfo2()
+    read, write = os.pipe()  # the stats go to the C stderr: read them through a pipe
+    text: list[str] = []
+    reader = threading.Thread(target=lambda: text.append(os.fdopen(read).read()))
+    reader.start()
+    saved = os.dup(2)
+    os.dup2(write, 2)
+    os.close(write)
+    try:
+        sys._debugmallocstats()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    reader.join()
+    stats = {}
+    for found in text[0].splitlines():
+        key, sep, value = found.partition("=")
+        if sep and key.startswith("#"):
+            stats[key.strip("# ")] = int(value.strip().replace(",", ""))
+    arenas = stats.get("arenas allocated current", 0)  # 1 MiB each
+    used = stats.get("bytes in allocated blocks", 0) / 2**20
+    malloc = (info.uordblks + info.hblkhd) / 2**20
+    return f" | pymalloc {arenas} MB ({used:.1f} in use), malloc {malloc:.1f} MB in use"
+
+
+def line(what: str, started_cpu: float, heap: bool = False) -> None:
     print(
         f"  {what:<16} RSS {vm('VmRSS'):6.1f} MB (anon {vm('RssAnon'):5.1f}, files "
         f"{vm('RssFile') + vm('RssShmem'):5.1f}), peak {vm('VmHWM'):6.1f} MB, "
-        f"CPU {cpu_seconds() - started_cpu:7.1f} s{sqlite_heap()}",
+        f"CPU {cpu_seconds() - started_cpu:7.1f} s{sqlite_heap()}{heaps() if heap else ''}",
         flush=True,
     )
 
@@ -173,14 +215,14 @@ def _trace_stages(daemon: Daemon) -> None:
 
     import powermond.collect.store as store
 
-    rollups = store.add_cycle_rollups
+    rollups = store.add_cycle
 
     async def traced_rollups(*a: Any, **kw: Any) -> Any:
         print(f"    traced when the rollups start: {mb(tracemalloc.get_traced_memory()[0])} MB")
         top_allocations(tracemalloc.take_snapshot(), 8)
         return await rollups(*a, **kw)
 
-    store.add_cycle_rollups = traced_rollups  # type: ignore[assignment]
+    store.add_cycle = traced_rollups  # type: ignore[assignment]
     daemon._poll = traced_poll  # type: ignore[method-assign]
     daemon.writer.write = traced_write  # type: ignore[method-assign]
 
@@ -214,7 +256,7 @@ async def run(args: argparse.Namespace, etc: Path) -> None:
         if args.tracemalloc:
             _trace_stages(daemon)
         gc.collect()
-        line("started", started_cpu)
+        line("started", started_cpu, args.heap)
         first = datetime(2026, 11, 2, tzinfo=UTC)
         done = 0
         for k in range(args.cycles):
@@ -223,7 +265,7 @@ async def run(args: argparse.Namespace, etc: Path) -> None:
             done = k + 1
             last = done == args.cycles or time.monotonic() > deadline
             if done in REPORTED or last:
-                line(f"after cycle {done}", started_cpu)
+                line(f"after cycle {done}", started_cpu, args.heap)
                 if args.tracemalloc and (done == 1 or last):
                     top_allocations(tracemalloc.take_snapshot())
                     sizes(daemon)
@@ -240,6 +282,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=6.0, help="stop after this long")
     parser.add_argument("--db-url", default=None)
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--heap", action="store_true", help="pymalloc and malloc in use")
     parser.add_argument("--metrics", action="store_true", help="[metrics] listen set")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pm-bench-memory-") as tmp:

@@ -226,7 +226,9 @@ class Cluster:
         mine = {n: pdu for n, pdu in inventory.pdus.items() if n in names}
         self.share_size = len(mine)
         self._say(len(mine), len(pdus), view, _assignment(pdus, view.members, view.known))
-        return inventory.model_copy(update={"pdus": mine})
+        if len(mine) == len(inventory.pdus):
+            return inventory  # all of them: no copy of the PDUs each cycle
+        return inventory.with_pdus(mine)
 
     async def _beat(self, pdus: frozenset[str], digest: str) -> View:
         me = Member(self.me.name, self.me.only)

@@ -8,10 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from powermond.configdir import DEFAULT_CONFIG_DIR, config_dir_from
+from powermond.inventory.files import DEFAULT_DATABASE_URL
 
 __all__ = ["DEFAULT_CONFIG_DIR", "Settings", "config_dir_from"]
-
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:////var/lib/powermon/powermon.db"
 
 
 class _Section(BaseModel):

@@ -2,7 +2,8 @@
 
 Each check runs a fresh interpreter (this test process has imported everything already) and
 lists which of the heavy packages it loaded: ``--version`` and ``--help`` need none of them,
-``pdus`` needs SQLAlchemy and the dialect of the database in use, but no SNMP, numpy,
+``pdus`` and ``power`` need SQLAlchemy and the dialect of the database in use, but no
+pydantic (they take only the database URL from ``powermon.toml``), SNMP, numpy,
 matplotlib, nor MariaDB's dialect on SQLite. Start-up CPU itself is measured by
 ``bench/bench_startup.py``, not asserted here.
 """
@@ -59,7 +60,7 @@ def test_pdus_on_sqlite_imports_sqlalchemy_and_sqlite_only(tmp_path: Path) -> No
     assert imported_by("--config-dir", str(etc), "db", "upgrade")["code"] == 0
     report = imported_by("--config-dir", str(etc), "pdus")
     assert report["code"] == 0
-    assert report["heavy"] == ["pydantic", "sqlalchemy"]
+    assert report["heavy"] == ["sqlalchemy"]
     # SQLite's dialect only: the readings' BRIN index option is PostgreSQL's, given to the
     # schema only when a PostgreSQL engine is made (it made SQLAlchemy load that dialect);
     # MariaDB's is imported by bulk.py for MariaDB only. No SNMP client nor profiles.
@@ -78,7 +79,7 @@ def test_power_imports_no_snmp_and_one_dialect(tmp_path: Path) -> None:
     assert imported_by("--config-dir", str(etc), "db", "upgrade")["code"] == 0
     assert imported_by("--config-dir", str(etc), "config", "apply")["code"] == 0
     report = imported_by("--config-dir", str(etc), "power", "wn1", "--format", "json")
-    assert report["heavy"] == ["pydantic", "sqlalchemy"]
+    assert report["heavy"] == ["sqlalchemy"]
     assert report["dialects"] == ["sqlalchemy.dialects._typing", "sqlalchemy.dialects.sqlite"]
     assert report["snmp"] == []
 

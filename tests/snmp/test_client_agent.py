@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from pydantic import SecretStr
@@ -100,5 +101,5 @@ async def test_wrong_community_times_out_within_the_budget(
     pdu = pdu_of(agent, timeout=0.2, retries=2)
     assert client.request_budget(pdu) == pytest.approx(0.6)
     with pytest.raises(SnmpTimeout, match=r"0.2 s x 3 tries"):
-        await client.walk_columns(pdu.model_copy(update={"community": SecretStr("no")}), COLUMNS)
+        await client.walk_columns(replace(pdu, community=SecretStr("no")), COLUMNS)
     assert agent.requests == []  # the agent stayed silent to all three tries

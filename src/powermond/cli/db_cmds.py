@@ -56,10 +56,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _database_url(args: argparse.Namespace) -> str:
-    from powermond.inventory.load import load_settings  # the CLI imports only what it runs
+    """The database URL alone: these commands need no other setting (nor pydantic)."""
+    from powermond.inventory.files import load_database_url
 
-    settings = load_settings(config_dir_from(getattr(args, "config_dir", None)))
-    return settings.database.url.get_secret_value()
+    return load_database_url(config_dir_from(getattr(args, "config_dir", None)))
 
 
 def _query(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

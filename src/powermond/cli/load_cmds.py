@@ -55,11 +55,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(config_dir_from(getattr(args, "config_dir", None)))
 
 
-def _database(settings: Settings, access: Access) -> Database:
+def _database(url: str, access: Access) -> Database:
     from powermond.db.engine import Database
     from powermond.db.sqlite_access import open_url
 
-    return Database.from_url(open_url(settings.database.url.get_secret_value(), access))
+    return Database.from_url(open_url(url, access))
 
 
 # --- import-load ------------------------------------------------------------------------
@@ -85,7 +85,7 @@ async def _run_import(
     from powermond.collect.loadimport import import_load
     from powermond.db.repositories import MachineRepository
 
-    async with _database(settings, "write") as db:
+    async with _database(settings.database.url.get_secret_value(), "write") as db:
         async with db.transaction() as session:
             machines = await MachineRepository(session).list()
         if machine is not None:
@@ -125,7 +125,10 @@ def _show_load(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"powermon: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    points = asyncio.run(_read_load(_settings(args), args.machine, since, until))
+    from powermond.inventory.files import load_database_url  # the URL alone: no pydantic
+
+    url = load_database_url(config_dir_from(getattr(args, "config_dir", None)))
+    points = asyncio.run(_read_load(url, args.machine, since, until))
     write_rows(
         points,
         LOAD_COLUMNS,
@@ -137,11 +140,11 @@ def _show_load(args: argparse.Namespace) -> int:
 
 
 async def _read_load(
-    settings: Settings, machine: str, since: datetime, until: datetime
+    url: str, machine: str, since: datetime, until: datetime
 ) -> list[dict[str, Any]]:
     from powermond.db.repositories import LoadRepository, MachineRepository
 
-    async with _database(settings, "read") as db, db.transaction() as session:
+    async with _database(url, "read") as db, db.transaction() as session:
         if await MachineRepository(session).get(machine) is None:
             raise NotFoundError(f"machine {machine!r} is not in the database")
         samples = await LoadRepository(session).between(machine, since, until)

@@ -120,19 +120,19 @@ def _midnight(now: datetime) -> datetime:
 def _run(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Open the configured database, run ``work`` in one transaction, close it. Gaps are
     the recorded cycles' business, so ``[collector].interval`` plays no part here."""
+    from powermond.configdir import config_dir_from
     from powermond.db.engine import Database
     from powermond.db.sqlite_access import open_url
-    from powermond.inventory.load import load_settings
-    from powermond.settings import config_dir_from
+    from powermond.inventory.files import load_database_url
 
-    settings = load_settings(config_dir_from(getattr(args, "config_dir", None)))
+    database_url = load_database_url(config_dir_from(getattr(args, "config_dir", None)))
 
     async def main() -> T:
-        url = open_url(settings.database.url.get_secret_value(), "read")
+        url = open_url(database_url, "read")
         async with Database.from_url(url) as db, db.transaction() as session:
             return await work(session)
 
-    # What is loaded by now (SQLAlchemy, the settings) outlives the query, so the garbage
+    # What is loaded by now (SQLAlchemy, the database URL) outlives the query, so the garbage
     # collector need not walk it again at each full collection: a year's plot makes some
     # 200,000 objects, whose collections otherwise took a third of its query's CPU time.
     # Unfrozen after: the command may run inside a longer process (tests).

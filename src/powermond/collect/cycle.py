@@ -17,12 +17,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from powermond.db.tables import LABEL_LENGTH
-from powermond.inventory.model import PduConfig
 from powermond.output import iso_z
 from powermond.readings import OutletReading, OutletReadings, is_inlet
 from powermond.snmp.errors import SnmpError
 
-if TYPE_CHECKING:  # the SNMP client and profiles load only where a cycle polls
+if TYPE_CHECKING:  # the SNMP client and profiles load only where a cycle polls; pydantic
+    # (the inventory's models) not for commands that only read health (`powermon pdus`)
+    from powermond.inventory.model import PduConfig
     from powermond.snmp.client import PduTransport
     from powermond.snmp.profiles.base import Profile, Rows, Table
 

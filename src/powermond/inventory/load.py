@@ -7,19 +7,24 @@ The daemon's reload and ``powermon config check`` run exactly this code.
 
 from __future__ import annotations
 
-import os
-import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
-from pydantic import BaseModel, SecretStr, ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from pydantic import SecretStr, ValidationError
 
 from powermond.errors import ConfigError
+from powermond.inventory.files import (
+    MACHINES_FILE,
+    PDUS_FILE,
+    SETTINGS_FILE,
+    apply_url_override,
+    database_url_problem,
+    read_toml,
+    register_password,
+    require_dir,
+    url_source,
+)
 from powermond.inventory.inlets import double_counted
 from powermond.inventory.model import (
     Inventory,
@@ -30,50 +35,15 @@ from powermond.inventory.model import (
 )
 from powermond.settings import Settings
 
-SETTINGS_FILE = "powermon.toml"
-PDUS_FILE = "pdus.toml"
-MACHINES_FILE = "machines.toml"
-CONFIG_FILES = (SETTINGS_FILE, PDUS_FILE, MACHINES_FILE)
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
-    """The parsed file, or ``{}`` when absent; syntax errors become ``file:line:col`` problems."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        problems.append(f"{path}: cannot read: {exc.strerror}")
-        return {}
-    try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        problems.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(_syntax_problem(path, exc))
-    return {}
-
-
-def _syntax_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
-    # tomllib puts the position in the message: "Invalid value (at line 3, column 7)".
-    message = str(exc)
-    if " (at line " in message:
-        text, _, where = message.rpartition(" (at line ")
-        line, _, column = where.rstrip(")").partition(", column ")
-        return f"{path}:{line}:{column}: TOML syntax error: {text}"
-    if " (at end of document)" in message:
-        text = message.replace(" (at end of document)", "")
-        return f"{path}: TOML syntax error at end of file: {text}"
-    return f"{path}: TOML syntax error: {message}"
+M = TypeVar("M")
 
 
 def _validate(
-    model: type[M], data: Mapping[str, Any], path: Path, table: str, problems: list[str]
+    model: Callable[..., M], data: Mapping[str, Any], path: Path, table: str, problems: list[str]
 ) -> M | None:
+    """``model(**data)`` (a pydantic model or dataclass, both validate what they are given)."""
     try:
-        return model.model_validate(data)
+        return model(**data)
     except ValidationError as exc:
         for error in exc.errors():
             problems.append(_validation_problem(path, table, error))
@@ -83,7 +53,7 @@ def _validate(
 def _validation_problem(path: Path, table: str, error: Mapping[str, Any]) -> str:
     loc = [str(part) for part in error["loc"]]
     where = f"[{table}]" if table else ""
-    if error["type"] == "extra_forbidden":
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         key_path = ".".join(loc)
         return f"{path}: {where} {key_path}: unknown key".replace(":  ", ": ")
     if error["type"] == "missing":
@@ -124,50 +94,18 @@ def _tables(data: Mapping[str, Any], key: str, path: Path, problems: list[str]) 
 
 def _parse_settings(config_dir: Path, problems: list[str]) -> Settings | None:
     path = config_dir / SETTINGS_FILE
-    data = _read_toml(path, problems)
-    override = os.environ.get("POWERMON_DATABASE_URL")
-    if override:
-        data.setdefault("database", {})
-        if isinstance(data["database"], dict):
-            data["database"]["url"] = override
-    if isinstance(data.get("database"), dict):
-        _register_url_secrets(data["database"].get("url"))  # before anything can echo it
+    data = read_toml(path, problems)
+    overridden = apply_url_override(data)
     if isinstance(data.get("database"), dict) and isinstance(data["database"].get("url"), str):
         data["database"]["url"] = SecretStr(data["database"]["url"])
     _coerce_paths(data)
     settings = _validate(Settings, data, path, "", problems)
     if settings is not None:
-        source = "POWERMON_DATABASE_URL" if override else f"{path}: database.url"
-        problem = _database_url_problem(settings.database.url.get_secret_value())
+        problem = database_url_problem(settings.database.url.get_secret_value())
         if problem:
-            problems.append(f"{source}: {problem}")
+            problems.append(f"{url_source(path, overridden)}: {problem}")
             return None
     return settings
-
-
-_ASYNC_DRIVERS = {
-    "sqlite": "aiosqlite",
-    "mysql": "asyncmy",
-    "mariadb": "asyncmy",
-    "postgresql": "asyncpg",
-}
-
-
-def _database_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be used, without repeating it (it may hold a password)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return "not a database URL (e.g. sqlite+aiosqlite:////var/lib/powermon/powermon.db)"
-    except ValueError:  # SQLAlchemy's own message would repeat the URL, password and all
-        return "the port is not a number (is the '@' before the host missing?)"
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
-    wanted = _ASYNC_DRIVERS.get(backend)
-    if wanted is None:
-        return f"unsupported database {backend!r} (use sqlite, mysql/mariadb or postgresql)"
-    if driver != wanted:
-        return f"use the {backend}+{wanted}:// driver, not {driver!r}"
-    return None
 
 
 def _coerce_paths(data: dict[str, Any]) -> None:
@@ -186,20 +124,18 @@ _SECRET_KEYS = ("community", "auth_key", "priv_key")
 def _parse_pdus(config_dir: Path, problems: list[str]) -> tuple[dict[str, PduConfig], set[str]]:
     """The valid PDUs, and the names of all declared ones (valid or not)."""
     path = config_dir / PDUS_FILE
-    data = _read_toml(path, problems)
+    data = read_toml(path, problems)
     _check_top_level(data, ("pdu",), path, problems)
     known = _profile_names()
     pdus: dict[str, PduConfig] = {}
+    shared: dict[tuple[bool, str], str | SecretStr] = {}
     tables = _tables(data, "pdu", path, problems)
     for name, body in tables.items():
         table = f"pdu.{name}"
         if ":" in name:
             problems.append(f"{path}: [{table}]: a PDU name cannot contain ':'")
             continue
-        fields = {
-            k: SecretStr(v) if k in _SECRET_KEYS and isinstance(v, str) else v
-            for k, v in body.items()
-        }
+        fields = {k: _shared_value(k, v, shared) for k, v in body.items()}
         if "name" in fields:
             problems.append(f"{path}: [{table}] name: unknown key (the table name is the name)")
             continue
@@ -214,6 +150,18 @@ def _parse_pdus(config_dir: Path, problems: list[str]) -> tuple[dict[str, PduCon
             continue
         pdus[name] = pdu
     return pdus, set(tables)
+
+
+def _shared_value(key: str, value: Any, shared: dict[tuple[bool, str], Any]) -> Any:
+    """``value``, secrets as ``SecretStr``; equal strings (and secrets) as one object: 10,000
+    PDUs naming the same profile, version and community keep one of each, not 10,000."""
+    if not isinstance(value, str):
+        return value
+    secret = key in _SECRET_KEYS
+    found = shared.get((secret, value))
+    if found is None:
+        found = shared[(secret, value)] = SecretStr(value) if secret else value
+    return found
 
 
 def _profile_names() -> set[str] | None:
@@ -232,14 +180,17 @@ def _parse_machines(
     config_dir: Path, declared_pdus: set[str], problems: list[str]
 ) -> dict[str, MachineConfig]:
     path = config_dir / MACHINES_FILE
-    data = _read_toml(path, problems)
+    data = read_toml(path, problems)
     _check_top_level(data, ("machine",), path, problems)
     machines: dict[str, MachineConfig] = {}
     owner: dict[tuple[str, str], str] = {}
+    # One string per PDU name (the PDU's own) and per label, not one per outlet mapped.
+    names = {name: name for name in declared_pdus}
+    labels: dict[str, str] = {}
     for name, body in _tables(data, "machine", path, problems).items():
         table = f'machine."{name}"'
         outlets = body.get("outlets")
-        refs = _parse_outlets(outlets, path, table, declared_pdus, problems)
+        refs = _parse_outlets(outlets, path, table, (names, labels), problems)
         rrd = body.get("rrd")
         if isinstance(rrd, str) and (rrd.startswith("/") or ".." in rrd.split("/")):
             problems.append(f"{path}: [{table}] rrd: must be <cluster>/<host> under [rrd].root")
@@ -260,9 +211,15 @@ def _parse_machines(
 
 
 def _parse_outlets(
-    outlets: Any, path: Path, table: str, declared_pdus: set[str], problems: list[str]
+    outlets: Any,
+    path: Path,
+    table: str,
+    shared: tuple[dict[str, str], dict[str, str]],
+    problems: list[str],
 ) -> list[OutletRef]:
-    """The valid outlet references; a problem for each invalid one."""
+    """The valid outlet references; a problem for each invalid one. ``shared``: each
+    declared PDU name to itself, and the labels seen so far (to keep one string of each)."""
+    names, labels = shared
     if outlets is None:
         problems.append(f"{path}: [{table}] outlets: required key is missing")
         return []
@@ -282,10 +239,10 @@ def _parse_outlets(
         except ValueError as exc:
             problems.append(f"{path}: [{table}] outlets: {text!r}: {exc}")
             continue
-        if pdu not in declared_pdus:
+        if pdu not in names:
             problems.append(f"{path}: [{table}] outlets: {text!r} names no PDU in {PDUS_FILE}")
             continue
-        ref = OutletRef(pdu=pdu, label=label)
+        ref = OutletRef(pdu=names[pdu], label=labels.setdefault(label, label))
         if ref in refs:
             problems.append(f"{path}: [{table}] outlets: {text!r} is listed twice")
             continue
@@ -296,35 +253,13 @@ def _parse_outlets(
 # --- entry points -------------------------------------------------------------------------
 
 
-_NETLOC = re.compile(r"://(?P<netloc>[^/?#]*)")
-
-
-def _register_url_secrets(raw: object) -> None:
-    """Register the password of a database URL as given, even one that does not parse (a
-    forgotten ``@`` turns "password + host" into a port) or is not a string at all."""
-    from powermond.logsetup import register_secret
-
-    for url in raw if isinstance(raw, list) else [raw]:
-        if not isinstance(url, str) or (found := _NETLOC.search(url)) is None:
-            continue
-        netloc = found["netloc"]
-        userinfo, at, _host = netloc.rpartition("@")
-        # With the "@", the password follows the user; without it, the parser took
-        # everything after the first ":" as the port: the password is in there.
-        _user, colon, rest = (userinfo if at else netloc).partition(":")
-        if colon and rest:
-            register_secret(rest)
-            register_secret(unquote(rest))
-
-
 def _register_secrets(settings: Settings | None, inventory: Inventory | None) -> None:
     """Let the log filter redact secret values should one ever reach a message."""
     from powermond.logsetup import register_secret
 
-    values: list[SecretStr | None] = []
     if settings is not None:
-        password = make_url(settings.database.url.get_secret_value()).password
-        values.append(SecretStr(str(password)) if password else None)
+        register_password(settings.database.url.get_secret_value())
+    values: list[SecretStr | None] = []
     for pdu in inventory.pdus.values() if inventory else ():
         values.extend((pdu.community, pdu.auth_key, pdu.priv_key))
     for value in values:
@@ -332,14 +267,9 @@ def _register_secrets(settings: Settings | None, inventory: Inventory | None) ->
             register_secret(value.get_secret_value())
 
 
-def _require_dir(config_dir: Path) -> None:
-    if not config_dir.is_dir():
-        raise ConfigError([f"{config_dir}: configuration directory does not exist"])
-
-
 def load_settings(config_dir: Path) -> Settings:
     """``powermon.toml`` (all defaults when absent); ``POWERMON_DATABASE_URL`` overrides."""
-    _require_dir(config_dir)  # a mistyped --config-dir must not fall back to the defaults
+    require_dir(config_dir)
     problems: list[str] = []
     settings = _parse_settings(config_dir, problems)
     if problems or settings is None:
@@ -350,7 +280,7 @@ def load_settings(config_dir: Path) -> Settings:
 
 def load_inventory(config_dir: Path) -> Inventory:
     """``pdus.toml`` then ``machines.toml``, cross-checked; all problems at once."""
-    _require_dir(config_dir)
+    require_dir(config_dir)
     problems: list[str] = []
     pdus, declared = _parse_pdus(config_dir, problems)
     machines = _parse_machines(config_dir, declared, problems)
@@ -364,7 +294,7 @@ def load_inventory(config_dir: Path) -> Inventory:
 
 def load_all(config_dir: Path) -> tuple[Settings, Inventory]:
     """All three files; problems of every file reported together."""
-    _require_dir(config_dir)
+    require_dir(config_dir)
     problems: list[str] = []
     settings = _parse_settings(config_dir, problems)
     try:

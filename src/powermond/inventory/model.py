@@ -2,14 +2,21 @@
 
 Built by :mod:`powermond.inventory.load` from ``pdus.toml`` and ``machines.toml``.
 Every object is immutable; a reload builds a new :class:`Inventory` and swaps it whole.
+
+The tables are pydantic *dataclasses* with slots, validated when made (strict, unknown keys
+refused), not pydantic models: the daemon keeps every PDU for its whole life, and a model
+instance carries a ``__dict__`` and a fields-set of its own (~2 kB for a PDU's 22 fields,
+20 MB at 10,000 PDUs) where a slotted instance is its 22 references (~200 bytes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, SecretStr, model_validator
+from pydantic.dataclasses import dataclass
 
 from powermond.inventory.protocols import AuthProtocol as AuthProtocol
 from powermond.inventory.protocols import PrivProtocol as PrivProtocol
@@ -41,11 +48,11 @@ def normalize_outlet_label(label: str) -> str:
     return label if not label.isdigit() else str(int(label))
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+_STRICT = ConfigDict(extra="forbid", strict=True)
 
 
-class PduConfig(_Frozen):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class PduConfig:
     """One ``[pdu.NAME]`` table."""
 
     name: str
@@ -97,7 +104,8 @@ class PduConfig(_Frozen):
         return "oid" if self.oid is not None else str(self.profile)
 
 
-class OutletRef(_Frozen):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class OutletRef:
     """An outlet of a configured PDU: ``pdu:label``."""
 
     pdu: str
@@ -107,7 +115,8 @@ class OutletRef(_Frozen):
         return f"{self.pdu}:{self.label}"
 
 
-class MachineConfig(_Frozen):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class MachineConfig:
     """One ``[machine."NAME"]`` table."""
 
     name: str
@@ -115,8 +124,10 @@ class MachineConfig(_Frozen):
     rrd: str | None = None
 
 
-class Inventory(_Frozen):
-    """Everything configured: PDUs by name and machines by name."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Inventory:
+    """Everything configured: PDUs by name and machines by name (made of validated parts, so
+    not validated again: that would copy both mappings)."""
 
     pdus: dict[str, PduConfig]
     machines: dict[str, MachineConfig]
@@ -128,6 +139,10 @@ class Inventory(_Frozen):
                 if ref.pdu == pdu and ref.label == label:
                     return machine.name
         return None
+
+    def with_pdus(self, pdus: dict[str, PduConfig]) -> Inventory:
+        """The same machines over ``pdus`` (a collector's share of the PDUs)."""
+        return dataclasses.replace(self, pdus=pdus)
 
     def outlet_map(self) -> dict[tuple[str, str], str]:
         """(pdu, outlet label) -> machine name, for resolving readings at write time."""
