@@ -39,6 +39,7 @@ from powermond.db.collectors import CYCLE_LOCK, LOAD_LOCK, lock
 from powermond.db.engine import Database
 from powermond.db.repository_base import table_of
 from powermond.db.tables import (
+    POWER_TALLY_SUMS,
     ClosedDay,
     LoadDaily,
     LoadHourly,
@@ -62,19 +63,10 @@ PAUSE_S = 0.05  # between two days' transactions: writers get the database in be
 
 _closed = table_of(ClosedDay)
 # Each kind: (daily table, hourly table, owner key columns, summed columns, largest columns).
-_POWER_SUMS = (
-    "readings",
-    "watts_count",
-    "watts_sum",
-    "counter_wh",
-    "counter_intervals",
-    "integrated_hmj",
-    "integrated_intervals",
-)
 _LOAD_SUMS = ("samples", "load1_sum", "load5_count", "load5_sum", "load15_count", "load15_sum")
 _KINDS: dict[str, list[tuple[Any, Any, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     POWER: [
-        (PowerDaily, PowerHourly, ("outlet_id", "machine_id"), _POWER_SUMS, ("watts_peak",)),
+        (PowerDaily, PowerHourly, ("outlet_id", "machine_id"), POWER_TALLY_SUMS, ("watts_peak",)),
         (MachinePeakDaily, MachinePeakHourly, ("machine_id",), (), ("peak_mw",)),
         (PduPeakDaily, PduPeakHourly, ("pdu_id",), (), ("peak_mw",)),
     ],

@@ -64,6 +64,7 @@ from powermond.db.daily import LOAD, POWER, reopen
 from powermond.db.rows import StoredCycle
 from powermond.db.tables import (
     MARIADB,
+    POWER_TALLY_SUMS,
     CpuLoad,
     Cycle,
     LoadHourly,
@@ -122,15 +123,7 @@ _hourly = table(
     column("integrated_intervals", Integer),
 )
 HOURLY_KEY = ("hour", "outlet_id", "machine_id")
-ADDED = (
-    "readings",
-    "watts_count",
-    "watts_sum",
-    "counter_wh",
-    "counter_intervals",
-    "integrated_hmj",
-    "integrated_intervals",
-)
+ADDED = POWER_TALLY_SUMS
 _PEAKS = {
     "machine": table(
         "machine_peak_hourly", column("hour", Integer), column("machine_id", Integer),

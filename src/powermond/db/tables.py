@@ -231,6 +231,19 @@ class PowerHourly(Base):
     integrated_intervals: Mapped[int] = mapped_column(Integer)
 
 
+#: The columns of a power tally that add (hourly rows into a day, deltas into an hour), in
+#: the order the rollup statements list them; ``watts_peak`` takes the largest instead.
+POWER_TALLY_SUMS = (
+    "readings",
+    "watts_count",
+    "watts_sum",
+    "counter_wh",
+    "counter_intervals",
+    "integrated_hmj",
+    "integrated_intervals",
+)
+
+
 class MachinePeakHourly(Base):
     """The highest per-cycle sum of a machine's feeds in one hour, in mW (not derivable per
     outlet)."""
