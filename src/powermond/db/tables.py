@@ -203,7 +203,34 @@ class CpuLoad(Base):
 # rows are found by the one secondary index (machine_id, hour), for its plot.
 
 
-class PowerHourly(Base):
+class _PowerTally:
+    """The columns of a power tally (:class:`PowerHourly`, :class:`PowerDaily`) besides its
+    key. The 8-byte columns sort first, so PostgreSQL pads nothing; then the key, then the
+    rest (a mixin's columns follow the class's own unless sorted)."""
+
+    watts_sum: Mapped[int] = mapped_column(BigInteger(), sort_order=-1)
+    counter_wh: Mapped[int] = mapped_column(BigInteger(), sort_order=-1)
+    integrated_hmj: Mapped[int] = mapped_column(BigInteger(), sort_order=-1)
+    readings: Mapped[int] = mapped_column(Integer)
+    watts_count: Mapped[int] = mapped_column(Integer)
+    watts_peak: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    counter_intervals: Mapped[int] = mapped_column(Integer)
+    integrated_intervals: Mapped[int] = mapped_column(Integer)
+
+
+class _LoadSums:
+    """The columns of the load rollups (:class:`LoadHourly`, :class:`LoadDaily`) besides
+    their key, in the same order as :class:`_PowerTally`'s."""
+
+    load1_sum: Mapped[float] = mapped_column(Double(), sort_order=-1)
+    load5_sum: Mapped[float] = mapped_column(Double(), sort_order=-1)
+    load15_sum: Mapped[float] = mapped_column(Double(), sort_order=-1)
+    samples: Mapped[int] = mapped_column(Integer)
+    load5_count: Mapped[int] = mapped_column(Integer)
+    load15_count: Mapped[int] = mapped_column(Integer)
+
+
+class PowerHourly(_PowerTally, Base):
     """The :class:`~powermond.energy.Tally` of one outlet's readings in one hour that fed one
     machine (``machine_id`` 0: none), in integer units: watts in mW, counter energy in Wh
     (the readings' thousandths of kWh), integrated energy in half-millijoules, i.e. the sum
@@ -217,18 +244,9 @@ class PowerHourly(Base):
         {"sqlite_with_rowid": False},
     )
 
-    # 8-byte columns first: PostgreSQL then pads nothing.
-    watts_sum: Mapped[int] = mapped_column(BigInteger())
-    counter_wh: Mapped[int] = mapped_column(BigInteger())
-    integrated_hmj: Mapped[int] = mapped_column(BigInteger())
     hour: Mapped[datetime] = mapped_column(EpochHour())
     outlet_id: Mapped[int] = mapped_column(Integer)
     machine_id: Mapped[int] = mapped_column(Integer)
-    readings: Mapped[int] = mapped_column(Integer)
-    watts_count: Mapped[int] = mapped_column(Integer)
-    watts_peak: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    counter_intervals: Mapped[int] = mapped_column(Integer)
-    integrated_intervals: Mapped[int] = mapped_column(Integer)
 
 
 #: The columns of a power tally that add (hourly rows into a day, deltas into an hour), in
@@ -272,7 +290,7 @@ class PduPeakHourly(Base):
     peak_mw: Mapped[int] = mapped_column(Integer)
 
 
-class LoadHourly(Base):
+class LoadHourly(_LoadSums, Base):
     """Sums of a machine's load samples in one hour (means for reports and long plots).
     Load averages are fractions from RRD files: their sums stay floating point."""
 
@@ -283,14 +301,8 @@ class LoadHourly(Base):
         {"sqlite_with_rowid": False},
     )
 
-    load1_sum: Mapped[float] = mapped_column(Double())
-    load5_sum: Mapped[float] = mapped_column(Double())
-    load15_sum: Mapped[float] = mapped_column(Double())
     hour: Mapped[datetime] = mapped_column(EpochHour())
     machine_id: Mapped[int] = mapped_column(Integer)
-    samples: Mapped[int] = mapped_column(Integer)
-    load5_count: Mapped[int] = mapped_column(Integer)
-    load15_count: Mapped[int] = mapped_column(Integer)
 
 
 ROLLUP_TABLES = (PowerHourly, MachinePeakHourly, PduPeakHourly, LoadHourly)
@@ -306,7 +318,7 @@ ROLLUP_TABLES = (PowerHourly, MachinePeakHourly, PduPeakHourly, LoadHourly)
 # the day's hours), and the daily job closes the day again, rewriting its rows.
 
 
-class PowerDaily(Base):
+class PowerDaily(_PowerTally, Base):
     """The sum of a day's :class:`PowerHourly` rows per (outlet, machine); ``watts_peak`` is
     their largest."""
 
@@ -317,17 +329,9 @@ class PowerDaily(Base):
         {"sqlite_with_rowid": False},
     )
 
-    watts_sum: Mapped[int] = mapped_column(BigInteger())
-    counter_wh: Mapped[int] = mapped_column(BigInteger())
-    integrated_hmj: Mapped[int] = mapped_column(BigInteger())
     day: Mapped[int] = mapped_column(Integer)
     outlet_id: Mapped[int] = mapped_column(Integer)
     machine_id: Mapped[int] = mapped_column(Integer)
-    readings: Mapped[int] = mapped_column(Integer)
-    watts_count: Mapped[int] = mapped_column(Integer)
-    watts_peak: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    counter_intervals: Mapped[int] = mapped_column(Integer)
-    integrated_intervals: Mapped[int] = mapped_column(Integer)
 
 
 class MachinePeakDaily(Base):
@@ -356,7 +360,7 @@ class PduPeakDaily(Base):
     peak_mw: Mapped[int] = mapped_column(Integer)
 
 
-class LoadDaily(Base):
+class LoadDaily(_LoadSums, Base):
     """The sums of a day's :class:`LoadHourly` rows of a machine."""
 
     __tablename__ = "load_daily"
@@ -366,14 +370,8 @@ class LoadDaily(Base):
         {"sqlite_with_rowid": False},
     )
 
-    load1_sum: Mapped[float] = mapped_column(Double())
-    load5_sum: Mapped[float] = mapped_column(Double())
-    load15_sum: Mapped[float] = mapped_column(Double())
     day: Mapped[int] = mapped_column(Integer)
     machine_id: Mapped[int] = mapped_column(Integer)
-    samples: Mapped[int] = mapped_column(Integer)
-    load5_count: Mapped[int] = mapped_column(Integer)
-    load15_count: Mapped[int] = mapped_column(Integer)
 
 
 class ClosedDay(Base):
