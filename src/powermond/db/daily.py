@@ -6,10 +6,12 @@ A day is *closed* for one kind of rollup (:data:`POWER`: ``power_daily`` and bot
 rows read: they are exactly the sums of its hourly rows (integers, so exact; the load sums
 are floating point, equal to rounding). Two rules keep that true:
 
-* Every write to a day's hourly rows reopens the day in the same transaction
-  (:func:`reopen`, one ``DELETE`` of ``closed_day`` rows, a no-op index probe for the
-  cycles of today): ``db.rollups.add_cycle`` and ``recompute`` for power (late cycles,
-  replays, ``poll``, interval changes), ``update_load_rollups_for`` for load. The reopened
+* Every write to a day's hours reopens the day in the same transaction (:func:`reopen`, one
+  ``DELETE`` of ``closed_day`` rows, a no-op index probe for the cycles of today): for
+  power, marking an hour open (``db.rollups.add_cycle``: cycles, late cycles, replays,
+  ``poll``, interval changes) and rolling hours up (``recompute``); for load,
+  ``update_load_rollups_for``. A day is closed only with all its power hours closed
+  (:func:`close_day` rolls up its open hours first). The reopened
   day's daily rows stay until the day is closed again, and are never read meanwhile: a report
   reads the days it found closed, so a day reopened while a report runs (PostgreSQL reads
   each statement at its own snapshot) is still counted once, from its rows before the change.
@@ -148,8 +150,12 @@ async def _closable(
 
 async def close_day(session: AsyncSession, rollup: str, day: int) -> None:
     """Write ``day``'s daily rows of kind ``rollup`` from its hourly rows and mark it closed
-    (the caller holds the writers' lock)."""
+    (the caller holds the writers' lock). Its open power hours are rolled up first."""
     h0 = day * HOURS_PER_DAY
+    if rollup == POWER:
+        from powermond.db.rollups import close_hours, open_hours  # rollups imports this
+
+        await close_hours(session, await open_hours(session, h0, h0 + HOURS_PER_DAY))
     for daily_model, hourly_model, owners, sums, largest in _KINDS[rollup]:
         daily, hourly = table_of(daily_model), table_of(hourly_model)
         await session.execute(delete(daily).where(daily.c.day == day))  # of an earlier close
