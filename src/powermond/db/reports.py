@@ -21,7 +21,16 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from powermond.db.daily import LOAD, POWER, closed_days, epoch_hour, split, whole_days
 from powermond.db.repository_base import Repository, table_of, translated
-from powermond.db.rollups import HOUR, chunked, hourly_rows, open_hours, peak_rows, reach, runs
+from powermond.db.rollups import (
+    HOUR,
+    chunked,
+    cycle_intervals,
+    hourly_rows,
+    open_hours,
+    peak_rows,
+    reach,
+    runs,
+)
 from powermond.db.tables import (
     Base,
     CpuLoad,
@@ -318,7 +327,10 @@ class ReportRepository(Repository):
         their raw readings (a subquery with the table's column names)."""
         dialect = self.session.get_bind().dialect.name
         if hourly is PowerHourly:
-            rows = hourly_rows(a * HOUR_S, b * HOUR_S, await reach(self.session), dialect)
+            reach_s = await reach(self.session)
+            s0, s1 = a * HOUR_S, b * HOUR_S
+            intervals = await cycle_intervals(self.session, s0, s1 + reach_s)
+            rows = hourly_rows(s0, s1, reach_s, intervals, dialect)
         else:
             kind = "machine" if hourly is MachinePeakHourly else "pdu"
             rows = peak_rows(kind, a, b, dialect)

@@ -38,13 +38,16 @@ def downgrade() -> None:
     # Revision 0011's writers kept every hour's rows valid: the open hours are rolled up
     # first, by the statements that close them (a few hours: the current one, late ones;
     # none before the retention horizon: pruning closes them before their readings go).
-    from powermond.db.rollups import reach_of, roll_up, runs
+    from powermond.db.rollups import intervals_query, reach_of, roll_up, runs
+    from powermond.db.types import HOUR_S
 
     bind = op.get_bind()
     hours = sorted(int(h) for (h,) in bind.execute(sa.text("SELECT hour FROM open_hour")))
     if hours:
         reach = reach_of(bind.execute(sa.text("SELECT max(interval_s) FROM cycle")).scalar())
         for a, b in runs(hours):
-            for stmt in roll_up(a, b, reach, bind.dialect.name):
+            query = intervals_query(a * HOUR_S, b * HOUR_S + reach)
+            intervals = {int(at): float(s) for at, s in bind.execute(query)}
+            for stmt in roll_up(a, b, reach, intervals, bind.dialect.name):
                 bind.execute(stmt)
     op.drop_table("open_hour")
