@@ -47,6 +47,7 @@ from powermond.db.tables import (
     LoadHourly,
     MachinePeakDaily,
     MachinePeakHourly,
+    OpenHour,
     PduPeakDaily,
     PduPeakHourly,
     PowerDaily,
@@ -64,6 +65,7 @@ GRACE = timedelta(days=2)
 PAUSE_S = 0.05  # between two days' transactions: writers get the database in between
 
 _closed = table_of(ClosedDay)
+_open = table_of(OpenHour)
 # Each kind: (daily table, hourly table, owner key columns, summed columns, largest columns).
 _LOAD_SUMS = ("samples", "load1_sum", "load5_count", "load5_sum", "load15_count", "load15_sum")
 _KINDS: dict[str, list[tuple[Any, Any, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
@@ -137,6 +139,9 @@ async def _closable(
     # Two statements: SQLite reads one min() or max() from the index, not both at once.
     oldest = await session.scalar(select(func.min(hour)))
     newest = await session.scalar(select(func.max(hour)))
+    if rollup == POWER:  # hours not rolled up yet have no rows
+        opened = await session.scalar(select(func.max(type_coerce(_open.c.hour, Integer))))
+        oldest, newest = _least(oldest, opened), _greatest(newest, opened)
     if oldest is None or newest is None:
         return []
     # Days that ended by both bounds: ``now - grace``, and a day before the newest hour.
@@ -146,6 +151,14 @@ async def _closable(
         return []
     done = set(await closed_days(session, rollup, first, last))
     return [day for day in range(first, last) if day not in done]
+
+
+def _least(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _greatest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 async def close_day(session: AsyncSession, rollup: str, day: int) -> None:

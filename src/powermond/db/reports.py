@@ -453,7 +453,8 @@ class ReportRepository(Repository):
 
     @translated
     async def feed_hours(self, machine_id: int, first: datetime, last: datetime) -> list[FeedHour]:
-        """The machine's rollup rows of the hours ``[first, last)``, in hour order."""
+        """The machine's rollup rows of the hours ``[first, last)``, in hour, PDU and outlet
+        order."""
         outlet, pdu = table_of(Outlet).c, table_of(Pdu).c
         rows: list[Any] = []
         open_ = await self._open_hours(first, last)
@@ -464,11 +465,11 @@ class ReportRepository(Repository):
                 .join_from(source, table_of(Outlet), outlet.id == h.outlet_id)
                 .join(table_of(Pdu), pdu.id == outlet.pdu_id)
                 .where(h.machine_id == machine_id, *where)
-                .order_by(h.hour)
             )
             rows.extend((await self.session.execute(stmt)).all())
-        if open_:
-            rows.sort(key=lambda row: row[0])  # stable: each source's order within an hour
+        # In hour, PDU and outlet order whichever source a row came from (a plot adds an
+        # hour's feeds in the order they come).
+        rows.sort(key=lambda row: (row[0], row[1], row[2]))
         hour = self._times(rows)
         return [
             FeedHour(hour[at], pdu_name, label, int(watts_sum) / MW_PER_W, int(count))
