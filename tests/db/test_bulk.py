@@ -10,7 +10,7 @@ from sqlalchemy import Table, func, select
 from powermond.db.apply import apply_inventory
 from powermond.db.bulk import insert_new, upsert
 from powermond.db.engine import Database
-from powermond.db.errors import UnknownPdu
+from powermond.db.errors import DatabaseError, DatabaseUnavailable, UnknownPdu
 from powermond.db.repositories import ReadingRepository
 from powermond.db.rollups import MachinePeakHourly, PowerHourly
 from powermond.db.tables import Outlet, PowerReading
@@ -192,5 +192,28 @@ async def test_add_cycle_many_refuses_an_unknown_pdu_whole(racked: Database) -> 
     with pytest.raises(UnknownPdu, match="ghost"):
         async with racked.transaction() as session:
             await ReadingRepository(session).add_cycle_many(T0, readings)
+    async with racked.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(PowerReading)) == 0
+
+
+@pytest.mark.parametrize(
+    "db_url",
+    [
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ],
+    indirect=True,
+)
+async def test_a_reading_the_database_refuses_is_a_refusal_not_an_outage(
+    racked: Database,
+) -> None:
+    """PostgreSQL gets a cycle's readings by COPY: a value out of its column's range is
+    refused as through SQLAlchemy (the writer then stores the cycle PDU by PDU), not taken
+    for a lost connection (which would spool the cycle for ever)."""
+    huge = OutletReading("1", 100.0, None, 1e17)  # kWh: 1e20 Wh, beyond a BIGINT
+    with pytest.raises(DatabaseError) as refused:
+        async with racked.transaction() as session:
+            await ReadingRepository(session).add_cycle_many(T0, {"pdu0": [huge]})
+    assert not isinstance(refused.value, DatabaseUnavailable)
     async with racked.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(PowerReading)) == 0

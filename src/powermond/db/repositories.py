@@ -226,7 +226,7 @@ class ReadingRepository(_Repository):
         # In outlet order: InnoDB's clustered key is (cycle, outlet_id), so a cycle's rows
         # then append to its pages instead of splitting them half-full (~6 B per reading).
         rows.sort(key=itemgetter(1))
-        await insert_rows(self.session, _RAW_READING, READING_NAMES, rows, READING_KEY)
+        await insert_rows(self.session, _RAW_READING, READING_NAMES, rows, READING_KEY, new=True)
 
     async def _resolve(
         self, columns: Mapping[int, Columns], kept: OutletMap, version: int | None
