@@ -254,7 +254,7 @@ def _print_ratio(count: int, timed: list[Timed], ceilings: list[tuple[float, flo
 
 async def check_rollups(db: Database) -> None:
     """The stored rollups against a recompute from raw readings (as tests/db does)."""
-    sys.path.insert(0, REPO)
+    sys.path[:0] = [REPO, str(Path(REPO) / "tests")]  # tests/db's conftest imports tests/*
     from tests.db import test_cycle_rollups as t
 
     t.T0 = T0
