@@ -32,6 +32,7 @@ from .test_cycle_rollups import (
     INTERVAL,
     MACHINES,
     PDUS,
+    REMAPPED,
     STEP,
     T0,
     History,
@@ -267,3 +268,36 @@ async def test_migration_0012_keeps_the_report(
         assert_near(from_rollups, from_raw)
     finally:
         await db.dispose()
+
+
+async def test_a_machines_open_hours_follow_its_outlets_across_a_remap(
+    racked: Database, make_inventory: MakeInventory
+) -> None:
+    """A machine's report and plot read only the outlets that fed it in an open hour: one
+    remapped to it mid-hour counts from then on, its earlier readings stay the other
+    machine's, and an interval across the remap belongs to its first reading's machine."""
+    history = History(17)
+    await store(racked, history, range(10))  # to 11:25
+    async with racked.transaction() as session:  # pdu-a:2 moves from wn002 to wn003
+        await apply_inventory(session, make_inventory(PDUS, REMAPPED))
+    await store(racked, history, range(10, 18))  # to 12:05: 11:00 and 12:00 open
+    assert H11 in await open_hours(racked)
+    since, until = ELEVEN, ELEVEN + HOUR
+    async with racked.transaction() as session:
+        ids = await MachineRepository(session).ids()
+        repo = ReportRepository(session)
+        plotted = {m: await repo.feed_hours(ids[m], since, until) for m in ("wn002", "wn003")}
+        found = {}
+        for machine in ("wn002", "wn003"):
+            for use_rollups in (True, False):
+                found[(machine, use_rollups)] = await report_rows(
+                    session, since, until, machines=[machine], use_rollups=use_rollups
+                )
+    for machine in ("wn002", "wn003"):
+        assert_near(found[(machine, True)], found[(machine, False)])
+    assert len({f.outlet for f in plotted["wn003"]} & {"2"}) == 1  # pdu-a:2, from 11:30 on
+    assert_same(await stored_figures(racked), await expected_figures(racked))
+    async with racked.transaction() as session:
+        await recompute(session, since, until)
+        repo = ReportRepository(session)
+        assert {m: await repo.feed_hours(ids[m], since, until) for m in plotted} == plotted

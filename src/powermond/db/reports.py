@@ -299,7 +299,7 @@ class ReportRepository(Repository):
                 for row in await self._grouped(table, columns, where, machine_ids, every):
                     yield row
         for a, b in runs(open_):
-            rows = await self._open_rows(hourly, a, b)
+            rows = await self._open_rows(hourly, a, b, machine_ids)
             for row in await self._grouped(rows, columns, [], machine_ids, every):
                 yield row
 
@@ -322,18 +322,23 @@ class ReportRepository(Repository):
             stmt = stmt.group_by(*keys)
         return await self.session.execute(stmt)
 
-    async def _open_rows(self, hourly: type[Base], a: int, b: int) -> Any:
+    async def _open_rows(
+        self, hourly: type[Base], a: int, b: int, machine_ids: Collection[int] | None = None
+    ) -> Any:
         """The rows the open hours ``[a, b)`` will have in ``hourly`` once rolled up, from
-        their raw readings (a subquery with the table's column names)."""
+        their raw readings (a subquery with the table's column names); with ``machine_ids``,
+        only these machines' rows are complete (a machine's report or plot reads only its
+        outlets' readings)."""
         dialect = self.session.get_bind().dialect.name
         if hourly is PowerHourly:
             reach_s = await reach(self.session)
             s0, s1 = a * HOUR_S, b * HOUR_S
             intervals = await cycle_intervals(self.session, s0, s1 + reach_s)
-            rows = hourly_rows(s0, s1, reach_s, intervals, dialect)
+            rows = hourly_rows(s0, s1, reach_s, intervals, dialect, machine_ids)
+        elif hourly is MachinePeakHourly:
+            rows = peak_rows("machine", a, b, dialect, machine_ids)
         else:
-            kind = "machine" if hourly is MachinePeakHourly else "pdu"
-            rows = peak_rows(kind, a, b, dialect)
+            rows = peak_rows("pdu", a, b, dialect)
         return rows.subquery("open_rows")
 
     async def _open_hours(self, first: datetime, last: datetime) -> list[int]:
@@ -406,7 +411,12 @@ class ReportRepository(Repository):
         return found
 
     async def _hour_sources(
-        self, model: type[Base], open_: Sequence[int], first: datetime, last: datetime
+        self,
+        model: type[Base],
+        open_: Sequence[int],
+        first: datetime,
+        last: datetime,
+        machine_ids: Collection[int] | None = None,
     ) -> list[tuple[Any, list[Any]]]:
         """Where the rows of the hours ``[first, last)`` of ``model`` are read, each source
         with its WHERE: the table for the closed hours, the raw readings for each run of
@@ -418,7 +428,7 @@ class ReportRepository(Repository):
             where.append(hour.not_in(open_))
         sources: list[tuple[Any, list[Any]]] = [(table, where)]
         for a, b in runs(open_):
-            sources.append((await self._open_rows(model, a, b), []))
+            sources.append((await self._open_rows(model, a, b, machine_ids), []))
         return sources
 
     @translated
@@ -458,7 +468,8 @@ class ReportRepository(Repository):
         outlet, pdu = table_of(Outlet).c, table_of(Pdu).c
         rows: list[Any] = []
         open_ = await self._open_hours(first, last)
-        for source, where in await self._hour_sources(PowerHourly, open_, first, last):
+        sources = await self._hour_sources(PowerHourly, open_, first, last, {machine_id})
+        for source, where in sources:
             h = source.c
             stmt = (
                 select(_raw(h.hour), pdu.name, outlet.label, h.watts_sum, h.watts_count)
@@ -482,7 +493,8 @@ class ReportRepository(Repository):
     ) -> list[tuple[datetime, float]]:
         rows: list[Any] = []
         open_ = await self._open_hours(first, last)
-        for source, where in await self._hour_sources(MachinePeakHourly, open_, first, last):
+        sources = await self._hour_sources(MachinePeakHourly, open_, first, last, {machine_id})
+        for source, where in sources:
             m = source.c
             stmt = select(_raw(m.hour), m.peak_mw).where(m.machine_id == machine_id, *where)
             rows.extend((await self.session.execute(stmt.order_by(m.hour))).all())

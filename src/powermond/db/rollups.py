@@ -288,26 +288,27 @@ class _Scan(NamedTuple):
     outlet: Any  # the outlet id to partition and group by
 
 
-_SQLITE_SCAN = text("outlet AS o NOT INDEXED CROSS JOIN power_reading AS r")
-
-
-def _scan(dialect: str, outlets: bool) -> _Scan:
+def _scan(dialect: str, outlets: bool, suffix: str = "") -> _Scan:
     """The readings (and their outlets): SQLite reads each outlet's readings of a range by
     the primary key (outlet_id, cycle), the outlets in id order, so the rows come in the
     order ``LEAD`` and a GROUP BY want: through the index on cycle each reading costs a
     second lookup into the table, and the rows must be sorted (5 times slower;
     bench/bench_store.py). The servers' planners choose well by themselves (MariaDB's rows
     are clustered by cycle, PostgreSQL's BRIN index reads its heap in cycle order)."""
+    r_as, o_as = "r" + suffix, "o" + suffix
     if dialect == "sqlite":
-        r = SimpleNamespace(**{c.name: literal_column(f"r.{c.name}", c.type) for c in _reading.c})
-        o = SimpleNamespace(
-            **{name: literal_column(f"o.{name}", _outlet.c[name].type) for name in _OUTLET_COLS}
+        r = SimpleNamespace(
+            **{c.name: literal_column(f"{r_as}.{c.name}", c.type) for c in _reading.c}
         )
-        return _Scan(r, o, _SQLITE_SCAN, [r.outlet_id == o.id], o.id)
-    reading = _reading.alias("r")
+        o = SimpleNamespace(
+            **{n: literal_column(f"{o_as}.{n}", _outlet.c[n].type) for n in _OUTLET_COLS}
+        )
+        scan = text(f"outlet AS {o_as} NOT INDEXED CROSS JOIN power_reading AS {r_as}")
+        return _Scan(r, o, scan, [r.outlet_id == o.id], o.id)
+    reading = _reading.alias(r_as)
     if not outlets:
         return _Scan(reading.c, None, reading, [], reading.c.outlet_id)
-    outlet = _outlet.alias("o")
+    outlet = _outlet.alias(o_as)
     joined = reading.join(outlet, outlet.c.id == reading.c.outlet_id)
     return _Scan(reading.c, outlet.c, joined, [], reading.c.outlet_id)
 
@@ -320,19 +321,35 @@ def _next(n: Any) -> Any:
     return SimpleNamespace(cycle=n.c.q_cycle, watts=n.c.q_watts, energy_kwh=n.c.q_energy)
 
 
+def _fed(s0: int, s1: int, machine_ids: Collection[int], dialect: str) -> Select[Any]:
+    """The outlets with a reading of ``machine_ids`` in ``[s0, s1)``."""
+    scan = _scan(dialect, outlets=False, suffix="_fed")
+    r = scan.r
+    stmt = select(r.outlet_id).select_from(scan.source).where(*scan.where)
+    stmt = stmt.where(r.cycle >= s0, r.cycle < s1, r.machine_id.in_(sorted(machine_ids)))
+    return stmt.distinct()
+
+
 def hourly_rows(
-    s0: int, s1: int, reach: int, intervals: Mapping[int, float], dialect: str
+    s0: int,
+    s1: int,
+    reach: int,
+    intervals: Mapping[int, float],
+    dialect: str,
+    machine_ids: Collection[int] | None = None,
 ) -> Select[Any]:
     """The ``power_hourly`` rows of the whole hours ``[s0, s1)`` (epoch seconds), from the raw
     readings: one ``SELECT`` (the ``hour`` column as hours since 1970, ``machine_id`` 0 for
-    readings that fed none); ``intervals``: :func:`cycle_intervals` of ``[s0, s1 + reach]``.
-    Each reading's next one (the interval it opens) is found by
-    ``LEAD`` over its outlet's readings up to ``reach`` past the end: one ordered pass, where
+    readings that fed none); ``intervals``: :func:`cycle_intervals` of ``[s0, s1 + reach]``;
+    ``machine_ids``: the rows of the outlets that fed these (and only those are exact for
+    these machines: the caller keeps their rows), all readings of such an outlet still read.
+    Each reading's next one (the interval it opens) is found by ``LEAD`` over its outlet's
+    readings up to ``reach`` past the end: one ordered pass, where
     a correlated subquery per reading probed the key once for each."""
     scan = _scan(dialect, outlets=False)
     r = scan.r
     over: dict[str, Any] = {"partition_by": scan.outlet, "order_by": r.cycle}
-    n = (
+    readings = (
         select(
             r.outlet_id.label("outlet_id"), r.machine_id.label("machine_id"),
             r.cycle.label("cycle"), r.watts.label("watts"), r.energy_kwh.label("energy_kwh"),
@@ -342,8 +359,10 @@ def hourly_rows(
         )
         .select_from(scan.source)
         .where(*scan.where, r.cycle >= s0, r.cycle < s1 + reach)
-        .subquery("n")
     )  # fmt: skip
+    if machine_ids is not None:  # a machine's report or plot: its outlets, not the site's
+        readings = readings.where(scan.outlet.in_(_fed(s0, s1, machine_ids, dialect)))
+    n = readings.subquery("n")
     to_q = _interval(n.c, _next(n), _longest(n.c.cycle, n.c.q_cycle, intervals))
     per_reading = select(
         hour_number(n.c.cycle).label("hour"),
@@ -365,8 +384,11 @@ def hourly_rows(
     ).group_by(d.c.hour, d.c.outlet_id, d.c.machine_id)
 
 
-def _sums(kind: str, start: int, end: int, dialect: str) -> Any:
-    """Per (cycle, owner) in ``[start, end)``: the sum of the owner's watts."""
+def _sums(
+    kind: str, start: int, end: int, dialect: str, owners: Collection[int] | None = None
+) -> Any:
+    """Per (cycle, owner) in ``[start, end)``: the sum of the owner's watts (of these
+    owners only, when given)."""
     scan = _scan(dialect, outlets=kind == "pdu")
     r, o = scan.r, scan.o
     owner = r.machine_id if kind == "machine" else o.pdu_id
@@ -376,13 +398,18 @@ def _sums(kind: str, start: int, end: int, dialect: str) -> Any:
         stmt = stmt.where(o.label != INLET, o.label.not_like(f"{INLET}.%"))
     stmt = stmt.where(r.cycle >= start, r.cycle < end, r.watts.is_not(None))
     stmt = stmt.where(owner.is_not(None))
+    if owners is not None:
+        stmt = stmt.where(owner.in_(sorted(owners)))
     return stmt.group_by(r.cycle, owner).subquery("s")
 
 
-def peak_rows(kind: str, h0: int, h1: int, dialect: str) -> Select[Any]:
+def peak_rows(
+    kind: str, h0: int, h1: int, dialect: str, owners: Collection[int] | None = None
+) -> Select[Any]:
     """The ``machine_peak_hourly`` (``kind`` "machine") or ``pdu_peak_hourly`` ("pdu") rows
-    of the hours ``[h0, h1)`` from the raw readings: ``hour``, ``<kind>_id``, ``peak_mw``."""
-    sums = _sums(kind, h0 * HOUR_S, h1 * HOUR_S, dialect)
+    of the hours ``[h0, h1)`` from the raw readings: ``hour``, ``<kind>_id``, ``peak_mw``
+    (of these owners only, when given)."""
+    sums = _sums(kind, h0 * HOUR_S, h1 * HOUR_S, dialect, owners)
     hour = hour_number(sums.c.cycle).label("hour")
     per_cycle = select(hour, sums.c.owner, sums.c.total).subquery("c")
     return select(
