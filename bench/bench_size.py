@@ -33,6 +33,7 @@ from powermond.db.daily import POWER, close_day, day_of
 from powermond.db.engine import Database
 from powermond.db.migrate import head_revision, upgrade
 from powermond.db.repositories import ReadingRepository
+from powermond.db.rollups import close_hours_before
 
 YEAR_READINGS_PER_OUTLET = 365 * 24 * 3600 // 300
 ROLLUPS = ("power_hourly", "machine_peak_hourly", "pdu_peak_hourly", "cycle")
@@ -76,11 +77,13 @@ async def rollups(kind: str, pdus: int) -> None:
             for n in range(13):
                 cycle = T0 + timedelta(seconds=n * INTERVAL)
                 await store_cycle(db, cycle, source.cycle(), interval=INTERVAL)
+            async with db.transaction() as session:  # the hours not due yet, as they will be
+                await close_hours_before(session, T0 + timedelta(days=1))
             size = sum([await table_bytes(db, kind, t) for t in ROLLUPS])
             async with db.transaction() as session:
                 rows = int(await session.scalar(text("SELECT COUNT(*) FROM power_hourly")) or 0)
-            # Each cycle updates its hour's rows: on PostgreSQL every update leaves a dead row
-            # version until (auto)vacuum makes its space reusable. Rebuilt: the live rows only.
+            # An hour's rows are written once, when it is rolled up (a reopened hour's again:
+            # on PostgreSQL dead row versions until autovacuum). Rebuilt: the live rows only.
             async with db.engine.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 for t in ROLLUPS:

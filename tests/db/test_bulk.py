@@ -10,10 +10,9 @@ from sqlalchemy import Table, func, select
 from powermond.db.apply import apply_inventory
 from powermond.db.bulk import insert_new, upsert
 from powermond.db.engine import Database
-from powermond.db.errors import UnknownPdu
+from powermond.db.errors import DatabaseError, DatabaseUnavailable, UnknownPdu
 from powermond.db.repositories import ReadingRepository
 from powermond.db.rollups import MachinePeakHourly, PowerHourly
-from powermond.db.rows import StoredCycle
 from powermond.db.tables import Outlet, PowerReading
 from powermond.readings import OutletReading
 
@@ -178,15 +177,7 @@ async def test_add_cycle_many_stores_every_pdu_once(racked: Database) -> None:
     assert sorted(by_watts) == [5.0, 90.0, 100.0]
     assert by_watts[5.0][1] is None  # outlet 9: created unmapped
     assert by_watts[100.0][1] == by_watts[90.0][1] is not None  # wn001's feeds
-    wn001 = by_watts[100.0][1]
-    pdu0, pdu1 = pdu_of[by_watts[100.0][0]], pdu_of[by_watts[90.0][0]]
-    assert pdu0 != pdu1
-    # What the rollups get instead of the rows: their outlets, owners and sums (mW)
-    assert sorted(stored.outlet_ids) == sorted(o for o, _ in by_watts.values())
-    assert (stored.machines, stored.pdus) == ({wn001}, {pdu0, pdu1})
-    assert stored.machine_mw == {wn001: 190_000}  # 100 W + 90 W; outlet 9 feeds nobody
-    assert stored.pdu_mw == {pdu0: 105_000, pdu1: 90_000}
-    assert (stored.low_machines, stored.low_pdus) == (set(), set())
+    assert pdu_of[by_watts[100.0][0]] != pdu_of[by_watts[90.0][0]]
     async with racked.transaction() as session:
         again = await ReadingRepository(session).add_cycle_many(T0, readings)
         count = await session.scalar(select(func.count()).select_from(PowerReading))
@@ -205,17 +196,24 @@ async def test_add_cycle_many_refuses_an_unknown_pdu_whole(racked: Database) -> 
         assert await session.scalar(select(func.count()).select_from(PowerReading)) == 0
 
 
-def test_stored_cycle_tallies_what_the_rollups_need() -> None:
-    stored = StoredCycle(T0)
-    stored.add(11, 1, 7, 100_250, inlet=False)  # mW, as stored
-    stored.add(12, 1, 7, -500, inlet=False)  # a broken meter: owners recomputed
-    stored.add(13, 1, None, 40_000, inlet=False)  # unmapped: the PDU's sum only
-    stored.add(14, 1, None, 140_000, inlet=True)  # the inlet: in no sum
-    stored.add(15, 2, 8, None, inlet=False)  # no watts: an owner, no sum
-    stored.add(16, 2, None, -3_000, inlet=True)  # a negative inlet lowers nothing
-    assert stored.added == 6
-    assert list(stored.outlet_ids) == [11, 12, 13, 14, 15, 16]
-    assert (stored.machines, stored.pdus) == ({7, 8}, {1, 2})
-    assert stored.machine_mw == {7: 100_250 - 500}
-    assert stored.pdu_mw == {1: 100_250 - 500 + 40_000}
-    assert (stored.low_machines, stored.low_pdus) == ({7}, {1})
+@pytest.mark.parametrize(
+    "db_url",
+    [
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ],
+    indirect=True,
+)
+async def test_a_reading_the_database_refuses_is_a_refusal_not_an_outage(
+    racked: Database,
+) -> None:
+    """PostgreSQL gets a cycle's readings by COPY: a value out of its column's range is
+    refused as through SQLAlchemy (the writer then stores the cycle PDU by PDU), not taken
+    for a lost connection (which would spool the cycle for ever)."""
+    huge = OutletReading("1", 100.0, None, 1e17)  # kWh: 1e20 Wh, beyond a BIGINT
+    with pytest.raises(DatabaseError) as refused:
+        async with racked.transaction() as session:
+            await ReadingRepository(session).add_cycle_many(T0, {"pdu0": [huge]})
+    assert not isinstance(refused.value, DatabaseUnavailable)
+    async with racked.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(PowerReading)) == 0

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
+from powermond.db.reports import ReportRepository
 from powermond.db.repositories import MachineRepository
-from powermond.db.rollups import MachinePeakHourly
+from powermond.db.rollups import MachinePeakHourly, close_hours_before
 from powermond.readings import OutletReading
 
 from .conftest import MakeInventory
@@ -64,8 +65,12 @@ async def test_peaks_sum_feeds_written_by_two_collectors_at_once(
             )
     finally:
         await other.dispose()
+    hour = T0.replace(minute=0)
     async with db.transaction() as session:
         ids = await MachineRepository(session).ids()
+        # The hour is still open (not due): read from the raw readings, as reports do ...
+        read = await ReportRepository(session).hourly_peaks(hour, hour + timedelta(hours=1))
+        await close_hours_before(session, hour + timedelta(hours=1))  # ... and rolled up
         stored = {
             row.machine_id: row.peak_mw / 1000
             for row in await session.scalars(select(MachinePeakHourly))
@@ -73,3 +78,4 @@ async def test_peaks_sum_feeds_written_by_two_collectors_at_once(
     for i in range(3):
         want = max(watts(i, n) + watts((i + 3) % 6, n) for n in range(cycles))
         assert stored[ids[f"wn{i}"]] == pytest.approx(want), f"wn{i}"
+        assert read[("machine", ids[f"wn{i}"], hour)] == pytest.approx(want), f"wn{i}"

@@ -28,7 +28,7 @@ from powermond.db.migrate import current_revision, downgrade, head_revision, mig
 from powermond.db.reports import ReportRepository
 from powermond.db.repositories import MachineRepository
 from powermond.db.retention import prune
-from powermond.db.rollups import update_load_rollups_for
+from powermond.db.rollups import close_hours_before, update_load_rollups_for
 from powermond.readings import LoadSample, OutletReading
 from powermond.report.power import ReportRow
 from powermond.report.queries import ReportBy, report_rows
@@ -310,7 +310,8 @@ async def test_migration_0010_keeps_every_report(
 
         hours = await asyncio.to_thread(report)  # no day closed: as revision 0009 reads
         counts = "SELECT count(*) FROM power_hourly UNION ALL SELECT count(*) FROM load_hourly"
-        async with db.transaction() as session:
+        async with db.transaction() as session:  # as 0012's downgrade does: every hour closed
+            await close_hours_before(session, NOW)
             rollups = (await session.execute(text(counts))).scalars().all()
         await downgrade(db_url, "0009")
         assert await current_revision(db_url) == "0009"

@@ -117,12 +117,13 @@ async def _report(db_url: str) -> list[object]:
 async def test_migration_0011_keeps_every_report_and_starts_the_version(
     db_url: str, make_inventory: MakeInventory
 ) -> None:
-    await migrate(db_url, "0010")  # without the version: nothing is kept, nothing raised
+    await migrate(db_url)  # this version writes the open hours of 0012: history made there
     async with Database.from_url(db_url) as db:
         async with db.transaction() as session:
             await apply_inventory(session, make_inventory(PDUS, {"a": ["pdu0:1", "pdu1:1"]}))
         for n in range(3):
             await store_cycle(db, T0 + n * STEP, _readings("1", "2"), interval=300)
+    await downgrade(db_url, "0010")
     before = await _report(db_url)
     assert before  # machine a, with energy
     await migrate(db_url)

@@ -6,18 +6,14 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dbwrites import add_load, add_readings
 from powermond.db.apply import apply_inventory
 from powermond.db.cycles import DAEMON, CycleRepository
 from powermond.db.engine import Database
 from powermond.db.repositories import MachineRepository
-from powermond.db.rollups import HOUR, recompute, update_load_rollups_for
-from powermond.db.rows import CycleRow
-from powermond.db.tables import Outlet, Pdu
-from powermond.energy import hour_of
+from powermond.db.rollups import add_cycle, close_due_hours, update_load_rollups_for
+from powermond.db.rows import CycleRow, StoredCycle
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
 from powermond.readings import LoadSample, OutletReading
 from powermond.report.power import ReportRow
@@ -66,24 +62,14 @@ async def store(
     readings: Sequence[OutletReading],
 ) -> None:
     """What the poll cycle's store step does: readings, the cycle's row (recorded at
-    ``STEP``), then rollups, in one transaction."""
+    ``STEP``), the hours they change marked open, then the hours that are due rolled up
+    (here in the same transaction)."""
     async with db.transaction() as session:
         added = await add_readings(session, cycle, pdu, readings)
         row = CycleRow(cycle, "test", DAEMON, STEP.total_seconds(), 1, 0, added)
         await CycleRepository(session).add(row)
-        await recompute_rollups(session, cycle, pdu)
-
-
-async def recompute_rollups(session: AsyncSession, cycle: datetime, pdu: str) -> None:
-    """The rollups ``pdu``'s readings of ``cycle`` change, recomputed from the raw readings
-    (the exact path the daemon's deltas must agree with); a second call changes nothing."""
-    pdu_id = await session.scalar(select(Pdu.id).where(Pdu.name == pdu))
-    assert pdu_id is not None
-    outlets = list((await session.scalars(select(Outlet.id).where(Outlet.pdu_id == pdu_id))).all())
-    cycles = CycleRepository(session)
-    # The hours whose intervals this cycle can close or open: its own and the one before.
-    start = hour_of(cycle - (await cycles.spacing(cycle, cycle)).reach)
-    await recompute(session, start, hour_of(cycle) + HOUR, outlet_ids=outlets)
+        await add_cycle(session, StoredCycle(cycle, added))
+        await close_due_hours(session)
 
 
 async def store_load(db: Database, machine: str, samples: Sequence[LoadSample]) -> None:

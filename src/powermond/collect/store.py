@@ -4,7 +4,8 @@ A cycle is written whole or not at all (one transaction), so a crash never leave
 cycle in the database. When the write fails, the cycle goes to the durable spool and is
 replayed, oldest first, before the next cycle is written; ``add_cycle_many`` skips rows
 already stored, so a replay after an ambiguous failure (commit sent, answer lost) adds nothing
-twice, and the rollups (:mod:`powermond.db.rollups`) add only what it stored.
+twice. The cycle's transaction marks open the hours its readings change; the hours no reading
+can change any more are rolled up right after it (:mod:`powermond.db.rollups`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from powermond.db.cycles import DAEMON, POLL, CycleRepository, default_collector
 from powermond.db.engine import Database
 from powermond.db.errors import DatabaseUnavailable
 from powermond.db.repositories import ReadingRepository
-from powermond.db.rollups import add_cycle, interval_changed
+from powermond.db.rollups import add_cycle, close_due_hours, due_hours, interval_changed
 from powermond.db.rows import CycleRow
 from powermond.errors import PowermonError
 from powermond.inventory.model import Inventory
@@ -78,9 +79,10 @@ async def store_cycle(
     interval: float,
     info: CycleInfo = CycleInfo(),
 ) -> int:
-    """All PDUs' readings of one cycle in one transaction, with the cycle's row and the
-    hourly rollups they change; returns the rows added. ``interval`` is the collector's: it
-    is recorded with the cycle, and decides which gaps to and from it energy bridges."""
+    """All PDUs' readings of one cycle in one transaction, with the cycle's row, marking open
+    the hours they change; returns the rows added. Then the hours that are due are rolled up
+    (:func:`_close_due_hours`). ``interval`` is the collector's: it is recorded with the
+    cycle, and decides which gaps to and from it energy bridges."""
     async with db.transaction() as session:
         # Collectors sharing the database write one at a time: a cycle's rollups (a machine's
         # peak sums feeds that other collectors may write) must see what the others stored.
@@ -92,7 +94,25 @@ async def store_cycle(
         await add_cycle(session, stored)
         if recorded is not None and await cycles.interval_at(stored.cycle) != recorded:
             await interval_changed(session, stored.cycle)
+        due = bool(await due_hours(session))
+    if due:
+        await _close_due_hours(db)
     return stored.added
+
+
+async def _close_due_hours(db: Database) -> None:
+    """Roll up the hours no reading can change any more, in a transaction of its own after
+    the cycle's: about once an hour, and the cycle is stored (and counted) whether or not
+    this succeeds. An hour not closed stays open (reports read it from the raw readings)
+    and is closed after a later cycle."""
+    try:
+        async with db.transaction() as session:
+            await lock(session, CYCLE_LOCK)
+            closed = await close_due_hours(session)
+    except PowermonError as exc:  # DatabaseUnavailable included
+        log.warning("could not roll up the closed hours (retried after the next cycle): %s", exc)
+        return
+    log.debug("rolled up %d hour(s)", closed)
 
 
 async def _record(

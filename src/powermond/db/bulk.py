@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Table, TableClause, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from powermond.db.errors import DatabaseError
 from powermond.db.types import EpochSeconds, UtcDateTime
 
 Row = Mapping[str, Any]
@@ -117,11 +118,44 @@ async def insert_rows(
     names: Sequence[str],
     rows: Iterable[tuple[Any, ...]],
     key: Sequence[str],
+    *,
+    new: bool = False,
 ) -> None:
     """Insert value tuples (in ``names`` order), skipping rows whose ``key`` is stored; for
-    callers that filtered out stored keys themselves (:func:`stored_keys`) under a lock."""
+    callers that filtered out stored keys themselves (:func:`stored_keys`) under a lock.
+    ``new``: none is stored (the caller looked them up under a lock that keeps other writers
+    of these keys out), and the values need no conversion: PostgreSQL then gets them by
+    ``COPY``, asyncpg's fastest path (what ``bench/ceiling.py`` measures the store against)."""
     dialect = session.get_bind().dialect.name
+    if new and dialect == "postgresql":
+        await _copy(session, table, names, rows)
+        return
     await executemany(session, _insert_skipping(table, key, dialect), rows, names=names)
+
+
+async def _copy(
+    session: AsyncSession,
+    table: TableClause,
+    names: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """``COPY … FROM STDIN`` (binary) on the session's connection, in its transaction. The
+    server's refusals are :class:`DatabaseError` (a refused cycle is stored PDU by PDU), as
+    through SQLAlchemy; asyncpg's own errors elsewhere mean an unusable connection."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    try:
+        for batch in _batches(rows, ROWS_PER_BATCH * 4):
+            await raw.copy_records_to_table(
+                table.name, records=batch, columns=list(names), schema_name=table.schema
+            )
+    except (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError):
+        raise
+    except (asyncpg.PostgresError, asyncpg.exceptions.DataError, OverflowError) as exc:
+        raise DatabaseError(f"database error: {exc}") from exc  # a value it cannot take
 
 
 async def _stored_keys(

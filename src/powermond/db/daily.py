@@ -6,10 +6,12 @@ A day is *closed* for one kind of rollup (:data:`POWER`: ``power_daily`` and bot
 rows read: they are exactly the sums of its hourly rows (integers, so exact; the load sums
 are floating point, equal to rounding). Two rules keep that true:
 
-* Every write to a day's hourly rows reopens the day in the same transaction
-  (:func:`reopen`, one ``DELETE`` of ``closed_day`` rows, a no-op index probe for the
-  cycles of today): ``db.rollups.add_cycle`` and ``recompute`` for power (late cycles,
-  replays, ``poll``, interval changes), ``update_load_rollups_for`` for load. The reopened
+* Every write to a day's hours reopens the day in the same transaction (:func:`reopen`, one
+  ``DELETE`` of ``closed_day`` rows, a no-op index probe for the cycles of today): for
+  power, marking an hour open (``db.rollups.add_cycle``: cycles, late cycles, replays,
+  ``poll``, interval changes) and rolling hours up (``recompute``); for load,
+  ``update_load_rollups_for``. A day is closed only with all its power hours closed
+  (:func:`close_day` rolls up its open hours first). The reopened
   day's daily rows stay until the day is closed again, and are never read meanwhile: a report
   reads the days it found closed, so a day reopened while a report runs (PostgreSQL reads
   each statement at its own snapshot) is still counted once, from its rows before the change.
@@ -45,6 +47,7 @@ from powermond.db.tables import (
     LoadHourly,
     MachinePeakDaily,
     MachinePeakHourly,
+    OpenHour,
     PduPeakDaily,
     PduPeakHourly,
     PowerDaily,
@@ -62,6 +65,7 @@ GRACE = timedelta(days=2)
 PAUSE_S = 0.05  # between two days' transactions: writers get the database in between
 
 _closed = table_of(ClosedDay)
+_open = table_of(OpenHour)
 # Each kind: (daily table, hourly table, owner key columns, summed columns, largest columns).
 _LOAD_SUMS = ("samples", "load1_sum", "load5_count", "load5_sum", "load15_count", "load15_sum")
 _KINDS: dict[str, list[tuple[Any, Any, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
@@ -135,6 +139,9 @@ async def _closable(
     # Two statements: SQLite reads one min() or max() from the index, not both at once.
     oldest = await session.scalar(select(func.min(hour)))
     newest = await session.scalar(select(func.max(hour)))
+    if rollup == POWER:  # hours not rolled up yet have no rows
+        opened = await session.scalar(select(func.max(type_coerce(_open.c.hour, Integer))))
+        oldest, newest = _least(oldest, opened), _greatest(newest, opened)
     if oldest is None or newest is None:
         return []
     # Days that ended by both bounds: ``now - grace``, and a day before the newest hour.
@@ -146,10 +153,22 @@ async def _closable(
     return [day for day in range(first, last) if day not in done]
 
 
+def _least(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _greatest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
 async def close_day(session: AsyncSession, rollup: str, day: int) -> None:
     """Write ``day``'s daily rows of kind ``rollup`` from its hourly rows and mark it closed
-    (the caller holds the writers' lock)."""
+    (the caller holds the writers' lock). Its open power hours are rolled up first."""
     h0 = day * HOURS_PER_DAY
+    if rollup == POWER:
+        from powermond.db.rollups import close_hours, open_hours  # rollups imports this
+
+        await close_hours(session, await open_hours(session, h0, h0 + HOURS_PER_DAY))
     for daily_model, hourly_model, owners, sums, largest in _KINDS[rollup]:
         daily, hourly = table_of(daily_model), table_of(hourly_model)
         await session.execute(delete(daily).where(daily.c.day == day))  # of an earlier close

@@ -1,7 +1,8 @@
 """Reads behind ``report``, ``plot`` and ``power``: raw readings of short stretches, hourly
-rollups of whole hours, names. Plain values out (:class:`~powermond.energy.Sample`,
-:class:`~powermond.energy.Tally`, tuples), in the report's units (W, kWh): ``report/`` only
-composes them, and never builds SQL.
+rollups of whole hours (an open hour's rows computed from its raw readings by the SQL that
+rolls it up, ``db.rollups``: the same figures to the unit), names. Plain values out
+(:class:`~powermond.energy.Sample`, :class:`~powermond.energy.Tally`, tuples), in the
+report's units (W, kWh): ``report/`` only composes them, and never builds SQL.
 
 The rollups' integer units become floats here and nowhere else: mW / 1000, Wh / 1000,
 half-millijoules / 7.2e9 (see ``tables.PowerHourly``).
@@ -14,12 +15,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Integer, func, or_, select, type_coerce
+from sqlalchemy import Integer, func, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from powermond.db.daily import LOAD, POWER, closed_days, epoch_hour, split, whole_days
 from powermond.db.repository_base import Repository, table_of, translated
-from powermond.db.rollups import HOUR, chunked
+from powermond.db.rollups import (
+    HOUR,
+    chunked,
+    cycle_intervals,
+    hourly_rows,
+    open_hours,
+    peak_rows,
+    reach,
+    runs,
+)
 from powermond.db.tables import (
     Base,
     CpuLoad,
@@ -277,37 +288,82 @@ class ReportRepository(Repository):
         d0, d1 = whole_days(h0, h1)
         closed = await closed_days(self.session, rollup, d0, d1) if d0 < d1 else []
         parts = split(h0, h1, closed)
+        # Closed days hold no open hour (marking one open reopens its day).
+        open_ = await open_hours(self.session, h0, h1) if rollup == POWER else []
         for model, key, ranges in ((daily, "day", parts.days), (hourly, "hour", parts.hours)):
             table = table_of(model)
             at = type_coerce(table.c[key], Integer)
-            selected = columns(table.c)
-            keys = [c for c in selected if isinstance(c, Column)]
             for a, b in ranges:
-                stmt = select(*selected).where(at >= a, at < b)
-                if machine_ids is not None:
-                    stmt = stmt.where(table.c.machine_id.in_(machine_ids)).group_by(*keys)
-                elif every:
-                    stmt = stmt.group_by(*(self._every(k) for k in keys))
-                else:
-                    stmt = stmt.group_by(*keys)
-                for row in await self.session.execute(stmt):
+                skipped = [h for h in open_ if a <= h < b] if key == "hour" else []
+                where = [at >= a, at < b, *([at.not_in(skipped)] if skipped else [])]
+                for row in await self._grouped(table, columns, where, machine_ids, every):
                     yield row
+        for a, b in runs(open_):
+            rows = await self._open_rows(hourly, a, b, machine_ids)
+            for row in await self._grouped(rows, columns, [], machine_ids, every):
+                yield row
+
+    async def _grouped(
+        self,
+        source: Any,
+        columns: Callable[[Any], list[Any]],
+        where: Sequence[Any],
+        machine_ids: Collection[int] | None,
+        every: bool,
+    ) -> Any:
+        selected = columns(source.c)
+        keys = [c for c in selected if not isinstance(c, FunctionElement)]
+        stmt = select(*selected).where(*where)
+        if machine_ids is not None:
+            stmt = stmt.where(source.c.machine_id.in_(machine_ids)).group_by(*keys)
+        elif every:
+            stmt = stmt.group_by(*(self._every(k) for k in keys))
+        else:
+            stmt = stmt.group_by(*keys)
+        return await self.session.execute(stmt)
+
+    async def _open_rows(
+        self, hourly: type[Base], a: int, b: int, machine_ids: Collection[int] | None = None
+    ) -> Any:
+        """The rows the open hours ``[a, b)`` will have in ``hourly`` once rolled up, from
+        their raw readings (a subquery with the table's column names); with ``machine_ids``,
+        only these machines' rows are complete (a machine's report or plot reads only its
+        outlets' readings)."""
+        dialect = self.session.get_bind().dialect.name
+        if hourly is PowerHourly:
+            reach_s = await reach(self.session)
+            s0, s1 = a * HOUR_S, b * HOUR_S
+            intervals = await cycle_intervals(self.session, s0, s1 + reach_s)
+            rows = hourly_rows(s0, s1, reach_s, intervals, dialect, machine_ids)
+        elif hourly is MachinePeakHourly:
+            rows = peak_rows("machine", a, b, dialect, machine_ids)
+        else:
+            rows = peak_rows("pdu", a, b, dialect)
+        return rows.subquery("open_rows")
+
+    async def _open_hours(self, first: datetime, last: datetime) -> list[int]:
+        return await open_hours(self.session, epoch_hour(first), epoch_hour(last))
 
     @translated
     async def hourly_tallies(
         self, first: datetime, last: datetime
     ) -> dict[tuple[int, int | None, datetime], Tally]:
-        """Every rollup row of the hours ``[first, last)``, by (outlet, machine, hour)."""
-        h = PowerHourly
-        stmt = select(
-            h.outlet_id, h.machine_id, h.hour, h.readings, h.watts_count, h.watts_sum,
-            h.watts_peak, h.counter_wh, h.counter_intervals, h.integrated_hmj,
-            h.integrated_intervals,
-        ).where(h.hour >= first, h.hour < last)  # fmt: skip
-        return {
-            (outlet_id, _machine(machine_id), hour): hourly_tally(*figures)
-            for outlet_id, machine_id, hour, *figures in await self.session.execute(stmt)
-        }
+        """Every rollup row of the hours ``[first, last)``, by (outlet, machine, hour): of the
+        open hours as they will be rolled up."""
+        open_ = await self._open_hours(first, last)
+        found: dict[tuple[int, int | None, datetime], Tally] = {}
+        for source, where in await self._hour_sources(PowerHourly, open_, first, last):
+            h = source.c
+            stmt = select(
+                _raw(h.hour), h.outlet_id, h.machine_id, h.readings, h.watts_count, h.watts_sum,
+                h.watts_peak, h.counter_wh, h.counter_intervals, h.integrated_hmj,
+                h.integrated_intervals,
+            ).where(*where)  # fmt: skip
+            rows = (await self.session.execute(stmt)).all()
+            hour = self._times(rows)
+            for at, outlet_id, machine_id, *figures in rows:
+                found[(outlet_id, _machine(machine_id), hour[at])] = hourly_tally(*figures)
+        return found
 
     @translated
     async def peaks(
@@ -325,14 +381,14 @@ class ReportRepository(Repository):
             POWER, first, last, MachinePeakDaily, MachinePeakHourly,
             lambda c: [c.machine_id, func.max(c.peak_mw)], machine_ids, every=True,
         ):  # fmt: skip
-            machines[owner] = max(machines.get(owner, peak), peak)
+            machines[owner] = max(machines.get(owner, int(peak)), int(peak))
         by_pdu: dict[int, int] = {}
         if pdus:
             async for owner, peak in self._rollup_rows(
                 POWER, first, last, PduPeakDaily, PduPeakHourly,
                 lambda c: [c.pdu_id, func.max(c.peak_mw)], None, every=True,
             ):  # fmt: skip
-                by_pdu[owner] = max(by_pdu.get(owner, peak), peak)
+                by_pdu[owner] = max(by_pdu.get(owner, int(peak)), int(peak))
         return (
             {k: v / MW_PER_W for k, v in machines.items()},
             {k: v / MW_PER_W for k, v in by_pdu.items()},
@@ -344,15 +400,36 @@ class ReportRepository(Repository):
     ) -> dict[tuple[str, int, datetime], float]:
         """Every peak row of the hours ``[first, last)``: ("machine" or "pdu", id, hour) -> W."""
         found: dict[tuple[str, int, datetime], float] = {}
-        for kind, table, owner in (
-            ("machine", MachinePeakHourly, MachinePeakHourly.machine_id),
-            ("pdu", PduPeakHourly, PduPeakHourly.pdu_id),
-        ):
-            stmt = select(owner, table.hour, table.peak_mw)
-            stmt = stmt.where(table.hour >= first, table.hour < last)
-            for owner_id, hour, peak in await self.session.execute(stmt):
-                found[(kind, owner_id, hour)] = peak / MW_PER_W
+        open_ = await self._open_hours(first, last)
+        for kind, model in (("machine", MachinePeakHourly), ("pdu", PduPeakHourly)):
+            for source, where in await self._hour_sources(model, open_, first, last):
+                stmt = select(_raw(source.c.hour), source.c[f"{kind}_id"], source.c.peak_mw)
+                rows = (await self.session.execute(stmt.where(*where))).all()
+                hour = self._times(rows)
+                for at, owner_id, peak in rows:
+                    found[(kind, owner_id, hour[at])] = int(peak) / MW_PER_W
         return found
+
+    async def _hour_sources(
+        self,
+        model: type[Base],
+        open_: Sequence[int],
+        first: datetime,
+        last: datetime,
+        machine_ids: Collection[int] | None = None,
+    ) -> list[tuple[Any, list[Any]]]:
+        """Where the rows of the hours ``[first, last)`` of ``model`` are read, each source
+        with its WHERE: the table for the closed hours, the raw readings for each run of
+        ``open_`` hours."""
+        table = table_of(model)
+        hour = _raw(table.c.hour)
+        where = [hour >= epoch_hour(first), hour < epoch_hour(last)]
+        if open_:
+            where.append(hour.not_in(open_))
+        sources: list[tuple[Any, list[Any]]] = [(table, where)]
+        for a, b in runs(open_):
+            sources.append((await self._open_rows(model, a, b, machine_ids), []))
+        return sources
 
     @translated
     async def load_sums(
@@ -386,19 +463,27 @@ class ReportRepository(Repository):
 
     @translated
     async def feed_hours(self, machine_id: int, first: datetime, last: datetime) -> list[FeedHour]:
-        """The machine's rollup rows of the hours ``[first, last)``, in hour order."""
-        h, outlet, pdu = table_of(PowerHourly).c, table_of(Outlet).c, table_of(Pdu).c
-        stmt = (
-            select(_raw(h.hour), pdu.name, outlet.label, h.watts_sum, h.watts_count)
-            .join_from(table_of(PowerHourly), table_of(Outlet), outlet.id == h.outlet_id)
-            .join(table_of(Pdu), pdu.id == outlet.pdu_id)
-            .where(h.machine_id == machine_id, *_hours_in(h.hour, first, last))
-            .order_by(h.hour)
-        )
-        rows = (await self.session.execute(stmt)).all()
+        """The machine's rollup rows of the hours ``[first, last)``, in hour, PDU and outlet
+        order."""
+        outlet, pdu = table_of(Outlet).c, table_of(Pdu).c
+        rows: list[Any] = []
+        open_ = await self._open_hours(first, last)
+        sources = await self._hour_sources(PowerHourly, open_, first, last, {machine_id})
+        for source, where in sources:
+            h = source.c
+            stmt = (
+                select(_raw(h.hour), pdu.name, outlet.label, h.watts_sum, h.watts_count)
+                .join_from(source, table_of(Outlet), outlet.id == h.outlet_id)
+                .join(table_of(Pdu), pdu.id == outlet.pdu_id)
+                .where(h.machine_id == machine_id, *where)
+            )
+            rows.extend((await self.session.execute(stmt)).all())
+        # In hour, PDU and outlet order whichever source a row came from (a plot adds an
+        # hour's feeds in the order they come).
+        rows.sort(key=lambda row: (row[0], row[1], row[2]))
         hour = self._times(rows)
         return [
-            FeedHour(hour[at], pdu_name, label, watts_sum / MW_PER_W, count)
+            FeedHour(hour[at], pdu_name, label, int(watts_sum) / MW_PER_W, int(count))
             for at, pdu_name, label, watts_sum, count in rows
         ]
 
@@ -406,15 +491,17 @@ class ReportRepository(Repository):
     async def machine_peak_hours(
         self, machine_id: int, first: datetime, last: datetime
     ) -> list[tuple[datetime, float]]:
-        m = table_of(MachinePeakHourly).c
-        stmt = (
-            select(_raw(m.hour), m.peak_mw)
-            .where(m.machine_id == machine_id, *_hours_in(m.hour, first, last))
-            .order_by(m.hour)
-        )
-        rows = (await self.session.execute(stmt)).all()
+        rows: list[Any] = []
+        open_ = await self._open_hours(first, last)
+        sources = await self._hour_sources(MachinePeakHourly, open_, first, last, {machine_id})
+        for source, where in sources:
+            m = source.c
+            stmt = select(_raw(m.hour), m.peak_mw).where(m.machine_id == machine_id, *where)
+            rows.extend((await self.session.execute(stmt.order_by(m.hour))).all())
+        if open_:
+            rows.sort(key=lambda row: row[0])
         hour = self._times(rows)
-        return [(hour[at], peak / MW_PER_W) for at, peak in rows]
+        return [(hour[at], int(peak) / MW_PER_W) for at, peak in rows]
 
     @translated
     async def load_hours(

@@ -18,7 +18,7 @@ from powermond.db.bulk import insert_ignore, insert_rows, stored_keys
 from powermond.db.errors import UnknownMachine, UnknownPdu
 from powermond.db.outlet_map import OutletIds, OutletMap, kept_outlets
 from powermond.db.repository_base import Repository, table_of, translated
-from powermond.db.rollups import HOUR, PowerHourly, chunked
+from powermond.db.rollups import HOUR, PowerHourly, chunked, open_hours, runs
 from powermond.db.rows import (
     LoadRow,
     MachineRow,
@@ -30,9 +30,9 @@ from powermond.db.rows import (
     stored_time,
 )
 from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
-from powermond.db.types import MILLI, range_bound
+from powermond.db.types import HOUR_S, MILLI, range_bound
 from powermond.energy import hour_of
-from powermond.readings import LoadSample, OutletReading, OutletReadings, is_inlet
+from powermond.readings import LoadSample, OutletReading, OutletReadings
 
 __all__ = [
     "LoadRepository",
@@ -207,31 +207,26 @@ class ReadingRepository(_Repository):
     ) -> None:
         outlets = await self._resolve(columns, *kept)
         # Each new row goes to the insert as a tuple of the integers stored (epoch seconds,
-        # thousandths, as types.milli makes them: no type conversion per value); the rollups
-        # get its tallies (no per-reading object outlives the batch).
+        # thousandths, as types.milli makes them: no type conversion per value).
         t = int(stored.cycle.timestamp())
         rows: builtins.list[Row] = []
-        for pdu_id, (labels, watts, amps, energy) in columns.items():
-            new: builtins.list[Row] = []
+        for pdu_id, (_, watts, amps, energy) in columns.items():
             of = outlets[pdu_id]
             for (outlet_id, machine_id), w, a, e in zip(of, watts, amps, energy, strict=True):
                 if outlet_id in present:
                     continue  # a replay: stored before
-                new.append((
+                rows.append((
                     t, outlet_id, machine_id,
                     None if w is None or w != w else round(w * MILLI),
                     None if a is None or a != a else round(a * MILLI),
                     None if e is None or e != e else round(e * MILLI),
                 ))  # fmt: skip
-            inlets = {of[i][0] for i, label in enumerate(labels) if is_inlet(label)}
-            # As stored: the rollups add exactly what a report reads back.
-            stored.add_pdu(pdu_id, ((row[1], row[2], row[3]) for row in new), inlets)
-            rows.extend(new)
+        stored.added += len(rows)
         del outlets
         # In outlet order: InnoDB's clustered key is (cycle, outlet_id), so a cycle's rows
         # then append to its pages instead of splitting them half-full (~6 B per reading).
         rows.sort(key=itemgetter(1))
-        await insert_rows(self.session, _RAW_READING, READING_NAMES, rows, READING_KEY)
+        await insert_rows(self.session, _RAW_READING, READING_NAMES, rows, READING_KEY, new=True)
 
     async def _resolve(
         self, columns: Mapping[int, Columns], kept: OutletMap, version: int | None
@@ -308,8 +303,8 @@ class ReadingRepository(_Repository):
 
         Readings belong to the machine their outlet fed when they were written. They are
         looked up by primary key through the outlets that fed the machine: those its hourly
-        rollups name (every stored reading is tallied there under its machine: writers store
-        rollups with readings) and those mapped to it now.
+        rollups name (every stored reading is tallied there under its machine once its hour
+        is rolled up), those of its readings in open hours, and those mapped to it now.
         """
         machine_id = await self.session.scalar(select(Machine.id).where(Machine.name == machine))
         if machine_id is None:
@@ -348,6 +343,12 @@ class ReadingRepository(_Repository):
         )
         mapped = select(Outlet.id).where(Outlet.machine_id == machine_id)
         found = set((await self.session.scalars(hourly)).all())
+        h0, h1 = int(hour_of(since).timestamp()) // HOUR_S, int(until.timestamp()) // HOUR_S + 1
+        for a, b in runs(await open_hours(self.session, h0, h1)):  # not rolled up yet
+            r = _RAW_READING.c
+            fed = select(r.outlet_id).distinct().where(r.machine_id == machine_id)
+            fed = fed.where(r.cycle >= a * HOUR_S, r.cycle < b * HOUR_S)
+            found.update((await self.session.scalars(fed)).all())
         return found | set((await self.session.scalars(mapped)).all())
 
 

@@ -3,8 +3,9 @@ raw_days`` / ``load_days`` go; the hourly rollups stay for ever, so reports over
 read them and give the same kWh, mean and peak.
 
 The horizon is a whole hour (the rollups' unit): everything before it is covered by rollups
-alone. Rows go in small batches, each in its own short transaction, so a daemon cycle never
-waits behind the job for long (on SQLite it waits for the writer lock at most one batch).
+alone, the open hours before it rolled up first (``db.rollups``). Rows go in small
+batches, each in its own short transaction, so a daemon cycle never waits behind the job
+for long (on SQLite it waits for the writer lock at most one batch).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from powermond.db.collectors import CYCLE_LOCK, lock
 from powermond.db.engine import Database
 from powermond.db.tables import CpuLoad, Cycle, PowerHourly, PowerReading
 from powermond.energy import hour_of
@@ -65,6 +67,12 @@ async def prune(
 
 
 async def _prune_readings(db: Database, before: datetime, batch: int, pause: float) -> int:
+    from powermond.db.rollups import close_hours_before  # rollups imports this module
+
+    # An open hour's rollups are read from its readings: roll it up before they go.
+    async with db.transaction() as session:
+        await lock(session, CYCLE_LOCK)
+        await close_hours_before(session, before)
     removed = 0
     while True:
         async with db.transaction() as session:

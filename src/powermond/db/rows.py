@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from array import array
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -79,62 +77,11 @@ def stored_time(time: datetime) -> datetime:
 
 @dataclass(slots=True)
 class StoredCycle:
-    """What one cycle's write added: only these readings change the rollups.
-
-    Not the readings themselves (one object each was ~150 B x 480,000 at 10,000 PDUs): what the
-    rollups need of them, tallied by the writer as it streams the rows to the insert
-    (:meth:`add`): their outlets (an ``array``), the machines and PDUs they belong to, the
-    owners with a negative reading, and the per-owner sums of their watts (mW, as stored)."""
+    """What one cycle's write added: its time as stored and how many readings were new (the
+    rollups need no more: a write marks the hours of its cycle open, ``db.rollups``)."""
 
     cycle: datetime  # as stored
-    outlet_ids: array[int] = field(default_factory=lambda: array("q"))
-    machines: set[int] = field(default_factory=set)  # of every new reading (mapped outlets)
-    pdus: set[int] = field(default_factory=set)
-    machine_mw: dict[int, int] = field(default_factory=dict)  # sums of the readings with watts
-    pdu_mw: dict[int, int] = field(default_factory=dict)  # of the outlets (inlets excluded)
-    low_machines: set[int] = field(default_factory=set)  # owners of a reading below 0 W
-    low_pdus: set[int] = field(default_factory=set)  # (inlets excluded)
-
-    @property
-    def added(self) -> int:
-        return len(self.outlet_ids)
-
-    def add(
-        self, outlet_id: int, pdu_id: int, machine_id: int | None, mw: int | None, inlet: bool
-    ) -> None:
-        """Tally one new reading; ``mw`` its watts as stored (integer mW, ``types.milli``)."""
-        self.add_pdu(pdu_id, [(outlet_id, machine_id, mw)], (outlet_id,) if inlet else ())
-
-    def add_pdu(
-        self,
-        pdu_id: int,
-        readings: Iterable[tuple[int, int | None, int | None]],
-        inlets: Collection[int] = (),
-    ) -> None:
-        """Tally new readings of one PDU, each (outlet id, machine id, mW as stored);
-        ``inlets``: the outlet ids among them that are the PDU's inlets. One call per PDU:
-        a cycle has 50,000 readings, and a call per reading cost more than its insert."""
-        outlet_ids, machines, machine_mw = self.outlet_ids, self.machines, self.machine_mw
-        added = len(outlet_ids)
-        pdu_total: int | None = None
-        for outlet_id, machine_id, mw in readings:
-            outlet_ids.append(outlet_id)
-            if machine_id is not None:
-                machines.add(machine_id)
-            if mw is None:
-                continue
-            if machine_id is not None:
-                machine_mw[machine_id] = machine_mw.get(machine_id, 0) + mw
-                if mw < 0:
-                    self.low_machines.add(machine_id)
-            if outlet_id not in inlets:  # a PDU's peak is of its outlets: its inlet meters them
-                pdu_total = (pdu_total or 0) + mw
-                if mw < 0:
-                    self.low_pdus.add(pdu_id)
-        if len(outlet_ids) > added:
-            self.pdus.add(pdu_id)
-        if pdu_total is not None:
-            self.pdu_mw[pdu_id] = self.pdu_mw.get(pdu_id, 0) + pdu_total
+    added: int = 0
 
 
 _UNIT_OUTLET = re.compile(r"(\d+)\.(\d+)")

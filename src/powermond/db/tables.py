@@ -386,6 +386,17 @@ class ClosedDay(Base):
     day: Mapped[int] = mapped_column(Integer)
 
 
+class OpenHour(Base):
+    """An hour whose power rollups (``power_hourly`` and both peak tables) are not valid yet,
+    or no longer: written to since they were rolled up. Readers read it from the raw readings
+    until it is rolled up again (``db.rollups``). Hours since 1970, as the hourly tables."""
+
+    __tablename__ = "open_hour"
+    __table_args__ = (PrimaryKeyConstraint("hour"),)
+
+    hour: Mapped[int] = mapped_column(Integer, autoincrement=False)
+
+
 DAILY_TABLES = (PowerDaily, MachinePeakDaily, PduPeakDaily, LoadDaily)
 
 
