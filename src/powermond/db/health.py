@@ -5,37 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import Double, ForeignKey, Integer, String, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from powermond.collect.cycle import CycleResult
 from powermond.collect.health import STATES, HealthBook, PduHealthState, State
 from powermond.db.engine import Database
 from powermond.db.errors import translate
-from powermond.db.tables import Base, Pdu
-from powermond.db.types import UtcDateTime
+from powermond.db.schema import ERROR_LENGTH
+from powermond.db.tables import Pdu, PduHealthRecord
 from powermond.errors import PowermonError
 
 log = logging.getLogger(__name__)
-
-ERROR_LENGTH = 1024
-STATE_LENGTH = 16
-
-
-class PduHealthRecord(Base):
-    __tablename__ = "pdu_health"
-
-    pdu_id: Mapped[int] = mapped_column(ForeignKey("pdu.id"), primary_key=True)
-    state: Mapped[str] = mapped_column(String(STATE_LENGTH))
-    since: Mapped[datetime] = mapped_column(UtcDateTime())
-    checked: Mapped[datetime] = mapped_column(UtcDateTime())
-    last_success: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    last_error: Mapped[str | None] = mapped_column(String(ERROR_LENGTH), nullable=True)
-    failures: Mapped[int] = mapped_column(Integer)
-    walk_seconds: Mapped[float | None] = mapped_column(Double(), nullable=True)
 
 
 class HealthRecorder:
