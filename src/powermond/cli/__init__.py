@@ -33,6 +33,21 @@ COMMAND_MODULES = (
     "docs_cmds",
 )
 
+#: The module of each command: running one builds (and imports) only its group's parser, a
+#: tenth of building them all (``tests/cli/test_docs_cmds.py`` checks this against them).
+COMMANDS = {
+    "run": "daemon_cmd",
+    **dict.fromkeys(("db", "pdus", "machines", "outlets"), "db_cmds"),
+    "collectors": "cluster_cmds",
+    "config": "config_cmds",
+    **dict.fromkeys(("probe", "poll"), "snmp_cmds"),
+    **dict.fromkeys(("import-load", "load"), "load_cmds"),
+    **dict.fromkeys(("power", "plot", "report"), "report_cmds"),
+    "status": "status_cmd",
+    "demo": "demo_cmd",
+    **dict.fromkeys(("completion", "manpage"), "docs_cmds"),
+}
+
 #: Options whose values may start with "-" (relative times such as -24h).
 _DASH_VALUE_OPTIONS = ("--since", "--until", "--before")
 
@@ -76,7 +91,21 @@ def add_format_option(parser: argparse.ArgumentParser, default: str = "table") -
     parser.add_argument("--format", choices=FORMATS, default=default, help="output format")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names after the global options, if any."""
+    items = iter(argv)
+    for item in items:
+        if len(item) > 2 and "--config-dir".startswith(item.partition("=")[0]):
+            if "=" not in item:
+                next(items, None)  # its value
+        elif not item.startswith("-"):
+            return item
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; for ``command`` (one of :data:`COMMANDS`), only its group's
+    commands, which is all that running it needs (anything else: every command)."""
     parser = argparse.ArgumentParser(
         prog="powermon", description="PowerMon: per-machine power and load from metered PDUs."
     )
@@ -88,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES:
         try:
             module = import_module(f"powermond.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -100,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
+    items = _join_dash_values(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_of(items))
+    args = parser.parse_args(items)
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
