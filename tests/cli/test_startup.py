@@ -1,6 +1,7 @@
 """What keeps a command's start-up short, and must not change what it does: running a
 command builds only its group's parser (``cli.COMMANDS``), the same command line as the
-whole parser. CPU figures are ``bench/bench_startup.py``'s."""
+whole parser; its result leaves the event loop without being formatted (``run_async``).
+CPU figures are ``bench/bench_startup.py``'s."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import argparse
 
 import pytest
 
-from powermond.cli import COMMANDS, build_parser, command_of
+from powermond.cli import COMMANDS, build_parser, command_of, run_async
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -56,3 +57,22 @@ def test_an_unknown_command_gets_the_whole_parser_and_its_error(
         main(["--config-dir", "/nonexistent", "pduss"])
     assert exc.value.code == 2
     assert "invalid choice: 'pduss'" in capsys.readouterr().err
+
+
+def test_run_async_returns_the_result_unformatted() -> None:
+    """Python 3.11's asyncio.run formats its main task, result included, when it restores
+    the SIGINT handler: a command's rows were each formatted twice for nothing."""
+
+    class Rows:
+        formatted = 0
+
+        def __repr__(self) -> str:
+            Rows.formatted += 1
+            return "Rows()"
+
+    async def command() -> Rows:
+        return Rows()
+
+    rows = run_async(command())
+    assert isinstance(rows, Rows)
+    assert Rows.formatted == 0

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from powermond.cli import add_command, add_format_option
+from powermond.cli import add_command, add_format_option, run_async
 from powermond.configdir import config_dir_from
 from powermond.db.rows import MachineRow, OutletRow, PduRow
 from powermond.errors import EXIT_OK, NotFoundError
@@ -70,7 +70,7 @@ def _query(args: argparse.Namespace, work: Callable[[Session], Awaitable[T]]) ->
     async def run() -> T:
         return await read(open_url(_database_url(args), "read"), work)
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def _upgrade(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ by ``plot`` only.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from powermond.cli import add_command, add_format_option
+from powermond.cli import add_command, add_format_option, run_async
 from powermond.errors import EXIT_OK, EXIT_USAGE
 from powermond.output import iso_z, write_rows
 
@@ -156,7 +155,7 @@ def _on_database(args: argparse.Namespace, run: Callable[[str], Awaitable[T]]) -
     # Unfrozen after: the command may run inside a longer process (tests).
     gc.freeze()
     try:
-        return asyncio.run(main())
+        return run_async(main())
     finally:
         gc.unfreeze()
 
