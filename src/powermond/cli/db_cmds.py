@@ -129,8 +129,8 @@ def _status(retired_at: datetime | None) -> str:
 
 
 def _pdus(args: argparse.Namespace) -> int:
+    from powermond.db.catalog import PduRepository
     from powermond.db.health import HealthRepository
-    from powermond.db.repositories import PduRepository
 
     async def work(session: Session) -> tuple[list[PduRow], dict[str, Any]]:
         listed = await PduRepository(session).list(include_retired=True)
@@ -172,7 +172,7 @@ def _health_columns(health: Any) -> dict[str, Any]:
 
 
 def _machines(args: argparse.Namespace) -> int:
-    from powermond.db.repositories import MachineRepository
+    from powermond.db.catalog import MachineRepository
 
     found: list[MachineRow] = _query(
         args, lambda s: MachineRepository(s).list(include_retired=True)
@@ -194,7 +194,7 @@ def _machines(args: argparse.Namespace) -> int:
 
 
 def _outlets(args: argparse.Namespace) -> int:
-    from powermond.db.repositories import OutletRepository, PduRepository
+    from powermond.db.catalog import OutletRepository, PduRepository
 
     async def work(session: Session) -> tuple[PduRow | None, list[OutletRow]]:
         pdu = await PduRepository(session).get(args.pdu)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from powermond.db.catalog import MachineReadings, MachineRepository
 from powermond.db.errors import UnknownMachine
-from powermond.db.repositories import MachineReadings, MachineRepository
-from powermond.report.power import FeedReading, PowerPoint, machine_power
+from powermond.report.feeds import FeedReading, PowerPoint, machine_power
 
 if TYPE_CHECKING:
     from powermond.db.repository_base import Session
