@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from powermond.cli import add_command, add_format_option, run_async
+from powermond.cli import add_command, add_format_option, importing, run_async
 from powermond.configdir import config_dir_from
 from powermond.db.rows import MachineRow, OutletRow, PduRow
 from powermond.errors import EXIT_OK, NotFoundError
@@ -129,8 +129,9 @@ def _status(retired_at: datetime | None) -> str:
 
 
 def _pdus(args: argparse.Namespace) -> int:
-    from powermond.db.catalog import PduRepository
-    from powermond.db.health import HealthRepository
+    with importing():
+        from powermond.db.catalog import PduRepository
+        from powermond.db.health import HealthRepository
 
     async def work(session: Session) -> tuple[list[PduRow], dict[str, Any]]:
         listed = await PduRepository(session).list(include_retired=True)
@@ -172,7 +173,8 @@ def _health_columns(health: Any) -> dict[str, Any]:
 
 
 def _machines(args: argparse.Namespace) -> int:
-    from powermond.db.catalog import MachineRepository
+    with importing():
+        from powermond.db.catalog import MachineRepository
 
     found: list[MachineRow] = _query(
         args, lambda s: MachineRepository(s).list(include_retired=True)
@@ -194,7 +196,8 @@ def _machines(args: argparse.Namespace) -> int:
 
 
 def _outlets(args: argparse.Namespace) -> int:
-    from powermond.db.catalog import OutletRepository, PduRepository
+    with importing():
+        from powermond.db.catalog import OutletRepository, PduRepository
 
     async def work(session: Session) -> tuple[PduRow | None, list[OutletRow]]:
         pdu = await PduRepository(session).get(args.pdu)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from powermond.cli import add_command, add_format_option, run_async
+from powermond.cli import add_command, add_format_option, importing, run_async
 from powermond.errors import EXIT_OK, EXIT_USAGE
 from powermond.output import iso_z, write_rows
 
@@ -166,7 +166,8 @@ def _usage(message: str) -> int:
 
 
 def power_command(args: argparse.Namespace) -> int:
-    from powermond.report.machine import power_points
+    with importing():
+        from powermond.report.machine import power_points
 
     try:
         since, until = _period(args)
