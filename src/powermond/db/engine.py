@@ -43,7 +43,7 @@ def create_engine(url: str | URL) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        from powermond.db.tables import postgresql_options
+        from powermond.db.schema import postgresql_options
 
         postgresql_options()
     # Servers drop idle connections; pre-ping finds out before a statement fails.
