@@ -13,10 +13,12 @@ code, side by side.
 
 Without ``--config-dir`` the benchmark makes a SQLite database of its own first (schema,
 4 apc-rpdu2 PDUs and machines wn001-wn004 applied, a day of 5-minute cycles stored as the
-daemon stores them), so that ``pdus`` and ``power`` run whole. Two floors are measured in
-the same interleaved runs: the interpreter alone, and importing what any command that reads
-the database must import (SQLAlchemy's asyncio extension, which imports its ORM, and the
-database's dialect and driver): what a command costs above that floor is PowerMon's.
+daemon stores them), so that ``pdus`` and ``power`` run whole. Three floors are measured in
+the same interleaved runs: the interpreter alone; importing what a command that reads the
+database must import (SQLAlchemy Core, asyncio, the database's dialect and driver: what
+``pdus`` and ``power`` import, through ``db/reader.py``), so that what they cost above it is
+PowerMon's; and the same with SQLAlchemy's asyncio extension, which imports its ORM (what
+the commands that use the daemon's ``Database`` import).
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ DEFAULT_COMMANDS = ["--version", "--help", "pdus", "power wn003", "config check"
 BIN = Path(sys.executable).parent
 FLOORS = {
     "(python alone)": "pass",
+    # What pdus and power import (db/reader.py): SQLAlchemy Core, SQLite's dialect and driver.
+    "(SQLAlchemy Core + sqlite)": (
+        "import asyncio, sqlalchemy, sqlalchemy.dialects.sqlite.aiosqlite, aiosqlite"
+    ),
+    # What the daemon's units of work import: the asyncio extension, which imports the ORM.
     "(SQLAlchemy async + sqlite)": (
         "import sqlalchemy.ext.asyncio, sqlalchemy.dialects.sqlite.aiosqlite, aiosqlite"
     ),

@@ -2,10 +2,11 @@
 
 Each check runs a fresh interpreter (this test process has imported everything already) and
 lists which of the heavy packages it loaded: ``--version`` and ``--help`` need none of them,
-``pdus`` and ``power`` need SQLAlchemy and the dialect of the database in use, but no
-pydantic (they take only the database URL from ``powermon.toml``), SNMP, numpy,
-matplotlib, nor MariaDB's dialect on SQLite. Start-up CPU itself is measured by
-``bench/bench_startup.py``, not asserted here.
+``pdus`` and ``power`` need SQLAlchemy Core and the dialect of the database in use, but neither
+SQLAlchemy's ORM nor its asyncio extension (which imports the ORM: they read through
+``db/reader.py``), no pydantic (they take only the database URL from ``powermon.toml``),
+SNMP, numpy, matplotlib, nor MariaDB's dialect on SQLite. Start-up CPU itself is measured
+by ``bench/bench_startup.py``, not asserted here.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ dialects = sorted(
     m for m in sys.modules if m.startswith("sqlalchemy.dialects.") and m.count(".") == 2
 )
 snmp = sorted(m for m in sys.modules if m.startswith("powermond.snmp."))
-print(json.dumps({"code": code, "heavy": loaded, "dialects": dialects, "snmp": snmp}),
-      file=sys.stderr)
+orm = sorted({".".join(m.split(".")[:3]) for m in sys.modules
+              if m.startswith(("sqlalchemy.orm", "sqlalchemy.ext.asyncio"))})
+print(json.dumps({"code": code, "heavy": loaded, "dialects": dialects, "snmp": snmp,
+                  "orm": orm}), file=sys.stderr)
 """
 
 
@@ -48,7 +51,7 @@ def imported_by(*argv: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["report", "--help"]])
 def test_version_and_help_import_no_heavy_library(argv: list[str]) -> None:
-    assert imported_by(*argv) == {"code": 0, "heavy": [], "dialects": [], "snmp": []}
+    assert imported_by(*argv) == {"code": 0, "heavy": [], "dialects": [], "snmp": [], "orm": []}
 
 
 def test_pdus_on_sqlite_imports_sqlalchemy_and_sqlite_only(tmp_path: Path) -> None:
@@ -66,6 +69,22 @@ def test_pdus_on_sqlite_imports_sqlalchemy_and_sqlite_only(tmp_path: Path) -> No
     # MariaDB's is imported by bulk.py for MariaDB only. No SNMP client nor profiles.
     assert report["dialects"] == ["sqlalchemy.dialects._typing", "sqlalchemy.dialects.sqlite"]
     assert report["snmp"] == ["powermond.snmp.errors"]
+    assert report["orm"] == []  # Core only: no ORM, no asyncio extension
+
+
+def test_machines_and_outlets_read_without_the_orm(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "powermon.toml").write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "pm.db"}"\n'
+    )
+    (etc / "machines.toml").write_text('[machine.wn1]\noutlets = ["a:1"]\n')
+    (etc / "pdus.toml").write_text('[pdu.a]\nhost = "192.0.2.1"\nprofile = "apc-rpdu2"\n')
+    assert imported_by("--config-dir", str(etc), "db", "upgrade")["code"] == 0
+    assert imported_by("--config-dir", str(etc), "config", "apply")["code"] == 0
+    for argv in (["machines"], ["outlets", "a"]):
+        report = imported_by("--config-dir", str(etc), *argv)
+        assert (report["code"], report["orm"]) == (0, []), argv
 
 
 def test_power_imports_no_snmp_and_one_dialect(tmp_path: Path) -> None:
@@ -79,7 +98,9 @@ def test_power_imports_no_snmp_and_one_dialect(tmp_path: Path) -> None:
     assert imported_by("--config-dir", str(etc), "db", "upgrade")["code"] == 0
     assert imported_by("--config-dir", str(etc), "config", "apply")["code"] == 0
     report = imported_by("--config-dir", str(etc), "power", "wn1", "--format", "json")
+    assert report["code"] == 0
     assert report["heavy"] == ["sqlalchemy"]
+    assert report["orm"] == []  # Core only: no ORM, no asyncio extension
     assert report["dialects"] == ["sqlalchemy.dialects._typing", "sqlalchemy.dialects.sqlite"]
     assert report["snmp"] == []
 

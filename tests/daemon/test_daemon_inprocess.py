@@ -23,9 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from collect.rrdfiles import make_host
 from powermond.daemon import DaemonResult, run_daemon
-from powermond.db.health import PduHealthRecord
 from powermond.db.migrate import upgrade
-from powermond.db.tables import CpuLoad, Pdu, PowerReading
+from powermond.db.tables import CpuLoad, Pdu, PduHealthRecord, PowerReading
 from powermond.errors import EXIT_FAILURE, EXIT_OK
 from powermond.snmp.client import SnmpTimeout
 from powermond.snmp.fake import FakePdu, FakeTransport

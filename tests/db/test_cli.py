@@ -163,3 +163,100 @@ def test_unreachable_database_is_one_clear_line(
     assert code == 1
     assert out.startswith("powermon: postgresql+asyncpg://pm:***@127.0.0.1:1/pm: ")
     assert "s3cret" not in out
+
+
+@pytest.fixture
+def any_config_dir(tmp_path: Path, db_url: str) -> Path:
+    """powermon.toml naming a fresh database of each kind (SQLite, MariaDB, PostgreSQL)."""
+    directory = tmp_path / "etc-any"
+    directory.mkdir()
+    (directory / "powermon.toml").write_text(f'[database]\nurl = "{db_url}"\n')
+    return directory
+
+
+def test_read_commands_on_every_database(
+    capsys: pytest.CaptureFixture[str], any_config_dir: Path, make_inventory: MakeInventory
+) -> None:
+    """pdus, machines, outlets and power read through SQLAlchemy Core alone
+    (db/reader.py): the same rows on each database as the daemon's sessions wrote."""
+    assert _run(capsys, any_config_dir, "db", "upgrade")[0] == 0
+    _populate(_url(any_config_dir), make_inventory)
+
+    code, out = _run(capsys, any_config_dir, "pdus", "--format", "json")
+    pdus = json.loads(out)
+    assert code == 0
+    assert [(p["name"], p["host"], p["port"], p["retired"], p["state"]) for p in pdus] == [
+        ("rack-a1", "192.0.2.10", 161, False, "not polled"),
+        ("rack-b1", "192.0.2.11", 161, False, "not polled"),
+        ("rack-z", "192.0.2.99", 161, True, "not polled"),
+    ]
+    assert pdus[2]["retired_at"].endswith("Z")
+
+    code, out = _run(capsys, any_config_dir, "machines", "--format", "json")
+    assert [(m["name"], m["outlets"], m["retired"]) for m in json.loads(out)] == [
+        ("wn001", ["rack-a1:3", "rack-b1:3"], False),
+        ("wn009", [], True),
+    ]
+
+    code, out = _run(capsys, any_config_dir, "outlets", "rack-a1", "--format", "csv")
+    assert (code, out.splitlines()) == (
+        0,
+        [
+            "outlet,machine,last_reading,watts",
+            "1,,2026-10-01T12:00:00Z,7.0",
+            "3,wn001,2026-10-01T12:00:00Z,231.5",
+        ],
+    )
+
+    period = ["--since", "2026-10-01T11:00:00Z", "--until", "2026-10-01T13:00:00Z"]
+    code, out = _run(capsys, any_config_dir, "power", "wn001", *period, "--format", "json")
+    assert (code, json.loads(out)) == (
+        0,
+        {
+            "machine": "wn001",
+            "feeds": ["rack-a1:3", "rack-b1:3"],
+            "points": [
+                {"time": "2026-10-01T12:00:00Z", "watts": 231.5, "partial": True, "feeds": 1}
+            ],
+        },
+    )
+    code, out = _run(capsys, any_config_dir, "power", "wn404")
+    assert (code, out) == (1, "powermon: machine 'wn404' is not in the database\n")
+
+
+def test_read_commands_on_an_empty_database_say_upgrade(
+    capsys: pytest.CaptureFixture[str], any_config_dir: Path
+) -> None:
+    """A database without the schema (SQLite: no file yet): one line that says what to run,
+    on each database."""
+    for argv in (["pdus"], ["power", "wn001"]):
+        code, out = _run(capsys, any_config_dir, *argv)
+        assert code == 1, argv
+        assert out.startswith("powermon: "), out
+        assert out.count("\n") == 1, out
+        assert "run `powermon db upgrade`" in out or "`powermon db upgrade`" in out, out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://pm:s3cret@127.0.0.1:1/pm",
+        "mysql+asyncmy://pm:s3cret@127.0.0.1:1/pm",
+    ],
+)
+@pytest.mark.parametrize("argv", [["pdus"], ["power", "wn001"]])
+def test_read_commands_on_a_database_that_is_down(
+    capsys: pytest.CaptureFixture[str],
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    argv: list[str],
+) -> None:
+    monkeypatch.setenv("POWERMON_DATABASE_URL", url)
+    code, out = _run(capsys, config_dir, *argv)
+    assert code == 1
+    masked = url.replace("s3cret", "***")
+    assert out.startswith(f"powermon: {masked}: database un"), out  # unreachable/unavailable
+    assert "Connect call failed" in out
+    assert out.count("\n") == 1
+    assert "s3cret" not in out

@@ -8,15 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from powermond.energy import Sample, Spacing, Tally, interval_energy, outlet_tally
-from powermond.report.power import (
-    FeedReading,
-    LoadTally,
-    PowerPoint,
-    gaps_as_nan,
-    machine_power,
-    peak_of_sums,
-    report_row,
-)
+from powermond.report.feeds import FeedReading, PowerPoint, machine_power
+from powermond.report.power import LoadTally, gaps_as_nan, peak_of_sums, report_row
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 STEP = timedelta(minutes=5)

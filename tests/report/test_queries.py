@@ -11,7 +11,8 @@ from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
 from powermond.db.errors import UnknownMachine
 from powermond.readings import LoadSample, OutletReading
-from powermond.report.queries import ReportBy, power_points, report_rows
+from powermond.report.machine import power_points
+from powermond.report.queries import ReportBy, report_rows
 from powermond.timeparse import parse_time
 
 from .conftest import STEP, assert_rollup_report_equals_raw, inventory, store, store_load

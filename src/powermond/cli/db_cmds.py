@@ -9,15 +9,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from powermond.cli import add_command, add_format_option
+from powermond.cli import add_command, add_format_option, importing, run_async
 from powermond.configdir import config_dir_from
 from powermond.db.rows import MachineRow, OutletRow, PduRow
 from powermond.errors import EXIT_OK, NotFoundError
 from powermond.output import iso_z, write_rows
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
+    from powermond.db.repository_base import Session
     from powermond.db.retention import PruneResult
 
 T = TypeVar("T")
@@ -62,17 +61,16 @@ def _database_url(args: argparse.Namespace) -> str:
     return load_database_url(config_dir_from(getattr(args, "config_dir", None)))
 
 
-def _query(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` in one read transaction against the configured database."""
-    from powermond.db.engine import Database
+def _query(args: argparse.Namespace, work: Callable[[Session], Awaitable[T]]) -> T:
+    """Run ``work`` in one read transaction against the configured database, through
+    SQLAlchemy Core alone (:mod:`powermond.db.reader`: no ORM to import)."""
+    from powermond.db.reader import read
     from powermond.db.sqlite_access import open_url
 
     async def run() -> T:
-        url = open_url(_database_url(args), "read")
-        async with Database.from_url(url) as db, db.transaction() as session:
-            return await work(session)
+        return await read(open_url(_database_url(args), "read"), work)
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -131,10 +129,11 @@ def _status(retired_at: datetime | None) -> str:
 
 
 def _pdus(args: argparse.Namespace) -> int:
-    from powermond.db.health import HealthRepository
-    from powermond.db.repositories import PduRepository
+    with importing():
+        from powermond.db.catalog import PduRepository
+        from powermond.db.health import HealthRepository
 
-    async def work(session: AsyncSession) -> tuple[list[PduRow], dict[str, Any]]:
+    async def work(session: Session) -> tuple[list[PduRow], dict[str, Any]]:
         listed = await PduRepository(session).list(include_retired=True)
         return listed, await HealthRepository(session).states(include_retired=True)
 
@@ -174,7 +173,8 @@ def _health_columns(health: Any) -> dict[str, Any]:
 
 
 def _machines(args: argparse.Namespace) -> int:
-    from powermond.db.repositories import MachineRepository
+    with importing():
+        from powermond.db.catalog import MachineRepository
 
     found: list[MachineRow] = _query(
         args, lambda s: MachineRepository(s).list(include_retired=True)
@@ -196,9 +196,10 @@ def _machines(args: argparse.Namespace) -> int:
 
 
 def _outlets(args: argparse.Namespace) -> int:
-    from powermond.db.repositories import OutletRepository, PduRepository
+    with importing():
+        from powermond.db.catalog import OutletRepository, PduRepository
 
-    async def work(session: AsyncSession) -> tuple[PduRow | None, list[OutletRow]]:
+    async def work(session: Session) -> tuple[PduRow | None, list[OutletRow]]:
         pdu = await PduRepository(session).get(args.pdu)
         if pdu is None:
             return None, []

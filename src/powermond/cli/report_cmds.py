@@ -8,7 +8,6 @@ by ``plot`` only.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,12 +16,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from powermond.cli import add_command, add_format_option
+from powermond.cli import add_command, add_format_option, importing, run_async
 from powermond.errors import EXIT_OK, EXIT_USAGE
 from powermond.output import iso_z, write_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from powermond.db.repository_base import Session
 
 T = TypeVar("T")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -120,17 +121,33 @@ def _midnight(now: datetime) -> datetime:
 def _run(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Open the configured database, run ``work`` in one transaction, close it. Gaps are
     the recorded cycles' business, so ``[collector].interval`` plays no part here."""
-    from powermond.configdir import config_dir_from
     from powermond.db.engine import Database
+
+    async def in_transaction(url: str) -> T:
+        async with Database.from_url(url) as db, db.transaction() as session:
+            return await work(session)
+
+    return _on_database(args, in_transaction)
+
+
+def _read(args: argparse.Namespace, work: Callable[[Session], Awaitable[T]]) -> T:
+    """:func:`_run` for ``work`` made of :class:`~powermond.db.repository_base.CoreRepository`
+    reads: through SQLAlchemy Core alone (:mod:`powermond.db.reader`: no ORM to import)."""
+    from powermond.db.reader import read
+
+    return _on_database(args, lambda url: read(url, work))
+
+
+def _on_database(args: argparse.Namespace, run: Callable[[str], Awaitable[T]]) -> T:
+    """``run`` on the configured database's URL, opened for reading."""
+    from powermond.configdir import config_dir_from
     from powermond.db.sqlite_access import open_url
     from powermond.inventory.files import load_database_url
 
     database_url = load_database_url(config_dir_from(getattr(args, "config_dir", None)))
 
     async def main() -> T:
-        url = open_url(database_url, "read")
-        async with Database.from_url(url) as db, db.transaction() as session:
-            return await work(session)
+        return await run(open_url(database_url, "read"))
 
     # What is loaded by now (SQLAlchemy, the database URL) outlives the query, so the garbage
     # collector need not walk it again at each full collection: a year's plot makes some
@@ -138,7 +155,7 @@ def _run(args: argparse.Namespace, work: Callable[[AsyncSession], Awaitable[T]])
     # Unfrozen after: the command may run inside a longer process (tests).
     gc.freeze()
     try:
-        return asyncio.run(main())
+        return run_async(main())
     finally:
         gc.unfreeze()
 
@@ -149,13 +166,14 @@ def _usage(message: str) -> int:
 
 
 def power_command(args: argparse.Namespace) -> int:
-    from powermond.report.queries import power_points
+    with importing():
+        from powermond.report.machine import power_points
 
     try:
         since, until = _period(args)
     except _UsageError as exc:
         return _usage(str(exc))
-    power = _run(args, lambda session: power_points(session, args.machine, since, until))
+    power = _read(args, lambda session: power_points(session, args.machine, since, until))
     rows = [{"time": p.time, "watts": p.watts, "partial": p.partial, "feeds": p.feeds}
             for p in power.points]  # fmt: skip
     document = {"machine": args.machine, "feeds": list(power.feeds), "points": rows}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from powermond.db.tables import LABEL_LENGTH
+from powermond.db.schema import LABEL_LENGTH
 from powermond.output import iso_z
 from powermond.readings import OutletReading, OutletReadings, is_inlet
 from powermond.snmp.errors import SnmpError

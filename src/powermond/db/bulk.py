@@ -8,13 +8,15 @@ import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, TableClause, func, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.errors import DatabaseError
 from powermond.db.types import EpochSeconds, UtcDateTime
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 Row = Mapping[str, Any]
 _TIME = UtcDateTime()

@@ -20,15 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Integer, String, Table, Text, delete, select, text, update
+from sqlalchemy import Table, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped
 
+from powermond.db import schema
 from powermond.db.bulk import insert_ignore
-from powermond.db.tables import NAME_LENGTH, Base
-from powermond.db.types import UtcDateTime
-
-LEASE_LENGTH = 64
+from powermond.db.tables import Base
 
 # Locks and leases by name; every one has its row (made by the migration, and again by
 # ensure_leases for a schema made otherwise).
@@ -40,28 +38,27 @@ LEASES = (CONFIG_LOCK, CYCLE_LOCK, IMPORT_LEASE, LOAD_LOCK)
 
 
 class Collector(Base):
-    """A collector, live or remembered: who it is, when it must next be heard of, what it
-    polls."""
+    """A collector, live or remembered (``schema.collector``)."""
 
-    __tablename__ = "collector"
+    __table__ = schema.collector
 
-    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
-    host: Mapped[str] = mapped_column(String(NAME_LENGTH))
-    pid: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    only: Mapped[str | None] = mapped_column(Text(), nullable=True)  # JSON list of PDU names
-    inventory: Mapped[str] = mapped_column(String(32))  # digest of the PDU names it knows
-    pdus: Mapped[int] = mapped_column(Integer)  # its share at the last heartbeat
+    name: Mapped[str]
+    host: Mapped[str]
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    only: Mapped[str | None]  # JSON list of PDU names
+    inventory: Mapped[str]
+    pdus: Mapped[int]
 
 
 class Lease(Base):
-    __tablename__ = "lease"
+    __table__ = schema.lease
 
-    name: Mapped[str] = mapped_column(String(LEASE_LENGTH), primary_key=True)
-    holder: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
-    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    name: Mapped[str]
+    holder: Mapped[str | None]
+    expires_at: Mapped[datetime | None]
 
 
 @dataclass(frozen=True, slots=True)

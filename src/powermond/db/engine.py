@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from powermond.db.errors import DatabaseUnavailable, translate
-from powermond.db.sqlite_access import is_read_only
+from powermond.db.errors import DatabaseUnavailable, unit_of_work_error
+from powermond.db.sqlite_access import is_read_only, read_only_pragmas, sqlite_pragmas
 
 __all__ = ["Database", "DatabaseUnavailable", "is_sqlite", "safe_url"]
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000  # the daemon writes while the CLI reads; wait, don't fail
 SERVER_POOL_RECYCLE_S = 3600  # below MariaDB's default wait_timeout of 8 h
 _WATCH = "powermond.watch"  # key in a connection's info: the unit of work it serves
 
@@ -35,33 +34,16 @@ def safe_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any, *, writes: bool = True) -> None:
-    # Per connection: SQLite forgets foreign_keys and busy_timeout on every new connection.
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        if writes:  # a read-only connection may not change the journal mode
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the daemon's writes
-            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much cheaper commits
-    finally:
-        cursor.close()
-
-
-def _set_read_only_pragmas(dbapi_connection: Any, record: Any) -> None:
-    _set_sqlite_pragmas(dbapi_connection, record, writes=False)
-
-
 def create_engine(url: str | URL) -> AsyncEngine:
     """An async engine tuned for the dialect (shared by :class:`Database` and migrations)."""
     parsed = make_url(url)
     if is_sqlite(parsed):
         engine = create_async_engine(parsed)
-        pragmas = _set_read_only_pragmas if is_read_only(parsed) else _set_sqlite_pragmas
+        pragmas = read_only_pragmas if is_read_only(parsed) else sqlite_pragmas
         event.listen(engine.sync_engine, "connect", pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        from powermond.db.tables import postgresql_options
+        from powermond.db.schema import postgresql_options
 
         postgresql_options()
     # Servers drop idle connections; pre-ping finds out before a statement fails.
@@ -132,18 +114,11 @@ class Database:
                     else:
                         async with self._watched(session, deadline, self.timeout):
                             yield session
-        except TimeoutError as exc:
-            # Ours (the bound), or a driver's connect timeout: either way, no answer.
-            reason = f"gave no answer within {self.timeout:g} s" if self.timeout else "timed out"
-            raise DatabaseUnavailable(f"database {reason}", self.safe_url) from exc
         except Exception as exc:
-            translated = translate(exc)
-            if isinstance(translated, DatabaseUnavailable) and translated.url is None:
-                # Say which database: the daemon logs this when it starts spooling.
-                raise DatabaseUnavailable(translated.reason, self.safe_url) from exc
-            if translated is exc:
+            error = unit_of_work_error(exc, self.safe_url, self.timeout)
+            if error is exc:
                 raise
-            raise translated from exc
+            raise error from exc
 
     @asynccontextmanager
     async def _watched(

@@ -76,6 +76,22 @@ def translate(error: BaseException) -> BaseException:
     return DatabaseError(f"database error: {cause}")
 
 
+def unit_of_work_error(
+    error: BaseException, url: str, timeout: float | None = None
+) -> BaseException:
+    """What a unit of work on the database at ``url`` (password masked) that failed with
+    ``error`` raises: a PowerMon error naming the database, or ``error`` itself."""
+    if isinstance(error, TimeoutError):
+        # The unit of work's bound (``timeout``), or a driver's connect timeout: no answer.
+        reason = f"gave no answer within {timeout:g} s" if timeout else "timed out"
+        return DatabaseUnavailable(f"database {reason}", url)
+    translated = translate(error)
+    if isinstance(translated, DatabaseUnavailable) and translated.url is None:
+        # Say which database: the daemon logs this when it starts spooling.
+        return DatabaseUnavailable(translated.reason, url)
+    return translated
+
+
 def _short(error: sa_exc.SQLAlchemyError) -> str:
     """The driver's message without the SQL and parameters SQLAlchemy appends."""
     if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:

@@ -5,37 +5,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Double, ForeignKey, Integer, String, delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import delete, insert, select
 
-from powermond.collect.cycle import CycleResult
 from powermond.collect.health import STATES, HealthBook, PduHealthState, State
-from powermond.db.engine import Database
+from powermond.db import schema
 from powermond.db.errors import translate
-from powermond.db.tables import Base, Pdu
-from powermond.db.types import UtcDateTime
+from powermond.db.repository_base import CoreRepository
+from powermond.db.schema import ERROR_LENGTH
 from powermond.errors import PowermonError
 
+if TYPE_CHECKING:  # `powermon pdus` reads health without the daemon's engine (asyncio, ORM)
+    from sqlalchemy.engine import Row
+
+    from powermond.collect.cycle import CycleResult
+    from powermond.db.engine import Database
+
 log = logging.getLogger(__name__)
-
-ERROR_LENGTH = 1024
-STATE_LENGTH = 16
-
-
-class PduHealthRecord(Base):
-    __tablename__ = "pdu_health"
-
-    pdu_id: Mapped[int] = mapped_column(ForeignKey("pdu.id"), primary_key=True)
-    state: Mapped[str] = mapped_column(String(STATE_LENGTH))
-    since: Mapped[datetime] = mapped_column(UtcDateTime())
-    checked: Mapped[datetime] = mapped_column(UtcDateTime())
-    last_success: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    last_error: Mapped[str | None] = mapped_column(String(ERROR_LENGTH), nullable=True)
-    failures: Mapped[int] = mapped_column(Integer)
-    walk_seconds: Mapped[float | None] = mapped_column(Double(), nullable=True)
+_pdu, _health = schema.pdu.c, schema.pdu_health.c
 
 
 class HealthRecorder:
@@ -69,22 +57,20 @@ class HealthRecorder:
         return changed
 
 
-class HealthRepository:
+class HealthRepository(CoreRepository):
     """Reads and writes ``pdu_health`` in the caller's transaction."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def states(self, include_retired: bool = False) -> dict[str, PduHealthState]:
         """Stored states by PDU name (retired PDUs only when asked)."""
-        stmt = select(Pdu.name, PduHealthRecord).join(Pdu, Pdu.id == PduHealthRecord.pdu_id)
+        stmt = select(_pdu.name.label("pdu_name"), schema.pdu_health)
+        stmt = stmt.join_from(schema.pdu_health, schema.pdu, _pdu.id == _health.pdu_id)
         if not include_retired:
-            stmt = stmt.where(Pdu.retired_at.is_(None))
+            stmt = stmt.where(_pdu.retired_at.is_(None))
         try:
-            rows = (await self.session.execute(stmt)).tuples().all()
+            rows = (await self.session.execute(stmt)).all()
         except Exception as exc:
             raise translate(exc) from exc
-        return {name: _state(name, record) for name, record in rows}
+        return {row.pdu_name: _state(row.pdu_name, row) for row in rows}
 
     async def save(self, states: Sequence[PduHealthState]) -> int:
         """Replace the rows of ``states``' PDUs; PDUs the database does not know are skipped
@@ -98,15 +84,14 @@ class HealthRepository:
 
     async def _save(self, states: Sequence[PduHealthState]) -> int:
         names = [s.pdu for s in states]
-        found = await self.session.execute(select(Pdu.name, Pdu.id).where(Pdu.name.in_(names)))
+        found = await self.session.execute(select(_pdu.name, _pdu.id).where(_pdu.name.in_(names)))
         ids = dict(found.tuples().all())
         rows = [_row(ids[s.pdu], s) for s in states if s.pdu in ids]
         if not rows:
             return 0
-        await self.session.execute(
-            delete(PduHealthRecord).where(PduHealthRecord.pdu_id.in_(list(ids.values())))
-        )
-        await self.session.execute(insert(PduHealthRecord), rows)
+        table = schema.pdu_health
+        await self.session.execute(delete(table).where(_health.pdu_id.in_(list(ids.values()))))
+        await self.session.execute(insert(table), rows)
         return len(rows)
 
 
@@ -123,7 +108,7 @@ def _row(pdu_id: int, s: PduHealthState) -> dict[str, object]:
     }
 
 
-def _state(name: str, r: PduHealthRecord) -> PduHealthState:
+def _state(name: str, r: Row[Any]) -> PduHealthState:
     state: State = next((s for s in STATES if s == r.state), "down")
     return PduHealthState(
         name,

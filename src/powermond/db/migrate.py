@@ -1,6 +1,6 @@
 """``powermon db upgrade``: Alembic migrations, configured from Python (no alembic.ini).
 
-A new revision, after changing tables.py (check the result by hand; keep plain types)::
+A new revision, after changing schema.py (check the result by hand; keep plain types)::
 
     from alembic import command
     from powermond.db.migrate import alembic_config

@@ -1,6 +1,6 @@
 """The outlets a cycle's writer keeps from one cycle to the next: each polled PDU's outlet
 ids and the machines they feed, valid while the database's outlet map version
-(:class:`~powermond.db.tables.OutletMapVersion`) is the one they were read at.
+(``schema.outlet_map_version``) is the one they were read at.
 
 Read back every cycle, they were 48,000 rows at 1,000 PDUs: after the insert itself the
 largest part of the writer's client CPU (0.13 s of 0.60). Kept per PDU as its labels (the
@@ -16,18 +16,20 @@ from __future__ import annotations
 import weakref
 from array import array
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from powermond.db.repository_base import table_of
 from powermond.db.rows import outlet_sort_key
-from powermond.db.tables import OutletMapVersion
+from powermond.db.schema import outlet_map_version
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 OutletIds = tuple[int, int | None]  # outlet id, machine id (None: feeds none)
 _NONE = -1  # a machine id in the array: none
-_VERSION = table_of(OutletMapVersion)
+_VERSION = outlet_map_version
 _MAX_LABEL_SETS = 1024  # label index dicts kept (one per distinct label tuple)
 KEEP_FOR = 12  # cycles (an hour at 300 s) after which the outlets are read again regardless
 

@@ -1,7 +1,9 @@
 """Repositories: queries in the operator's words. Each takes a session and never commits.
 
 The unit of work (``Database.transaction()``) belongs to the job that calls them. Errors leave
-as :mod:`powermond.db.errors` types.
+as :mod:`powermond.db.errors` types. Here the writers (a cycle's readings, load samples);
+those that only read PDUs, machines, outlets and a machine's readings are in
+:mod:`powermond.db.catalog`, and exported here too.
 """
 
 from __future__ import annotations
@@ -10,15 +12,21 @@ import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
 
-from sqlalchemy import BigInteger, Integer, and_, column, func, select, table, update
+from sqlalchemy import BigInteger, Integer, column, func, select, table, update
 
+from powermond.db import schema
 from powermond.db.bulk import insert_ignore, insert_rows, stored_keys
+from powermond.db.catalog import (
+    MachineReadings,
+    MachineRepository,
+    OutletRepository,
+    PduRepository,
+    in_range,
+)
 from powermond.db.errors import UnknownMachine, UnknownPdu
 from powermond.db.outlet_map import OutletIds, OutletMap, kept_outlets
-from powermond.db.repository_base import Repository, table_of, translated
-from powermond.db.rollups import HOUR, PowerHourly, chunked, open_hours, runs
+from powermond.db.repository_base import Repository, chunked, translated
 from powermond.db.rows import (
     LoadRow,
     MachineRow,
@@ -29,13 +37,12 @@ from powermond.db.rows import (
     outlet_sort_key,
     stored_time,
 )
-from powermond.db.tables import CpuLoad, Machine, Outlet, Pdu, PowerReading
-from powermond.db.types import HOUR_S, MILLI, range_bound
-from powermond.energy import hour_of
+from powermond.db.types import MILLI
 from powermond.readings import LoadSample, OutletReading, OutletReadings
 
 __all__ = [
     "LoadRepository",
+    "MachineReadings",
     "MachineRepository",
     "MachineRow",
     "OutletRepository",
@@ -59,108 +66,12 @@ _RAW_READING = table(
     *(column(name, Integer) for name in ("cycle", "outlet_id", "machine_id", "watts", "amps")),
     column("energy_kwh", BigInteger),
 )
-_OUTLET = table_of(Outlet)
 PDUS_PER_BATCH = 100  # PDUs whose readings one batch of a cycle's write holds
+# Short names: the tables' columns (schema.py).
+_pdu, _machine, _outlet = schema.pdu.c, schema.machine.c, schema.outlet.c
 
 _translated = translated
-_table = table_of
 _Repository = Repository
-
-
-def _retired_filter(column: Any, include_retired: bool) -> Any:
-    return True if include_retired else column.is_(None)
-
-
-class PduRepository(_Repository):
-    @_translated
-    async def list(self, include_retired: bool = False) -> builtins.list[PduRow]:
-        stmt = select(Pdu).where(_retired_filter(Pdu.retired_at, include_retired))
-        rows = (await self.session.scalars(stmt.order_by(Pdu.name))).all()
-        return [_pdu_row(p) for p in rows]
-
-    @_translated
-    async def get(self, name: str) -> PduRow | None:
-        pdu = await self.session.scalar(select(Pdu).where(Pdu.name == name))
-        return None if pdu is None else _pdu_row(pdu)
-
-
-def _pdu_row(p: Pdu) -> PduRow:
-    return PduRow(p.name, p.host, p.port, p.profile, p.snmp_version, p.created_at, p.retired_at)
-
-
-class MachineRepository(_Repository):
-    @_translated
-    async def list(self, include_retired: bool = False) -> builtins.list[MachineRow]:
-        stmt = select(Machine).where(_retired_filter(Machine.retired_at, include_retired))
-        machines = (await self.session.scalars(stmt.order_by(Machine.name))).all()
-        feeds = await self._feeds()
-        return [_machine_row(m, feeds.get(m.id, ())) for m in machines]
-
-    @_translated
-    async def get(self, name: str) -> MachineRow | None:
-        machine = await self.session.scalar(select(Machine).where(Machine.name == name))
-        if machine is None:
-            return None
-        feeds = await self._feeds(machine.id)
-        return _machine_row(machine, feeds.get(machine.id, ()))
-
-    @_translated
-    async def ids(self) -> dict[str, int]:
-        """Every machine's id by name, retired ones included (bulk writers key rows by id)."""
-        found = await self.session.execute(select(Machine.name, Machine.id))
-        return dict(found.tuples().all())
-
-    async def _feeds(self, machine_id: int | None = None) -> dict[int, builtins.list[str]]:
-        """machine id -> its currently mapped outlets as ``pdu:label``, in PDU order."""
-        stmt = (
-            select(Outlet.machine_id, Pdu.name, Outlet.label)
-            .join(Pdu, Pdu.id == Outlet.pdu_id)
-            .where(Outlet.machine_id.is_not(None))
-        )
-        if machine_id is not None:
-            stmt = stmt.where(Outlet.machine_id == machine_id)
-        rows = sorted(
-            (await self.session.execute(stmt)).all(), key=lambda r: _by_outlet(r[1], r[2])
-        )
-        feeds: dict[int, builtins.list[str]] = {}
-        for owner, pdu, label in rows:
-            feeds.setdefault(owner, []).append(f"{pdu}:{label}")
-        return feeds
-
-
-def _by_outlet(pdu: str, label: str) -> tuple[str, tuple[int, str, int, int]]:
-    return (pdu, outlet_sort_key(label))
-
-
-def _machine_row(m: Machine, outlets: Sequence[str]) -> MachineRow:
-    return MachineRow(m.name, m.rrd, tuple(outlets), m.created_at, m.retired_at)
-
-
-class OutletRepository(_Repository):
-    @_translated
-    async def list_for_pdu(self, pdu: str) -> builtins.list[OutletRow]:
-        """Every stored outlet of the PDU with its machine and latest reading."""
-        # Per outlet, one seek to its newest reading by index (outlet_id, cycle); a GROUP BY
-        # over the PDU's readings would read all of them, or the whole table.
-        latest = (
-            select(func.max(PowerReading.cycle))
-            .where(PowerReading.outlet_id == Outlet.id)
-            .correlate(Outlet)
-            .scalar_subquery()
-        )
-        stmt = (
-            select(Outlet.label, Machine.name, PowerReading.cycle, PowerReading.watts)
-            .join(Pdu, Pdu.id == Outlet.pdu_id)
-            .outerjoin(Machine, Machine.id == Outlet.machine_id)
-            .outerjoin(
-                PowerReading,
-                and_(PowerReading.outlet_id == Outlet.id, PowerReading.cycle == latest),
-            )
-            .where(Pdu.name == pdu)
-        )
-        rows = (await self.session.execute(stmt)).all()
-        found = [OutletRow(pdu, label, m, t, w) for label, m, t, w in rows]
-        return sorted(found, key=lambda o: outlet_sort_key(o.label))
 
 
 class ReadingRepository(_Repository):
@@ -187,9 +98,10 @@ class ReadingRepository(_Repository):
         unknown = sorted(wanted.keys() - pdu_ids.keys())
         if unknown:
             raise UnknownPdu(unknown[0])
-        table = _table(PowerReading)
         # Under the PDUs' locks nobody else adds these outlets' readings of the cycle.
-        present = await stored_keys(self.session, table, READING_KEY, {"cycle": stored.cycle})
+        present = await stored_keys(
+            self.session, schema.power_reading, READING_KEY, {"cycle": stored.cycle}
+        )
         kept = await kept_outlets(self.session)
         # A batch of PDUs at a time: their outlets, rows and insert, then the next, so a
         # 1,000-PDU cycle never holds all its rows (and outlets) at once.
@@ -253,7 +165,7 @@ class ReadingRepository(_Repository):
         ]
         if missing:
             new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
-            await insert_ignore(self.session, _table(Outlet), new_outlets, ("pdu_id", "label"))
+            await insert_ignore(self.session, schema.outlet, new_outlets, ("pdu_id", "label"))
             stored = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), stored)
         added = {pdu_id for pdu_id, _ in missing}  # not kept: this transaction may roll back
         by_pdu: dict[int, dict[str, OutletIds]] = {}
@@ -270,10 +182,11 @@ class ReadingRepository(_Repository):
         # FOR NO KEY UPDATE on PostgreSQL (outlets may still be added meanwhile). SQLite has
         # no row locks: an UPDATE that matches nothing takes its one writer lock right away.
         if self.session.get_bind().dialect.name == "sqlite":
-            await self.session.execute(update(Pdu).where(Pdu.id.is_(None)).values(id=Pdu.id))
+            nothing = update(schema.pdu).where(_pdu.id.is_(None)).values(id=_pdu.id)
+            await self.session.execute(nothing)
         ids: dict[str, int] = {}
         for chunk in chunked(names):
-            stmt = select(Pdu.name, Pdu.id).where(Pdu.name.in_(chunk)).order_by(Pdu.id)
+            stmt = select(_pdu.name, _pdu.id).where(_pdu.name.in_(chunk)).order_by(_pdu.id)
             found = await self.session.execute(stmt.with_for_update(key_share=True))
             ids.update(found.tuples().all())
         return ids
@@ -286,7 +199,7 @@ class ReadingRepository(_Repository):
         """(pdu id, label) -> (outlet id, machine id now) of every outlet of the PDUs, added to
         ``known``."""
         outlets = dict(known or {})
-        o = _OUTLET.c
+        o = _outlet
         stmt = select(o.pdu_id, o.label, o.id, o.machine_id)
         for chunk in chunked(pdu_ids):
             # Core rows of the table's columns: no ORM result loading (~5 µs a row)
@@ -295,61 +208,11 @@ class ReadingRepository(_Repository):
                 outlets[(pdu_id, label)] = (oid, mid)
         return outlets
 
-    @_translated
     async def between(
         self, machine: str, since: datetime, until: datetime
     ) -> builtins.list[ReadingRow]:
-        """The machine's readings with ``since <= time < until``, every feed, in time order.
-
-        Readings belong to the machine their outlet fed when they were written. They are
-        looked up by primary key through the outlets that fed the machine: those its hourly
-        rollups name (every stored reading is tallied there under its machine once its hour
-        is rolled up), those of its readings in open hours, and those mapped to it now.
-        """
-        machine_id = await self.session.scalar(select(Machine.id).where(Machine.name == machine))
-        if machine_id is None:
-            return []
-        outlet_ids = await self._outlets_that_fed(machine_id, since, until)
-        found: builtins.list[ReadingRow] = []
-        for chunk in chunked(sorted(outlet_ids)):
-            stmt = (
-                select(
-                    PowerReading.cycle,
-                    Pdu.name,
-                    Outlet.label,
-                    PowerReading.watts,
-                    PowerReading.amps,
-                    PowerReading.energy_kwh,
-                )
-                .join(Outlet, Outlet.id == PowerReading.outlet_id)
-                .join(Pdu, Pdu.id == Outlet.pdu_id)
-                .where(PowerReading.outlet_id.in_(chunk), PowerReading.machine_id == machine_id)
-                .where(_in_range(PowerReading.cycle, since, until))
-            )
-            found.extend(ReadingRow(*row) for row in await self.session.execute(stmt))
-        return sorted(found, key=lambda r: (r.time, r.pdu, outlet_sort_key(r.outlet)))
-
-    async def _outlets_that_fed(
-        self, machine_id: int, since: datetime, until: datetime
-    ) -> set[int]:
-        hourly = (
-            select(PowerHourly.outlet_id)
-            .distinct()
-            .where(
-                PowerHourly.machine_id == machine_id,
-                PowerHourly.hour >= hour_of(since),
-                PowerHourly.hour < hour_of(until) + HOUR,
-            )
-        )
-        mapped = select(Outlet.id).where(Outlet.machine_id == machine_id)
-        found = set((await self.session.scalars(hourly)).all())
-        h0, h1 = int(hour_of(since).timestamp()) // HOUR_S, int(until.timestamp()) // HOUR_S + 1
-        for a, b in runs(await open_hours(self.session, h0, h1)):  # not rolled up yet
-            r = _RAW_READING.c
-            fed = select(r.outlet_id).distinct().where(r.machine_id == machine_id)
-            fed = fed.where(r.cycle >= a * HOUR_S, r.cycle < b * HOUR_S)
-            found.update((await self.session.scalars(fed)).all())
-        return found | set((await self.session.scalars(mapped)).all())
+        """:meth:`MachineReadings.between`, in this session."""
+        return await MachineReadings(self.session).between(machine, since, until)
 
 
 # A reading as inserted: cycle (epoch s), outlet id, machine id, mW, mA, Wh.
@@ -385,19 +248,13 @@ def _columns(readings: Sequence[OutletReading]) -> Columns:
     )
 
 
-def _in_range(column: Any, since: datetime, until: datetime) -> Any:
-    # binds take the column's UtcDateTime
-    return and_(column >= range_bound(since), column < range_bound(until))
-
-
 class LoadRepository(_Repository):
     @_translated
     async def add_many(self, rows: Sequence[LoadRow]) -> int:
         """Store samples of many machines (by id, from ``MachineRepository.ids``) at once,
         skipping (machine, time) pairs already stored; count new rows."""
-        table = _table(CpuLoad)
         return await insert_ignore(
-            self.session, table, [r._asdict() for r in rows], ("machine_id", "time")
+            self.session, schema.cpu_load, [r._asdict() for r in rows], ("machine_id", "time")
         )
 
     @_translated
@@ -407,21 +264,21 @@ class LoadRepository(_Repository):
         One index seek per machine in one round trip; a GROUP BY would scan the whole table,
         which grows by ~1.4 M rows a day at 5,000 machines.
         """
-        latest = (
-            select(func.max(CpuLoad.time)).where(CpuLoad.machine_id == Machine.id).scalar_subquery()
-        )
-        found = await self.session.execute(select(Machine.name, latest))
+        load = schema.cpu_load.c
+        latest = select(func.max(load.time)).where(load.machine_id == _machine.id)
+        found = await self.session.execute(select(_machine.name, latest.scalar_subquery()))
         return {name: time for name, time in found if time is not None}
 
     @_translated
     async def between(
-        self, machine: str, since: datetime, until: datetime
+        self, name: str, since: datetime, until: datetime
     ) -> builtins.list[LoadSample]:
         """The machine's samples with ``since <= time < until``, in time order."""
+        load = schema.cpu_load.c
         stmt = (
-            select(CpuLoad.time, CpuLoad.load1, CpuLoad.load5, CpuLoad.load15)
-            .join(Machine)
-            .where(Machine.name == machine, _in_range(CpuLoad.time, since, until))
-            .order_by(CpuLoad.time)
+            select(load.time, load.load1, load.load5, load.load15)
+            .join_from(schema.cpu_load, schema.machine)
+            .where(_machine.name == name, in_range(load.time, since, until))
+            .order_by(load.time)
         )
         return [LoadSample(*row) for row in await self.session.execute(stmt)]

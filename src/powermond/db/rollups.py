@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -62,6 +62,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from powermond.db.bulk import dialect_insert, insert_rows
 from powermond.db.daily import LOAD, POWER, reopen
+from powermond.db.open_hours import HOURS_PER_STATEMENT, open_hours, runs
+from powermond.db.repository_base import chunked
 from powermond.db.rows import StoredCycle
 from powermond.db.tables import (
     MARIADB,
@@ -91,12 +93,11 @@ __all__ = [
     "open_hours",
     "peak_rows",
     "recompute",
+    "runs",
     "update_load_rollups_for",
 ]
 
-T = TypeVar("T")
 HOUR = timedelta(hours=1)
-IN_LIST_CHUNK = 5000  # ids per IN list: SQLite allows 32766 variables, PostgreSQL 32767
 DAEMON = "daemon"  # db.cycles.DAEMON (not imported: cycles imports bulk, as this does)
 
 # Tables whose declared types convert nothing serve as declared.
@@ -126,8 +127,6 @@ _hourly = table(
     column("integrated_intervals", Integer),
 )
 _open = table("open_hour", column("hour", Integer))
-#: Hours rolled up by one statement: its CASE lists the cycle times of its hours.
-HOURS_PER_STATEMENT = 24
 SORT_MEMORY_MB = 256
 _PEAKS = {
     "machine": table(
@@ -169,11 +168,6 @@ def _hour_number(element: hour_number, compiler: Any, **kw: Any) -> str:
 @compiles(hour_number, "mariadb")
 def _hour_number_mysql(element: hour_number, compiler: Any, **kw: Any) -> str:
     return f"({compiler.process(element.clauses, **kw)} DIV {HOUR_S})"
-
-
-def chunked(ids: Sequence[T], size: int = IN_LIST_CHUNK) -> list[Sequence[T]]:
-    """``ids`` in slices short enough for one IN list on every dialect."""
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _epoch(time: datetime) -> int:
@@ -420,24 +414,6 @@ def peak_rows(
 
 
 # --- open hours -------------------------------------------------------------------------------
-
-
-async def open_hours(session: AsyncSession, h0: int, h1: int) -> list[int]:
-    """The open hours in ``[h0, h1)`` (hours since 1970), in order."""
-    stmt = select(_open.c.hour).where(_open.c.hour >= h0, _open.c.hour < h1)
-    return sorted(int(h) for h in (await session.scalars(stmt)).all())
-
-
-def runs(hours: Sequence[int]) -> list[tuple[int, int]]:
-    """Sorted ``hours`` as runs ``[a, b)`` of consecutive hours, each of at most
-    :data:`HOURS_PER_STATEMENT`."""
-    found: list[tuple[int, int]] = []
-    for h in hours:
-        if found and found[-1][1] == h and h - found[-1][0] < HOURS_PER_STATEMENT:
-            found[-1] = (found[-1][0], h + 1)
-        else:
-            found.append((h, h + 1))
-    return found
 
 
 async def _mark_open(session: AsyncSession, first: int, last: int) -> None:

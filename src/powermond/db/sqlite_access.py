@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from sqlalchemy.engine import URL, make_url
@@ -21,7 +21,17 @@ from powermond.db.errors import DatabaseError, DatabaseUnavailable
 
 Access = Literal["read", "write"]
 
-__all__ = ["Access", "NoSqliteFile", "is_read_only", "open_url", "sqlite_file"]
+__all__ = [
+    "Access",
+    "NoSqliteFile",
+    "is_read_only",
+    "open_url",
+    "read_only_pragmas",
+    "sqlite_file",
+    "sqlite_pragmas",
+]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # the daemon writes while the CLI reads; wait, don't fail
 
 
 class NoSqliteFile(DatabaseError):
@@ -42,6 +52,25 @@ def sqlite_file(url: str | URL) -> Path | None:
 def is_read_only(url: str | URL) -> bool:
     """True for a URL made by :func:`open_url` for reading (no pragma may write)."""
     return make_url(url).query.get("mode") == "ro"
+
+
+def sqlite_pragmas(dbapi_connection: Any, _record: Any, *, writes: bool = True) -> None:
+    """SQLAlchemy's ``connect`` event of a SQLite engine: the pragmas PowerMon runs with."""
+    # Per connection: SQLite forgets foreign_keys and busy_timeout on every new connection.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if writes:  # a read-only connection may not change the journal mode
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the daemon's writes
+            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much cheaper commits
+    finally:
+        cursor.close()
+
+
+def read_only_pragmas(dbapi_connection: Any, record: Any) -> None:
+    """:func:`sqlite_pragmas` for a connection opened ``mode=ro`` (:func:`open_url`)."""
+    sqlite_pragmas(dbapi_connection, record, writes=False)
 
 
 def open_url(url: str, access: Access) -> str:

@@ -23,8 +23,10 @@ from powermond.db.reports import LoadSums, ReportRepository
 from powermond.db.retention import pruned_before
 from powermond.db.rollups import HOUR
 from powermond.energy import DEFAULT_INTERVAL_S, Spacing, hour_of
-from powermond.report.power import FeedReading, gaps_as_nan, peak_of_sums
-from powermond.report.queries import load_points, machine, power_points, report_rows
+from powermond.report.feeds import FeedReading
+from powermond.report.machine import machine, power_points
+from powermond.report.power import gaps_as_nan, peak_of_sums
+from powermond.report.queries import load_points, report_rows
 
 DEFAULT_MAX_POINTS = 20_000
 DEFAULT_LOAD_GAP = timedelta(hours=2)  # a single load sample: nothing to bridge anyway

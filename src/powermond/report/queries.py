@@ -17,56 +17,16 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.cycles import CycleRepository
-from powermond.db.errors import UnknownMachine
 from powermond.db.reports import ReportRepository, whole_hours
-from powermond.db.repositories import LoadRepository, MachineRepository, ReadingRepository
-from powermond.db.rows import MachineRow, ReadingRow
+from powermond.db.repositories import LoadRepository
 from powermond.energy import Sample, Tally, tally_samples
 from powermond.errors import NotFoundError
 from powermond.readings import LoadSample, is_inlet
 from powermond.report.inlets import pdu_row
-from powermond.report.power import (
-    FeedReading,
-    LoadTally,
-    PowerPoint,
-    ReportRow,
-    checked,
-    machine_power,
-    report_row,
-)
+from powermond.report.machine import machine
+from powermond.report.power import LoadTally, ReportRow, checked, report_row
 
 ReportBy = Literal["machine", "pdu"]
-
-
-@dataclass(frozen=True, slots=True)
-class MachinePower:
-    """A machine's power per cycle, and the per-feed readings behind it."""
-
-    machine: str
-    feeds: tuple[str, ...]
-    points: list[PowerPoint]
-    readings: list[ReadingRow]
-
-
-async def machine(session: AsyncSession, name: str) -> MachineRow:
-    """The stored machine; :class:`UnknownMachine` (exit 1) when there is none."""
-    found = await MachineRepository(session).get(name)
-    if found is None:
-        raise UnknownMachine(name)
-    return found
-
-
-async def power_points(
-    session: AsyncSession, name: str, since: datetime, until: datetime
-) -> MachinePower:
-    """The machine's power summed over its feeds per cycle, partial cycles flagged."""
-    row = await machine(session, name)
-    readings = await ReadingRepository(session).between(name, since, until)
-    seen = {f"{r.pdu}:{r.outlet}" for r in readings}
-    # The feed count is the machine's current mapping; an unmapped machine counts its history.
-    feeds = row.outlets or tuple(sorted(seen))
-    per_feed = (FeedReading(r.time, f"{r.pdu}:{r.outlet}", r.watts) for r in readings)
-    return MachinePower(name, feeds, machine_power(per_feed, len(feeds)), readings)
 
 
 async def load_points(

@@ -14,7 +14,6 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from powermond.db import collectors  # noqa: F401  (its tables join Base.metadata on import)
 from powermond.db.engine import create_engine
 from powermond.db.tables import Base, declared_on
 
