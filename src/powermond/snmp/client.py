@@ -352,9 +352,10 @@ class SnmpClient:
     ) -> list[Varbind]:
         if self._v1v2c is None:
             raise RuntimeError("SnmpClient used outside `async with`")
+        address = self._addresses.get((pdu.host, pdu.port)) or await self._address(pdu)
         try:
             response = await self._v1v2c.request(
-                await self._address(pdu),
+                address,
                 VERSION_1 if pdu.version == "1" else VERSION_2C,
                 pdu.community.get_secret_value().encode(),
                 _PDU_TYPES[kind],
