@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import gc
 import os
 import resource
 import statistics
@@ -50,10 +51,19 @@ def cpu_seconds() -> float:
 
 
 class Meter:
-    """CPU seconds spent inside the wrapped coroutine functions, by stage."""
+    """CPU seconds spent inside the wrapped coroutine functions, by stage, and in the
+    garbage collector (wherever it ran)."""
 
     def __init__(self) -> None:
         self.spent: dict[str, float] = {}
+        self._collecting = 0.0
+        gc.callbacks.append(self._collector)
+
+    def _collector(self, phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._collecting = cpu_seconds()
+        else:
+            self.spent["gc"] = self.spent.get("gc", 0.0) + cpu_seconds() - self._collecting
 
     def wrap(self, stage: str, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def timed(*a: Any, **kw: Any) -> Any:
@@ -66,7 +76,7 @@ class Meter:
         return timed
 
 
-async def run(args: argparse.Namespace, etc: Path) -> list[tuple[float, float, float, float]]:
+async def run(args: argparse.Namespace, etc: Path) -> list[tuple[float, ...]]:
     settings, inventory = load_all(etc)
     state = _State(settings=settings, inventory=inventory)
     rows = []
@@ -91,10 +101,11 @@ async def run(args: argparse.Namespace, etc: Path) -> list[tuple[float, float, f
                 profile.dump_stats(args.profile)
             total, wall = cpu_seconds() - started, time.perf_counter() - wall
             poll, store = meter.spent.get("poll", 0.0), meter.spent.get("store", 0.0)
-            rows.append((total, poll, store, total - poll - store))
+            collecting = meter.spent.get("gc", 0.0)
+            rows.append((total, poll, store, total - poll - store, collecting))
             print(f"  cycle {k + 1}: wall {wall:6.2f} s, CPU {total:6.2f} s = poll {poll:6.2f} "
-                  f"+ store {store:6.2f} + rest {total - poll - store:5.2f}  "
-                  f"({state.last_status})", flush=True)  # fmt: skip
+                  f"+ store {store:6.2f} + rest {total - poll - store:5.2f} (garbage collector "
+                  f"{collecting:.2f} of it)  ({state.last_status})", flush=True)  # fmt: skip
     return rows
 
 
@@ -122,12 +133,12 @@ def main() -> None:
         finally:
             agents.stop()
     later = rows[1:] or rows
-    total, poll, store, rest = (statistics.median(col) for col in zip(*later, strict=True))
+    total, poll, store, rest, collecting = (statistics.median(c) for c in zip(*later, strict=True))
     per = 10_000 / args.pdus
     print(f"median of cycles 2..{len(rows)}: CPU {total:.2f} s = poll {poll:.2f} + store "
-          f"{store:.2f} + rest {rest:.2f}; per 10,000 PDUs: {total * per:.1f} s = poll "
-          f"{poll * per:.1f} + store {store * per:.1f} + rest {rest * per:.1f} "
-          f"(load average {os.getloadavg()[0]:.1f})")  # fmt: skip
+          f"{store:.2f} + rest {rest:.2f} (garbage collector {collecting:.2f}); per 10,000 "
+          f"PDUs: {total * per:.1f} s = poll {poll * per:.1f} + store {store * per:.1f} + rest "
+          f"{rest * per:.1f} (load average {os.getloadavg()[0]:.1f})")  # fmt: skip
 
 
 if __name__ == "__main__":
