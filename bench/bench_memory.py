@@ -47,6 +47,7 @@ from powermond import systemd
 from powermond.daemon import Daemon, _assemble, _State
 from powermond.inventory.load import load_all
 from powermond.inventory.model import PduConfig
+from powermond.memory import tune_garbage_collector
 
 OUTLETS = 48
 METERED = "1.3.6.1.4.1.318.1.1.26.9.4.3.1"  # rPDU2OutletMeteredStatusEntry
@@ -250,6 +251,7 @@ async def run(args: argparse.Namespace, etc: Path) -> None:
     async with contextlib.AsyncExitStack() as stack:
         notifier = systemd.Notifier.from_env()
         daemon = await _assemble(stack, etc, state, notifier, None, transport)
+        tune_garbage_collector()  # as powermond does once assembled
         # As powermond 1 s after its start: the load import (no RRD files here), which
         # loads numpy and rrdtool for good.
         await daemon.import_job()

@@ -31,7 +31,7 @@ from powermond.db.engine import Database
 from powermond.errors import EXIT_CONFIG, EXIT_OK, ConfigError, PowermonError
 from powermond.inventory.load import load_all
 from powermond.inventory.model import Inventory
-from powermond.memory import release_freed_memory
+from powermond.memory import release_freed_memory, tune_garbage_collector
 from powermond.monitor import Monitor
 from powermond.output import iso_z
 from powermond.settings import Settings
@@ -332,6 +332,7 @@ async def run_daemon(
             daemon = await _assemble(stack, config_dir, state, notifier, max_cycles, transport)
             if install_signals:
                 _install_signals(state, stack)
+                tune_garbage_collector()  # the process's own: not a test's
             await _serve(daemon, stack)
     except PowermonError as exc:
         log.error("%s", exc)

@@ -285,33 +285,42 @@ def _value(tag: int, content: bytes) -> WireValue:
 
 def _varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
     out: list[Varbind] = []
+    append = out.append
     cache = _OID_CACHE
+    from_bytes = int.from_bytes
     while pos < end:
         # The usual varbind, inline: under 128 octets (short-form lengths), an OID seen
         # before, an INTEGER value. Anything else, malformed input included, takes the
         # general path below, which checks every rule and says what is wrong.
-        if pos + 4 <= end and data[pos] == _SEQUENCE and data[pos + 2] == _OID:
-            length, oid_length = data[pos + 1], data[pos + 3]
-            stop, oid_stop = pos + 2 + length, pos + 4 + oid_length
-            if length < 0x80 and oid_length < 0x80 and stop <= end and oid_stop + 2 <= stop:
+        if pos + 4 <= end and data[pos] == 0x30 and data[pos + 2] == 0x06:  # SEQUENCE, OID
+            stop = pos + 2 + data[pos + 1]
+            oid_stop = pos + 4 + data[pos + 3]
+            # Short-form lengths are < 0x80; stop <= end keeps the varbind in its list.
+            if data[pos + 1] < 0x80 and data[pos + 3] < 0x80 and oid_stop + 2 <= stop <= end:
                 oid = cache.get(data[pos + 4 : oid_stop])
-                size = data[oid_stop + 1]
-                if (
-                    oid is not None
-                    and data[oid_stop] == _INTEGER
-                    and 0 < size <= _MAX_INT_OCTETS
-                    and oid_stop + 2 + size == stop
-                ):
-                    out.append((oid, int.from_bytes(data[oid_stop + 2 : stop], "big", signed=True)))
-                    pos = stop
-                    continue
+                size = stop - oid_stop - 2  # the value's content: its length octet must agree
+                if oid is not None and data[oid_stop] == 0x02 and data[oid_stop + 1] == size:
+                    if size == 1:
+                        value = data[oid_stop + 2]
+                        append((oid, value - 256 if value > 0x7F else value))
+                        pos = stop
+                        continue
+                    if size == 2:
+                        value = data[oid_stop + 2] << 8 | data[oid_stop + 3]
+                        append((oid, value - 65536 if value > 0x7FFF else value))
+                        pos = stop
+                        continue
+                    if 2 < size <= _MAX_INT_OCTETS:
+                        append((oid, from_bytes(data[oid_stop + 2 : stop], "big", signed=True)))
+                        pos = stop
+                        continue
         start, stop = _expect(data, pos, end, _SEQUENCE)
         oid_start, oid_stop = _expect(data, start, stop, _OID)
         tag, value_start, value_stop = _header(data, oid_stop, stop)
         if value_stop != stop:
             raise BerError("trailing bytes in a varbind")
         oid = decode_oid(data[oid_start:oid_stop])
-        out.append((oid, _value(tag, data[value_start:value_stop])))
+        append((oid, _value(tag, data[value_start:value_stop])))
         pos = stop
     return out
 

@@ -104,9 +104,20 @@ def _plain(value: WireValue) -> Value:
 # The walk: all columns together, each stopping at the end of its own subtree.
 
 
+@functools.lru_cache(maxsize=1024)
+def _column_root(dotted: str) -> tuple[Oid, Oid, str]:
+    """A column's root OID, the first OID past its subtree, and its name in the table.
+
+    ``oid`` is in the subtree exactly when ``root < oid < upper`` (``upper``: the root with
+    its last arc + 1), two tuple comparisons that make no slice per varbind."""
+    root = parse_oid(dotted)
+    return root, (*root[:-1], root[-1] + 1), ".".join(map(str, root))
+
+
 @dataclass(slots=True)
 class _Column:
     root: Oid
+    upper: Oid
     last: Oid
     rows: dict[tuple[int, ...], Value]
 
@@ -115,42 +126,62 @@ def _absorb(column: _Column, answers: list[Varbind]) -> bool:
     """Record ``column``'s answers of one round, in order; False once the column has ended
     (past its subtree, the end of the MIB view, or an agent that does not advance, which
     would loop forever)."""
-    root, last, rows = column.root, column.last, column.rows
-    size = len(root)
+    upper, last, rows = column.upper, column.last, column.rows
+    size = len(column.root)
     going = True
     for oid, value in answers:
-        if value is END_OF_MIB_VIEW or oid[:size] != root or oid <= last:
+        # last < oid: the agent advances (last starts at the root); oid < upper: within
+        # the subtree (see _column_root).
+        if value is END_OF_MIB_VIEW or not last < oid < upper:
             going = False
             break
         rows[oid[size:]] = value
         last = oid
     column.last = last
     if len(rows) > MAX_ROWS_PER_COLUMN:
-        raise SnmpError(f"column {'.'.join(map(str, root))} has over {MAX_ROWS_PER_COLUMN} rows")
+        raise SnmpError(
+            f"column {'.'.join(map(str, column.root))} has over {MAX_ROWS_PER_COLUMN} rows"
+        )
     return going
 
 
 async def walk(
-    request: Callable[[Sequence[Oid], int], Any], columns: Sequence[str], repetitions: int
+    request: Callable[[Sequence[Oid], int], Any],
+    columns: Sequence[str],
+    repetitions: int,
+    *,
+    expected: int | None = None,
 ) -> tuple[Table, int]:
     """Walk ``columns`` with ``request(oids, repetitions) -> varbinds``; returns (table, rounds).
 
     ``repetitions`` 0 means GETNEXT. A GETBULK response holds up to ``repetitions`` rows, each
-    row one varbind per requested column in request order.
+    row one varbind per requested column in request order. ``expected``: the rows a column
+    had last time; a round after an answer cut short (agents cap the varbinds of one answer:
+    net-snmp at 100) asks for the rows still expected + 1, not for ``repetitions`` rows, most
+    of them past the end of the table.
     """
-    active = [_Column(root, root, {}) for root in map(parse_oid, columns)]
-    table = {".".join(map(str, c.root)): c.rows for c in active}
+    roots = [_column_root(c) for c in columns]
+    active = [_Column(root, upper, root, {}) for root, upper, _name in roots]
+    table = {name: c.rows for (_r, _u, name), c in zip(roots, active, strict=True)}
     rounds = 0
     while active:
         rounds += 1
-        varbinds: list[Varbind] = await request([c.last for c in active], repetitions)
+        reps = repetitions
+        if expected is not None and reps > 1:
+            left = expected - min(len(c.rows) for c in active)
+            if left > 0:  # else the table grew: ask for as many as at first
+                reps = min(reps, left + 1)
+        varbinds: list[Varbind] = await request([c.last for c in active], reps)
         if not varbinds:
             raise SnmpError("the PDU answered a walk step with no values")
         # Column j's answers are varbinds j, j + width, ... An agent may cut a GETBULK
         # answer short (size limits): a column missing from it has not ended, it just
         # continues from its last OID in the next round.
         width = len(active)
-        active = [c for j, c in enumerate(active) if _absorb(c, varbinds[j::width])]
+        if width == 1:
+            active = active if _absorb(active[0], varbinds) else []
+        else:
+            active = [c for j, c in enumerate(active) if _absorb(c, varbinds[j::width])]
     return table, rounds
 
 
@@ -230,7 +261,9 @@ class SnmpClient:
             reps = min(reps, self._bulk_limits.get((pdu.host, pdu.port), reps))
             return await self._v1_tolerant(pdu, kind, oids, reps)
 
-        table, rounds = await walk(request, columns, repetitions)
+        seen = self._rows_seen.get((pdu.host, pdu.port, tuple(columns)))
+        expected = seen if bulk and max_repetitions is None else None
+        table, rounds = await walk(request, columns, repetitions, expected=expected)
         longest = max((len(rows) for rows in table.values()), default=0)
         log.debug(
             "PDU %s: walked %d columns in %d requests, %d rows", pdu.name, len(columns), rounds,
@@ -319,9 +352,10 @@ class SnmpClient:
     ) -> list[Varbind]:
         if self._v1v2c is None:
             raise RuntimeError("SnmpClient used outside `async with`")
+        address = self._addresses.get((pdu.host, pdu.port)) or await self._address(pdu)
         try:
             response = await self._v1v2c.request(
-                await self._address(pdu),
+                address,
                 VERSION_1 if pdu.version == "1" else VERSION_2C,
                 pdu.community.get_secret_value().encode(),
                 _PDU_TYPES[kind],

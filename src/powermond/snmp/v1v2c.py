@@ -30,6 +30,8 @@ RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
 #: Tries at finding a request-id not in flight before giving up (cannot happen in practice:
 #: 2**31 ids against at most thousands in flight).
 _ID_TRIES = 32
+#: Random request-ids drawn from the OS at once (one getrandom call for 1,024 requests).
+_ID_BATCH = 1024
 
 
 class RequestTimedOut(Exception):
@@ -47,6 +49,11 @@ class _InFlight:
     version: int
     community: bytes
     answer: asyncio.Future[Response]
+    message: bytes
+    seconds_per_try: float
+    retries: int
+    tries: int = 1  # sent so far
+    timer: asyncio.TimerHandle | None = None
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -73,6 +80,7 @@ class CommunityTransport:
         self.bound_host: str | None = None
         self._targets: set[str] = set()  # local addresses the targets are reached from
         self._rebinding = asyncio.Lock()
+        self._random_ids: list[int] = []  # unpredictable request-ids, drawn in batches
 
     @classmethod
     async def open(cls) -> CommunityTransport:
@@ -130,35 +138,54 @@ class CommunityTransport:
         seconds_per_try: float,
         retries: int,
     ) -> Response:
-        """One request to ``address`` (an IPv4 address, not a name) and its answer."""
+        """One request to ``address`` (an IPv4 address, not a name) and its answer.
+
+        The request awaits one future, its answer; a timer per try resends the message or,
+        after the last try, fails the future (:meth:`_try_expired`): a retry wakes no task.
+        """
         if self._transport is None:
             raise RuntimeError("CommunityTransport used before open() or after close()")
-        await self._reach(address)
+        if _source_for(address) not in self._targets:
+            await self._reach(address)
         request_id = self._new_request_id()
         message = encode_request(
             version, community, pdu_type, request_id, oids, max_repetitions=max_repetitions
         )
-        answer: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        self._in_flight[request_id] = _InFlight(address, version, community, answer)
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Response] = loop.create_future()
+        entry = _InFlight(address, version, community, answer, message, seconds_per_try, retries)
+        self._in_flight[request_id] = entry
         self._sources[address] = self._sources.get(address, 0) + 1
         try:
-            for _try in range(retries + 1):
-                self._transport.sendto(message, address)
-                try:
-                    async with asyncio.timeout(seconds_per_try):
-                        # shield: a try that times out must not cancel the shared answer.
-                        return await asyncio.shield(answer)
-                except TimeoutError:
-                    if _try < retries:
-                        log.debug(
-                            "%s:%d: no answer within %g s, retry %d of %d",
-                            *address, seconds_per_try, _try + 1, retries,
-                        )  # fmt: skip
-                    continue
-            raise RequestTimedOut(self._malformed.get(address))
+            self._transport.sendto(message, address)
+            entry.timer = loop.call_later(seconds_per_try, self._try_expired, request_id)
+            return await answer
         finally:
+            if entry.timer is not None:
+                entry.timer.cancel()
             self._in_flight.pop(request_id, None)  # close() may have cleared it
             self._forget_source(address)
+
+    def _try_expired(self, request_id: int) -> None:
+        """A try got no answer in time: send the next one, or fail the request."""
+        entry = self._in_flight.get(request_id)
+        if entry is None or entry.answer.done():
+            return
+        address = entry.address
+        if entry.tries > entry.retries or self._transport is None:
+            entry.timer = None
+            entry.answer.set_exception(RequestTimedOut(self._malformed.get(address)))
+            return
+        log.debug(
+            "%s:%d: no answer within %g s, retry %d of %d",
+            *address, entry.seconds_per_try, entry.tries, entry.retries,
+        )  # fmt: skip
+        entry.tries += 1
+        # Under the same request-id: a late answer to an earlier try still counts. The
+        # socket of now: answers to a socket replaced meanwhile (rebinding) are lost.
+        self._transport.sendto(entry.message, address)
+        loop = asyncio.get_running_loop()
+        entry.timer = loop.call_later(entry.seconds_per_try, self._try_expired, request_id)
 
     def _forget_source(self, address: Address) -> None:
         left = self._sources.get(address, 0) - 1
@@ -170,7 +197,9 @@ class CommunityTransport:
 
     def _new_request_id(self) -> int:
         for _ in range(_ID_TRIES):
-            request_id = secrets.randbits(31)
+            if not self._random_ids:
+                self._random_ids = memoryview(secrets.token_bytes(4 * _ID_BATCH)).cast("I").tolist()
+            request_id = self._random_ids.pop() & 0x7FFFFFFF  # 31 random bits
             if request_id not in self._in_flight:
                 return request_id
         raise RuntimeError("no free SNMP request-id")

@@ -10,6 +10,7 @@ names the outlet and the column. Only ``-1``, the MIBs' "not supported", is drop
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -87,11 +88,23 @@ def positive_int(value: object, what: str) -> int:
     return value
 
 
+#: Labels made so far, by (unit, outlet): every PDU of a site has the same few hundred.
+_UNIT_LABELS: dict[tuple[int, int], str] = {}
+_MAX_UNIT_LABELS = 65536
+
+
 def unit_label(unit: int, outlet: int) -> str:
     """``"N"`` for unit 1 (a standalone PDU), ``"U.N"`` for unit U of a daisy chain."""
+    label = _UNIT_LABELS.get((unit, outlet))
+    if label is not None:
+        return label
     if unit < 1 or outlet < 1:
         raise ValueError(f"unit {unit} outlet {outlet} is out of range")
-    return str(outlet) if unit == 1 else f"{unit}.{outlet}"
+    label = sys.intern(str(outlet) if unit == 1 else f"{unit}.{outlet}")
+    if len(_UNIT_LABELS) >= _MAX_UNIT_LABELS:  # absurd unit numbers by the thousand
+        _UNIT_LABELS.clear()
+    _UNIT_LABELS[(unit, outlet)] = label
+    return label
 
 
 def letters_label(first: int, second: int, outlet: int) -> str:
@@ -146,8 +159,13 @@ def by_module_number(module_oid: str, number_oid: str) -> Labeler:
 
         def label(index: Index) -> str:
             (flat,) = index
-            unit = positive_int(modules.get(index), "module") if modules else 1
-            outlet = positive_int(numbers.get(index), "outlet number") if numbers else flat
+            unit = modules.get(index) if modules else 1
+            outlet = numbers.get(index) if numbers else flat
+            # The usual row without the checks' calls; anything else is checked (and named).
+            if type(unit) is not int or unit < 1:
+                unit = positive_int(unit, "module")
+            if type(outlet) is not int or outlet < 1:
+                outlet = positive_int(outlet, "outlet number")
             return unit_label(unit, outlet)
 
         return label
@@ -214,18 +232,11 @@ class ColumnProfile:
             return no_rows(self.name, self.columns)
         warnings: list[str] = []
         labels = assign_labels(indices, self.labels(table), warnings)
-        w_scale = _scaling("watts", self.watts, MAX_WATTS)
-        a_scale = _scaling("amps", self.amps, MAX_AMPS)
-        e_scale = _scaling("energy", self.energy, MAX_KWH)
-        readings = tuple(
-            OutletReading(
-                label,
-                w_scale.value(watts.get(i), label, warnings),
-                a_scale.value(amps.get(i), label, warnings),
-                e_scale.value(energy.get(i), label, warnings),
-            )
-            for i, label in labels.items()
-        )
+        rows = labels.items()
+        w = _scaling("watts", self.watts, MAX_WATTS).values(watts, rows, warnings)
+        a = _scaling("amps", self.amps, MAX_AMPS).values(amps, rows, warnings)
+        e = _scaling("energy", self.energy, MAX_KWH).values(energy, rows, warnings)
+        readings = tuple(map(OutletReading, labels.values(), w, a, e))
         return Decoded(readings, tuple(warnings))
 
 
@@ -252,10 +263,27 @@ class _Scaling:
             missing=q.missing,
         )  # fmt: skip
 
+    def values(
+        self, column: Rows, rows: Iterable[tuple[Index, str]], warnings: list[str]
+    ) -> list[float | None]:
+        """:meth:`value` of each (index, label) row, the usual reading inline."""
+        factor, divisor, limit = self.quantity.factor, self.quantity.divisor, self.limit
+        get = column.get
+        out: list[float | None] = []
+        append = out.append
+        for index, label in rows:
+            raw = get(index)
+            if type(raw) is int and raw >= 0 and (value := raw * factor / divisor) <= limit:
+                append(value)
+            else:
+                append(self.value(raw, label, warnings))
+        return out
+
 
 _NO_QUANTITY = Quantity("", 1.0)
 
 
+@functools.lru_cache(maxsize=1024)
 def _scaling(kind: str, quantity: Quantity | None, limit: float) -> _Scaling:
     if quantity is None:
         return _Scaling(_NO_QUANTITY, "", limit)
