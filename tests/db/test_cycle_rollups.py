@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, text
 
 from powermond.collect.store import CycleInfo, store_cycle
+from powermond.db import rollups
 from powermond.db.apply import apply_inventory
 from powermond.db.cycles import POLL, CycleRepository
 from powermond.db.engine import Database
@@ -171,6 +172,51 @@ async def test_in_order_history_equals_recompute(
     methods = {(t.counter_intervals > 0, t.integrated_intervals > 0) for t in tallies.values()}
     assert methods >= {(True, False), (False, True), (True, True)}  # counters, watts, the reset
     assert len({h for _, _, h in tallies}) == 4  # 10:40 .. 14:00
+
+
+def test_outlet_ranges_bound_the_readings_of_a_statement() -> None:
+    assert rollups.outlet_ranges([], 13) == []
+    assert rollups.outlet_ranges([1, 2, 5, 9, 10], 2 * rollups.READINGS_PER_STATEMENT) == [
+        (1, 1),
+        (2, 2),
+        (5, 5),
+        (9, 9),
+        (10, 10),
+    ]  # an outlet's readings are never split
+    size = rollups.READINGS_PER_STATEMENT // 13
+    ids = list(range(1, 2 * size + 2))
+    assert rollups.outlet_ranges(ids, 13) == [(1, size), (size + 1, 2 * size), (ids[-1], ids[-1])]
+
+
+async def test_a_close_in_outlet_ranges_writes_the_rows_of_one_statement(
+    racked: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site's close is cut into statements of a bounded number of readings (outlet id
+    ranges, peaks per hour), so each stays well within the database's silence bound at any
+    size: the rows are those of one statement over everything, to the last unit."""
+    history = History(3)
+    for n in range(30):
+        await store_cycle(racked, T0 + n * STEP, history.cycle(n), interval=INTERVAL)
+    async with racked.transaction() as session:
+        await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
+    whole = await stored_rows(racked)
+    assert len({row[3] for row in whole["power_hourly"]}) >= 3
+    monkeypatch.setattr(rollups, "READINGS_PER_STATEMENT", 1)  # one outlet a statement
+    statements: list[int] = []
+    real = rollups.roll_up
+
+    def counted(*args: object, **kw: object) -> list[object]:
+        found = real(*args, **kw)  # type: ignore[arg-type]
+        statements.append(len(found))
+        return found  # type: ignore[return-value]
+
+    monkeypatch.setattr(rollups, "roll_up", counted)
+    async with racked.transaction() as session:
+        await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
+    assert statements
+    assert statements[0] > 2 * 6  # a DELETE and an INSERT for each outlet
+    assert await stored_rows(racked) == whole
+    assert_same(await stored_figures(racked), await expected_figures(racked))
 
 
 async def test_replayed_and_late_cycles(racked: Database) -> None:
