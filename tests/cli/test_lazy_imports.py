@@ -72,7 +72,10 @@ def test_pdus_on_sqlite_imports_sqlalchemy_and_sqlite_only(tmp_path: Path) -> No
     assert report["orm"] == []  # Core only: no ORM, no asyncio extension
 
 
-def test_machines_and_outlets_read_without_the_orm(tmp_path: Path) -> None:
+@pytest.fixture
+def applied(tmp_path: Path) -> Path:
+    """A configuration directory over a SQLite database, upgraded, with one PDU and one
+    machine applied."""
     etc = tmp_path / "etc"
     etc.mkdir()
     (etc / "powermon.toml").write_text(
@@ -82,21 +85,18 @@ def test_machines_and_outlets_read_without_the_orm(tmp_path: Path) -> None:
     (etc / "pdus.toml").write_text('[pdu.a]\nhost = "192.0.2.1"\nprofile = "apc-rpdu2"\n')
     assert imported_by("--config-dir", str(etc), "db", "upgrade")["code"] == 0
     assert imported_by("--config-dir", str(etc), "config", "apply")["code"] == 0
+    return etc
+
+
+def test_machines_and_outlets_read_without_the_orm(applied: Path) -> None:
+    etc = applied
     for argv in (["machines"], ["outlets", "a"]):
         report = imported_by("--config-dir", str(etc), *argv)
         assert (report["code"], report["orm"]) == (0, []), argv
 
 
-def test_power_imports_no_snmp_and_one_dialect(tmp_path: Path) -> None:
-    etc = tmp_path / "etc"
-    etc.mkdir()
-    (etc / "powermon.toml").write_text(
-        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "pm.db"}"\n'
-    )
-    (etc / "machines.toml").write_text('[machine.wn1]\noutlets = ["a:1"]\n')
-    (etc / "pdus.toml").write_text('[pdu.a]\nhost = "192.0.2.1"\nprofile = "apc-rpdu2"\n')
-    assert imported_by("--config-dir", str(etc), "db", "upgrade")["code"] == 0
-    assert imported_by("--config-dir", str(etc), "config", "apply")["code"] == 0
+def test_power_imports_no_snmp_and_one_dialect(applied: Path) -> None:
+    etc = applied
     report = imported_by("--config-dir", str(etc), "power", "wn1", "--format", "json")
     assert report["code"] == 0
     assert report["heavy"] == ["sqlalchemy"]
