@@ -141,10 +141,13 @@ async def _copy(
     names: Sequence[str],
     rows: Iterable[tuple[Any, ...]],
 ) -> None:
-    """``COPY … FROM STDIN`` (binary) on the session's connection, in its transaction. The
+    """``COPY … FROM STDIN`` (binary) on the session's connection, in its transaction, in
+    batches, each answered batch pushing back ``[database] timeout`` as a statement does. The
     server's refusals are :class:`DatabaseError` (a refused cycle is stored PDU by PDU), as
     through SQLAlchemy; asyncpg's own errors elsewhere mean an unusable connection."""
     import asyncpg  # type: ignore[import-untyped]
+
+    from powermond.db.engine import answered
 
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
@@ -154,6 +157,7 @@ async def _copy(
             await raw.copy_records_to_table(
                 table.name, records=batch, columns=list(names), schema_name=table.schema
             )
+            answered(connection.info)  # a sign of life, as a statement's answer is
     except (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError):
         raise
     except (asyncpg.PostgresError, asyncpg.exceptions.DataError, OverflowError) as exc:

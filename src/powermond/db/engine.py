@@ -169,6 +169,12 @@ class _Watch:
 def _answered(connection: Any, *_: Any) -> None:
     """SQLAlchemy's ``after_cursor_execute``: a statement came back (the event runs in the
     event loop's thread, between the awaits of the unit of work it serves)."""
-    watch = connection.info.get(_WATCH)
+    answered(connection.info)
+
+
+def answered(info: dict[Any, Any]) -> None:
+    """The database answered a request of the unit of work whose connection has ``info``
+    (its ``.info``): for requests made past SQLAlchemy's cursor, such as asyncpg's ``COPY``."""
+    watch = info.get(_WATCH)
     if watch is not None:
         watch.answered()
