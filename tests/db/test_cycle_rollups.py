@@ -183,6 +183,15 @@ def test_outlet_ranges_bound_the_readings_of_a_statement() -> None:
         (9, 9),
         (10, 10),
     ]  # an outlet's readings are never split
+    assert rollups._windows(10, {36000: 300.0, 36300: 300.0, 36600: 600.0, 39600: 0.0}, 1) == [
+        (36000, 36300),
+        (36300, 36600),
+        (36600, 39600),
+    ]  # a window a cycle (the one at the hour's start in the first): the next hour's left out
+    assert rollups._windows(10, {36100: 300.0, 36400: 300.0, 36700: 300.0}, 2) == [
+        (36000, 36400),
+        (36400, 39600),
+    ]
     size = rollups.READINGS_PER_STATEMENT // 13
     ids = list(range(1, 2 * size + 2))
     assert rollups.outlet_ranges(ids, 13) == [(1, size), (size + 1, 2 * size), (ids[-1], ids[-1])]
@@ -214,7 +223,7 @@ async def test_a_close_in_outlet_ranges_writes_the_rows_of_one_statement(
     async with racked.transaction() as session:
         await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
     assert statements
-    assert statements[0] > 2 * 6  # a DELETE and an INSERT for each outlet
+    assert statements[0] > 2 * 6  # a DELETE and an INSERT for each outlet, peaks by cycle
     assert await stored_rows(racked) == whole
     assert_same(await stored_figures(racked), await expected_figures(racked))
 

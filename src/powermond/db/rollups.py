@@ -33,6 +33,7 @@ readings again (bench/bench_store.py; docs/scaling.md).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -55,6 +56,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -565,13 +567,53 @@ def roll_up(
         names = [c.name for c in rows.selected_columns]
         found += [gone, dialect_insert(_hourly, dialect).from_select(names, rows)]
     for kind, target in _PEAKS.items():
-        for h in range(h0, h1) if outlets is not None else [h0]:
-            last = h + 1 if outlets is not None else h1
-            found.append(delete(target).where(target.c.hour >= h, target.c.hour < last))
-            peaks = peak_rows(kind, h, last, dialect)
+        found.append(delete(target).where(target.c.hour >= h0, target.c.hour < h1))
+        if outlets is None:
+            peaks = peak_rows(kind, h0, h1, dialect)
             names = [c.name for c in peaks.selected_columns]
             found.append(dialect_insert(target, dialect).from_select(names, peaks))
+            continue
+        outlet_count = sum(hi - lo + 1 for lo, hi in outlets)  # at most: ids may have gaps
+        cycles = max(1, READINGS_PER_STATEMENT // max(1, outlet_count))
+        for h in range(h0, h1):
+            for n, (s0, s1) in enumerate(_windows(h, intervals, cycles)):
+                found.append(_peaks_of_window(kind, target, h, s0, s1, dialect, raise_=n > 0))
     return found
+
+
+def _windows(h: int, intervals: Mapping[int, float], cycles: int) -> list[tuple[int, int]]:
+    """Hour ``h`` cut at every ``cycles``-th recorded cycle time into windows of epoch
+    seconds ``[s0, s1)`` that cover it whole (readings without a cycle row included)."""
+    start, end = h * HOUR_S, (h + 1) * HOUR_S
+    times = sorted(at for at in intervals if start < at < end)
+    return list(itertools.pairwise([start, *times[cycles - 1 :: cycles], end]))
+
+
+def _peaks_of_window(
+    kind: str, target: Any, h: int, s0: int, s1: int, dialect: str, *, raise_: bool
+) -> Any:
+    """The peaks of hour ``h``'s cycles in ``[s0, s1)``: inserted (the hour's first window),
+    or raising the peaks the earlier windows wrote (a peak is the greatest cycle sum)."""
+    sums = _sums(kind, s0, s1, dialect)
+    rows = select(
+        literal(h, Integer).label("hour"),
+        sums.c.owner.label(f"{kind}_id"),
+        func.max(sums.c.total).label("peak_mw"),
+    ).group_by(sums.c.owner)
+    # A derived table: SQLite's upsert needs a WHERE in its SELECT (else ON could be a
+    # join's), MariaDB's ON DUPLICATE KEY UPDATE a SELECT without its own GROUP BY.
+    rows = select(rows.subquery("w")).where(true())
+    names = ["hour", f"{kind}_id", "peak_mw"]
+    stmt = dialect_insert(target, dialect).from_select(names, rows)
+    if not raise_:
+        return stmt
+    mysql_like = dialect in MARIADB
+    new = stmt.inserted if mysql_like else stmt.excluded
+    larger = func.max if dialect == "sqlite" else func.greatest
+    peak = {"peak_mw": larger(target.c.peak_mw, new.peak_mw)}
+    if mysql_like:
+        return stmt.on_duplicate_key_update(peak)
+    return stmt.on_conflict_do_update(index_elements=["hour", f"{kind}_id"], set_=peak)
 
 
 def _ceil_hour(time: datetime) -> datetime:
