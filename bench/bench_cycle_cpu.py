@@ -29,16 +29,13 @@ import gc
 import os
 import resource
 import statistics
-import subprocess
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench_daemon import BIN, write_config
-from bench_snmp import Agents
+from bench_daemon import agents_and_config
 from powermond import systemd
 from powermond.daemon import _assemble, _State
 from powermond.inventory.load import load_all
@@ -117,21 +114,10 @@ def main() -> None:
     parser.add_argument("--db-url", default=None)
     parser.add_argument("--profile", default=None, help="cProfile of the last cycle to FILE")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="pm-bench-cycle-") as tmp:
-        root = Path(tmp)
-        db_url = args.db_url or f"sqlite+aiosqlite:///{root / 'powermon.db'}"
-        agents = Agents(root / "agents", args.pdus)
-        try:
-            etc = write_config(root, db_url, agents.endpoints(), args.interval)
-            subprocess.run(
-                [str(BIN / "powermon"), "--config-dir", str(etc), "db", "upgrade"],
-                check=True, timeout=600, stdout=subprocess.DEVNULL,
-            )  # fmt: skip
-            print(f"{args.pdus} PDUs x 48 outlets, in-process daemon cycles over snmpd agents, "
-                  f"{db_url.split(':')[0]}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-            rows = asyncio.run(run(args, etc))
-        finally:
-            agents.stop()
+    with agents_and_config(args, "pm-bench-cycle-") as (_, etc, db_url):
+        print(f"{args.pdus} PDUs x 48 outlets, in-process daemon cycles over snmpd agents, "
+              f"{db_url.split(':')[0]}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        rows = asyncio.run(run(args, etc))
     later = rows[1:] or rows
     total, poll, store, rest, collecting = (statistics.median(c) for c in zip(*later, strict=True))
     per = 10_000 / args.pdus

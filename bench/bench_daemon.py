@@ -17,6 +17,7 @@ last cycle, cycle durations (min/median/p95/max), CPU seconds per cycle, reading
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import re
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +83,12 @@ def proc_sample(pid: int) -> tuple[float, float]:
     return rss_pages * PAGE_KB / 1024, cpu
 
 
-def run(args: argparse.Namespace) -> list[Sample]:
-    with tempfile.TemporaryDirectory(prefix="pm-bench-daemon-") as tmp:
+@contextlib.contextmanager
+def agents_and_config(args: argparse.Namespace, prefix: str) -> Iterator[tuple[Path, Path, str]]:
+    """A temporary folder with ``args.pdus`` PDUs served by snmpd agents and a configuration
+    directory polling them every ``args.interval`` s into ``args.db_url`` (else a SQLite
+    database of its own), migrated: (folder, configuration directory, database URL)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         root = Path(tmp)
         db_url = args.db_url or f"sqlite+aiosqlite:///{root / 'powermon.db'}"
         agents = Agents(root / "agents", args.pdus)
@@ -90,12 +96,16 @@ def run(args: argparse.Namespace) -> list[Sample]:
             etc = write_config(root, db_url, agents.endpoints(), args.interval)
             subprocess.run(
                 [str(BIN / "powermon"), "--config-dir", str(etc), "db", "upgrade"],
-                check=True,
-                timeout=300,
-            )
-            return watch_daemon(root, etc, args)
+                check=True, timeout=600, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            yield root, etc, db_url
         finally:
             agents.stop()
+
+
+def run(args: argparse.Namespace) -> list[Sample]:
+    with agents_and_config(args, "pm-bench-daemon-") as (root, etc, _):
+        return watch_daemon(root, etc, args)
 
 
 def watch_daemon(root: Path, etc: Path, args: argparse.Namespace) -> list[Sample]:
