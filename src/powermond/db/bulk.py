@@ -205,7 +205,21 @@ async def upsert(
     if isinstance(rows, Sequence) and not rows:
         return
     dialect = session.get_bind().dialect.name
-    stmt = dialect_insert(table, dialect)
+    stmt = on_conflict_update(dialect_insert(table, dialect), table, key, add, greatest, dialect)
+    await executemany(session, stmt, rows, names=names)
+
+
+def on_conflict_update(
+    stmt: Any,
+    table: TableClause,
+    key: Sequence[str],
+    add: Sequence[str],
+    greatest: Sequence[str],
+    dialect: str,
+) -> Any:
+    """The dialect's INSERT ``stmt`` (:func:`dialect_insert`, with its rows or SELECT) made
+    an upsert: where a row's unique ``key`` is stored, add the ``add`` columns to the stored
+    values and keep the larger of the ``greatest`` ones (NULL: no value)."""
     mysql_like = dialect in ("mysql", "mariadb")
     new = stmt.inserted if mysql_like else stmt.excluded  # inserted renders VALUES(column)
     # SQLite spells GREATEST as two-argument max(); SQLite and MariaDB return NULL when an
@@ -216,15 +230,13 @@ async def upsert(
         old, value = table.c[name], new[name]
         changes[name] = larger(func.coalesce(old, value), func.coalesce(value, old))
     if mysql_like:
-        stmt = stmt.on_duplicate_key_update(changes)  # rows set to what they hold: not written
-    elif add or not greatest:
-        stmt = stmt.on_conflict_do_update(index_elements=key, set_=changes)
-    else:
-        # Only larger values change anything: other rows are left unwritten (a peak is
-        # raised by few of an hour's cycles; PostgreSQL would write every row anew).
-        raised = or_(*(or_(table.c[n].is_(None), new[n] > table.c[n]) for n in greatest))
-        stmt = stmt.on_conflict_do_update(index_elements=key, set_=changes, where=raised)
-    await executemany(session, stmt, rows, names=names)
+        return stmt.on_duplicate_key_update(changes)  # rows set to what they hold: not written
+    if add or not greatest:
+        return stmt.on_conflict_do_update(index_elements=key, set_=changes)
+    # Only larger values change anything: other rows are left unwritten (a peak is raised by
+    # few of an hour's cycles; PostgreSQL would write every row anew).
+    raised = or_(*(or_(table.c[n].is_(None), new[n] > table.c[n]) for n in greatest))
+    return stmt.on_conflict_do_update(index_elements=key, set_=changes, where=raised)
 
 
 async def executemany(

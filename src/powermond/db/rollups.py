@@ -62,7 +62,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from powermond.db.bulk import dialect_insert, insert_rows
+from powermond.db.bulk import dialect_insert, insert_rows, on_conflict_update
 from powermond.db.daily import LOAD, POWER, reopen
 from powermond.db.open_hours import HOURS_PER_STATEMENT, open_hours, runs
 from powermond.db.repository_base import chunked
@@ -603,17 +603,11 @@ def _peaks_of_window(
     # A derived table: SQLite's upsert needs a WHERE in its SELECT (else ON could be a
     # join's), MariaDB's ON DUPLICATE KEY UPDATE a SELECT without its own GROUP BY.
     rows = select(rows.subquery("w")).where(true())
-    names = ["hour", f"{kind}_id", "peak_mw"]
-    stmt = dialect_insert(target, dialect).from_select(names, rows)
+    key = ["hour", f"{kind}_id"]
+    stmt = dialect_insert(target, dialect).from_select([*key, "peak_mw"], rows)
     if not raise_:
         return stmt
-    mysql_like = dialect in MARIADB
-    new = stmt.inserted if mysql_like else stmt.excluded
-    larger = func.max if dialect == "sqlite" else func.greatest
-    peak = {"peak_mw": larger(target.c.peak_mw, new.peak_mw)}
-    if mysql_like:
-        return stmt.on_duplicate_key_update(peak)
-    return stmt.on_conflict_do_update(index_elements=["hour", f"{kind}_id"], set_=peak)
+    return on_conflict_update(stmt, target, key, (), ("peak_mw",), dialect)
 
 
 def _ceil_hour(time: datetime) -> datetime:
