@@ -1,0 +1,56 @@
+"""A cycle's rows built column-wise (db.reading_rows) equal the value-by-value rule
+(types.milli per value, machines as None, outlet order, replayed outlets left out)."""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+
+import pytest
+
+from powermond.db.outlet_map import NO_MACHINE
+from powermond.db.reading_rows import reading_rows
+from powermond.db.types import milli
+
+
+def _expected(t, outlets, machines, watts, amps, energy, present=()):  # type: ignore[no-untyped-def]
+    rows = [
+        (t, o, None if m == NO_MACHINE else m, milli(w), milli(a), milli(e))
+        for o, m, w, a, e in zip(outlets, machines, watts, amps, energy, strict=True)
+        if o not in present
+    ]
+    return sorted(rows, key=lambda row: row[1])
+
+
+def test_rows_are_the_values_milli_stores() -> None:
+    rng = random.Random(3)
+    n = 500
+    outlets = rng.sample(range(1, 100_000), n)
+    machines = [rng.choice([NO_MACHINE, rng.randrange(1, 5000)]) for _ in range(n)]
+    # Halves of a thousandth (ties to even), tenths, negatives, None and NaN, big counters.
+    pool = [0.0005, 0.0015, 0.0025, -0.0005, 2.5e-3, 123.4, 0.1, 1e9 + 0.0005, None, math.nan]
+    watts = [rng.choice(pool) if i % 3 == 0 else rng.uniform(-50, 4000) for i in range(n)]
+    amps = [None] * n
+    energy = array("d", [rng.uniform(0, 1e7) for _ in range(n)])
+    found = reading_rows(1_790_851_200, outlets, machines, watts, amps, energy)
+    assert found == _expected(1_790_851_200, outlets, machines, watts, amps, energy)
+    present = set(outlets[::7])
+    found = reading_rows(60, array("i", outlets), machines, watts, amps, energy, present)
+    assert found == _expected(60, outlets, machines, watts, amps, energy, present)
+    assert all(type(v) is int for row in found for v in row if v is not None)
+
+
+def test_a_value_numpy_cannot_take_exactly_is_milli_s_to_handle() -> None:
+    huge = [1e17, 2.0]
+    assert reading_rows(0, [2, 1], [1, 2], huge, [None, None], [None, 1.0]) == [
+        (0, 1, 2, 2000, None, 1000),
+        (0, 2, 1, milli(1e17), None, None),
+    ]
+    with pytest.raises(OverflowError):
+        reading_rows(0, [1], [1], [math.inf], [None], [None])
+
+
+def test_columns_of_different_lengths_are_refused() -> None:
+    with pytest.raises(ValueError):
+        reading_rows(0, [1, 2], [1, 2], [1.0], [1.0, 2.0], [1.0, 2.0])
