@@ -52,5 +52,5 @@ def test_a_value_numpy_cannot_take_exactly_is_milli_s_to_handle() -> None:
 
 
 def test_columns_of_different_lengths_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="different lengths"):
         reading_rows(0, [1, 2], [1, 2], [1.0], [1.0, 2.0], [1.0, 2.0])

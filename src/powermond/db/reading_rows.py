@@ -62,10 +62,13 @@ def reading_rows(
         rows, none = rows[kept], none[kept]
     order = np.argsort(rows[:, 1], kind="stable")
     rows, none = rows[order], none[order]
-    found = cast("list[list[int | None]]", rows.tolist())
-    for i, j in np.argwhere(none).tolist():
-        found[i][j] = None
-    return list(map(tuple, found))  # what SQLAlchemy's executemany takes
+    # Flat columns of ints (objects the garbage collector does not track), Nones put in,
+    # zipped into the rows: one container a row, as the insert takes them.
+    columns = [cast("list[int | None]", rows[:, j].tolist()) for j in range(1, 6)]
+    for j, column in enumerate(columns, 1):
+        for i in np.flatnonzero(none[:, j]).tolist():
+            column[i] = None
+    return list(zip(itertools.repeat(cycle, len(rows)), *columns, strict=True))
 
 
 def _rows_by_value(
