@@ -10,7 +10,7 @@ from array import array
 import pytest
 
 from powermond.db.outlet_map import NO_MACHINE
-from powermond.db.reading_rows import reading_rows
+from powermond.db.reading_rows import batch_rows, reading_rows
 from powermond.db.types import milli
 
 
@@ -54,3 +54,19 @@ def test_a_value_numpy_cannot_take_exactly_is_milli_s_to_handle() -> None:
 def test_columns_of_different_lengths_are_refused() -> None:
     with pytest.raises(ValueError, match="different lengths"):
         reading_rows(0, [1, 2], [1, 2], [1.0], [1.0, 2.0], [1.0, 2.0])
+
+
+def test_a_batch_of_pdus_is_their_rows_in_outlet_order() -> None:
+    first = (array("i", [5, 3]), array("i", [NO_MACHINE, 7]), array("d", [1.0, math.nan]),
+             array("d", [0.5, 0.25]), array("d", [10.0, 11.0]))  # fmt: skip
+    second = ([4], [8], [None], [1.5], [None])
+    assert batch_rows(9, [first, second]) == [
+        (9, 3, 7, None, 250, 11000),
+        (9, 4, 8, None, 1500, None),
+        (9, 5, None, 1000, 500, 10000),
+    ]
+    assert batch_rows(9, [first, second], {4}) == [
+        (9, 3, 7, None, 250, 11000),
+        (9, 5, None, 1000, 500, 10000),
+    ]
+    assert batch_rows(9, []) == []

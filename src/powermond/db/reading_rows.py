@@ -12,9 +12,10 @@ same integers. A batch with a value numpy cannot take exactly (an infinity, a ma
 from __future__ import annotations
 
 import itertools
+from array import array
 from collections.abc import Collection, Sequence
 from operator import itemgetter
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -40,20 +41,36 @@ def reading_rows(
     none; values None or NaN: none), in outlet id order (InnoDB's clustered key is (cycle,
     outlet_id): a cycle's rows then append to its pages; SQLite's (outlet_id, cycle) is then
     walked in order), without the outlets in ``present`` (stored before: a replay)."""
-    n = len(outlet_ids)
-    if any(len(column) != n for column in (machine_ids, watts, amps, energy)):
+    return batch_rows(cycle, [(outlet_ids, machine_ids, watts, amps, energy)], present)
+
+
+Columns = tuple[Sequence[int], Sequence[int], Sequence[Value], Sequence[Value], Sequence[Value]]
+
+
+def batch_rows(
+    cycle: int, pdus: Sequence[Columns], present: Collection[int] = ()
+) -> list[ReadingRow]:
+    """:func:`reading_rows` of several PDUs' columns (outlet ids, machine ids, watts, amps,
+    energy each), concatenated in numpy (arrays, as the outlet map and ``OutletReadings``
+    keep them, are taken without a Python object per value)."""
+    if any(len(c) != len(p[0]) for p in pdus for c in p):
         raise ValueError("reading columns of different lengths")
+    if not pdus:
+        return []
+    ints = [_joined([p[k] for p in pdus], "i", np.int64) for k in (0, 1)]
+    floats = [_joined([p[k] for p in pdus], "d", np.float64) for k in (2, 3, 4)]
+    n = len(ints[0])
     rows = np.empty((n, 6), dtype=np.int64)
     rows[:, 0] = cycle
-    rows[:, 1] = outlet_ids
-    rows[:, 2] = machine_ids
+    rows[:, 1] = ints[0]
+    rows[:, 2] = ints[1]
     none = np.zeros((n, 6), dtype=np.bool_)
     none[:, 2] = rows[:, 2] == NO_MACHINE
-    for j, column in ((3, watts), (4, amps), (5, energy)):
-        thousandths = np.array(column, dtype=np.float64) * MILLI  # None: NaN
+    for j, column in zip((3, 4, 5), floats, strict=True):
+        thousandths = column * MILLI  # None: NaN
         missing = np.isnan(thousandths)
         if np.any(np.abs(thousandths[~missing]) >= _EXACT):  # an infinity, or no int64
-            return _rows_by_value(cycle, outlet_ids, machine_ids, watts, amps, energy, present)
+            return _rows_by_value(cycle, pdus, present)
         thousandths[missing] = 0.0
         rows[:, j] = np.rint(thousandths)
         none[:, j] = missing
@@ -64,28 +81,32 @@ def reading_rows(
     rows, none = rows[order], none[order]
     # Flat columns of ints (objects the garbage collector does not track), Nones put in,
     # zipped into the rows: one container a row, as the insert takes them.
-    columns = [cast("list[int | None]", rows[:, j].tolist()) for j in range(1, 6)]
-    for j, column in enumerate(columns, 1):
+    flat = [cast("list[int | None]", rows[:, j].tolist()) for j in range(1, 6)]
+    for j, values in enumerate(flat, 1):
         for i in np.flatnonzero(none[:, j]).tolist():
-            column[i] = None
-    return list(zip(itertools.repeat(cycle, len(rows)), *columns, strict=True))
+            values[i] = None
+    return list(zip(itertools.repeat(cycle, len(rows)), *flat, strict=True))
+
+
+def _joined(pieces: Sequence[Sequence[Any]], typecode: str, dtype: Any) -> Any:
+    """The pieces of a column as one numpy array (None: NaN): arrays of ``typecode`` (the
+    outlet map's ids, ``OutletReadings``' values) joined by memory copies, 20 times faster
+    than numpy's conversion of each piece."""
+    if all(isinstance(piece, array) and piece.typecode == typecode for piece in pieces):
+        joined = array(typecode)
+        for piece in pieces:
+            joined.extend(piece)
+        return np.asarray(joined, dtype=dtype)
+    return np.concatenate([np.asarray(piece, dtype=dtype) for piece in pieces])
 
 
 def _rows_by_value(
-    cycle: int,
-    outlet_ids: Sequence[int],
-    machine_ids: Sequence[int],
-    watts: Sequence[Value],
-    amps: Sequence[Value],
-    energy: Sequence[Value],
-    present: Collection[int],
+    cycle: int, pdus: Sequence[Columns], present: Collection[int]
 ) -> list[ReadingRow]:
-    columns = zip(
-        itertools.repeat(cycle), outlet_ids, machine_ids, watts, amps, energy, strict=False
-    )
     found: list[ReadingRow] = [
-        (t, o, None if m == NO_MACHINE else m, milli(w), milli(a), milli(e))
-        for t, o, m, w, a, e in columns
+        (cycle, o, None if m == NO_MACHINE else m, milli(w), milli(a), milli(e))
+        for pdu in pdus
+        for o, m, w, a, e in zip(*pdu, strict=True)
         if o not in present
     ]
     found.sort(key=itemgetter(1))

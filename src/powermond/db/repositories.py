@@ -26,7 +26,7 @@ from powermond.db.catalog import (
 )
 from powermond.db.errors import UnknownMachine, UnknownPdu
 from powermond.db.outlet_map import NO_MACHINE, OutletIds, OutletMap, kept_outlets
-from powermond.db.reading_rows import reading_rows
+from powermond.db.reading_rows import batch_rows
 from powermond.db.repository_base import Repository, chunked, translated
 from powermond.db.rows import (
     LoadRow,
@@ -119,25 +119,11 @@ class ReadingRepository(_Repository):
     ) -> None:
         outlets = await self._resolve(columns, *kept)
         # The batch's columns, PDU after PDU, made rows of the integers stored (no type
-        # conversion per value) by reading_rows, column-wise.
-        outlet_ids: builtins.list[int] = []
-        machine_ids: builtins.list[int] = []
-        watts: builtins.list[float | None] = []
-        amps: builtins.list[float | None] = []
-        energy: builtins.list[float | None] = []
-        for pdu_id, (_, w, a, e) in columns.items():
-            o, m = outlets[pdu_id]
-            if not len(o) == len(w) == len(a) == len(e):
-                raise ValueError(f"PDU {pdu_id}: {len(w)} readings of {len(o)} outlets")
-            outlet_ids += o
-            machine_ids += m
-            watts += w
-            amps += a
-            energy += e
+        # conversion per value) by batch_rows, column-wise.
+        pdus = [(*outlets[pdu_id], w, a, e) for pdu_id, (_, w, a, e) in columns.items()]
         del outlets
-        t = int(stored.cycle.timestamp())
-        rows = reading_rows(t, outlet_ids, machine_ids, watts, amps, energy, present)
-        del outlet_ids, machine_ids, watts, amps, energy
+        rows = batch_rows(int(stored.cycle.timestamp()), pdus, present)
+        del pdus
         stored.added += len(rows)
         await insert_rows(self.session, _RAW_READING, READING_NAMES, rows, READING_KEY, new=True)
 
