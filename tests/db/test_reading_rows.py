@@ -10,7 +10,7 @@ from array import array
 import pytest
 
 from powermond.db.outlet_map import NO_MACHINE
-from powermond.db.reading_rows import batch_rows, reading_rows
+from powermond.db.reading_rows import batch_rows
 from powermond.db.types import milli
 
 
@@ -33,27 +33,27 @@ def test_rows_are_the_values_milli_stores() -> None:
     watts = [rng.choice(pool) if i % 3 == 0 else rng.uniform(-50, 4000) for i in range(n)]
     amps = [None] * n
     energy = array("d", [rng.uniform(0, 1e7) for _ in range(n)])
-    found = reading_rows(1_790_851_200, outlets, machines, watts, amps, energy)
+    found = batch_rows(1_790_851_200, [(outlets, machines, watts, amps, energy)])
     assert found == _expected(1_790_851_200, outlets, machines, watts, amps, energy)
     present = set(outlets[::7])
-    found = reading_rows(60, array("i", outlets), machines, watts, amps, energy, present)
+    found = batch_rows(60, [(array("i", outlets), machines, watts, amps, energy)], present)
     assert found == _expected(60, outlets, machines, watts, amps, energy, present)
     assert all(type(v) is int for row in found for v in row if v is not None)
 
 
-def test_a_value_numpy_cannot_take_exactly_is_milli_s_to_handle() -> None:
+def test_values_past_a_double_s_integers_and_infinities_are_as_milli_makes_them() -> None:
     huge = [1e17, 2.0]
-    assert reading_rows(0, [2, 1], [1, 2], huge, [None, None], [None, 1.0]) == [
+    assert batch_rows(0, [([2, 1], [1, 2], huge, [None, None], [None, 1.0])]) == [
         (0, 1, 2, 2000, None, 1000),
         (0, 2, 1, milli(1e17), None, None),
     ]
     with pytest.raises(OverflowError):
-        reading_rows(0, [1], [1], [math.inf], [None], [None])
+        batch_rows(0, [([1], [1], [math.inf], [None], [None])])
 
 
 def test_columns_of_different_lengths_are_refused() -> None:
-    with pytest.raises(ValueError, match="different lengths"):
-        reading_rows(0, [1, 2], [1, 2], [1.0], [1.0, 2.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="shorter"):
+        batch_rows(0, [([1, 2], [1, 2], [1.0], [1.0, 2.0], [1.0, 2.0])])
 
 
 def test_a_batch_of_pdus_is_their_rows_in_outlet_order() -> None:
