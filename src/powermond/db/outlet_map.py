@@ -113,11 +113,9 @@ class OutletMap:
             if len(self._labels) >= _MAX_LABEL_SETS and order not in self._labels:
                 self._labels.clear()
             order = self._labels.setdefault(order, order)
-        outlet_ids, machine_ids = array("i"), array("i")
-        for label in order:
-            outlet_id, machine_id = outlets[label]
-            outlet_ids.append(outlet_id)
-            machine_ids.append(_NONE if machine_id is None else machine_id)
+        ids = [outlets[label] for label in order]
+        outlet_ids = array("i", [outlet_id for outlet_id, _ in ids])
+        machine_ids = array("i", [_NONE if m is None else m for _, m in ids])
         self._pdus[pdu_id] = (order, outlet_ids, machine_ids)
 
     def _index_of(self, labels: tuple[str, ...]) -> dict[str, int]:

@@ -147,19 +147,15 @@ class ReadingRepository(_Repository):
         missing = [
             (pdu_id, label)
             for pdu_id in unknown
-            for label in sorted(set(columns[pdu_id][0]))
-            if (pdu_id, label) not in stored
+            for label in sorted(set(columns[pdu_id][0]) - stored.get(pdu_id, {}).keys())
         ]
         if missing:
             new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
             await insert_ignore(self.session, schema.outlet, new_outlets, ("pdu_id", "label"))
-            stored = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), stored)
+            await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), stored)
         added = {pdu_id for pdu_id, _ in missing}  # not kept: this transaction may roll back
-        by_pdu: dict[int, dict[str, OutletIds]] = {}
-        for (pdu_id, label), outlet in stored.items():
-            by_pdu.setdefault(pdu_id, {})[label] = outlet
         for pdu_id in unknown:
-            labels, mine = columns[pdu_id][0], by_pdu[pdu_id]
+            labels, mine = columns[pdu_id][0], stored[pdu_id]
             ids = [mine[label] for label in labels]
             found[pdu_id] = [i for i, _ in ids], [NO_MACHINE if m is None else m for _, m in ids]
             if pdu_id not in added:
@@ -180,20 +176,21 @@ class ReadingRepository(_Repository):
         return ids
 
     async def _outlets_of(
-        self,
-        pdu_ids: Sequence[int],
-        known: dict[tuple[int, str], tuple[int, int | None]] | None = None,
-    ) -> dict[tuple[int, str], tuple[int, int | None]]:
-        """(pdu id, label) -> (outlet id, machine id now) of every outlet of the PDUs, added to
-        ``known``."""
-        outlets = dict(known or {})
+        self, pdu_ids: Sequence[int], known: dict[int, dict[str, OutletIds]] | None = None
+    ) -> dict[int, dict[str, OutletIds]]:
+        """pdu id -> label -> (outlet id, machine id now) of every outlet of the PDUs, added
+        to ``known`` (which is returned)."""
+        outlets = {} if known is None else known
         o = _outlet
         stmt = select(o.pdu_id, o.label, o.id, o.machine_id)
         for chunk in chunked(pdu_ids):
             # Core rows of the table's columns: no ORM result loading (~5 µs a row)
             found = await self.session.execute(stmt.where(o.pdu_id.in_(chunk)))
             for pdu_id, label, oid, mid in found.tuples().all():  # fetchall: not row by row
-                outlets[(pdu_id, label)] = (oid, mid)
+                mine = outlets.get(pdu_id)
+                if mine is None:
+                    mine = outlets[pdu_id] = {}
+                mine[label] = (oid, mid)
         return outlets
 
     async def between(
