@@ -2,7 +2,7 @@
 raw driver's ceiling, amortized over whole hours.
 
     .venv/bin/python bench/bench_store.py [--db sqlite|mariadb|postgres] [--pdus N]
-        [--cycles K] [--check] [--profile]
+        [--cycles K] [--check] [--profile] [--gc daemon|cpython] [--input columns|objects]
 
 A fresh database of its own (SQLite in a temporary folder; on MariaDB/PostgreSQL a database
 created on 127.0.0.1 and dropped afterwards), migrated, with N PDUs and N/2 x 40 machines:
@@ -24,7 +24,11 @@ hours), closes included. The last lines print that mean, the ceiling's mean over
 cycles, and the store's speed as a percentage of the ceiling's (issue 15's target: 50 %),
 by wall time and by this process's CPU, with the load average. ``--check`` compares the
 rollups with a recompute from the raw readings at the end (slow); ``--profile`` prints
-where the store's Python time goes (cProfile over the amortized cycles).
+where the store's Python time goes (cProfile over the amortized cycles). The garbage
+collector is tuned as ``powermond`` tunes it once assembled (``memory.tune_garbage_collector``,
+as bench_cycle_cpu and bench_memory do); ``--gc cpython`` keeps CPython's defaults (as this
+bench ran until 2026-12-01's lite15: its young collections, one per 700 rows built, made
+the row building of a cycle's write cost 1.3 to 3 times its own CPU).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,7 +61,8 @@ from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
 from powermond.db.migrate import upgrade
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
-from powermond.readings import OutletReading
+from powermond.memory import tune_garbage_collector
+from powermond.readings import OutletReading, OutletReadings
 
 REPO = str(Path(__file__).resolve().parent.parent)
 READINGS = "power_reading"  # the table store_cycle writes readings to, and its columns:
@@ -109,11 +114,16 @@ def inventory(pdus: int) -> Inventory:
 
 
 class Readings:
-    def __init__(self, pdus: int) -> None:
+    """Each cycle's readings, per PDU as the poll hands them to the store (``OutletReadings``,
+    collect/cycle.py ``storable``), or as lists of ``OutletReading`` objects (``--input
+    objects``: as this bench passed them until 2026-12-01's lite15)."""
+
+    def __init__(self, pdus: int, columns: bool = True) -> None:
         self.rng = random.Random(7)
         self.counters = [[1000.0] * OUTLETS for _ in range(pdus)]
+        self.columns = columns
 
-    def cycle(self) -> dict[str, list[OutletReading]]:
+    def cycle(self) -> dict[str, Sequence[OutletReading]]:
         out = {}
         for p, counters in enumerate(self.counters):
             rows = []
@@ -123,7 +133,7 @@ class Readings:
                 if self.rng.random() < 0.01:
                     continue  # a missed reading now and then
                 rows.append(OutletReading(str(o + 1), watts, watts / 230, round(counters[o], 1)))
-            out[f"pdu{p:05d}"] = rows
+            out[f"pdu{p:05d}"] = OutletReadings(rows) if self.columns else rows
         return out
 
 
@@ -161,7 +171,15 @@ def timing_closes(current: list[Timed]) -> None:
     store._close_due_hours = timed  # type: ignore[assignment]
 
 
-async def bench(kind: str, pdus: int, cycles: int, check: bool, profile: bool) -> None:
+async def bench(
+    kind: str,
+    pdus: int,
+    cycles: int,
+    check: bool,
+    profile: bool,
+    daemon_gc: bool = True,
+    columns: bool = True,
+) -> None:
     async with database_url(kind) as url:
         await upgrade(url)
         async with Database.from_url(url) as db:
@@ -170,7 +188,12 @@ async def bench(kind: str, pdus: int, cycles: int, check: bool, profile: bool) -
                 await apply_inventory(session, inventory(pdus))
             print(f"{kind}: {pdus} PDUs x {OUTLETS} outlets, inventory applied in "
                   f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-            source = Readings(pdus)
+            source = Readings(pdus, columns)
+            if daemon_gc:
+                tune_garbage_collector()  # as powermond does once assembled
+            tuned = "as powermond tunes it" if daemon_gc else "CPython defaults"
+            given = "OutletReadings" if columns else "lists of OutletReading"
+            print(f"  garbage collector: {tuned}; readings given as {given}")
             timed: list[Timed] = []
             timing_closes(timed)
             ceilings: list[tuple[float, float]] = []
@@ -269,8 +292,12 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=32)
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--gc", choices=["daemon", "cpython"], default="daemon")
+    parser.add_argument("--input", choices=["columns", "objects"], default="columns")
     args = parser.parse_args()
-    asyncio.run(bench(args.db, args.pdus, args.cycles, args.check, args.profile))
+    daemon_gc, columns = args.gc == "daemon", args.input == "columns"
+    options = (args.check, args.profile, daemon_gc, columns)
+    asyncio.run(bench(args.db, args.pdus, args.cycles, *options))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ ids and the machines they feed, valid while the database's outlet map version
 
 Read back every cycle, they were 48,000 rows at 1,000 PDUs: after the insert itself the
 largest part of the writer's client CPU (0.13 s of 0.60). Kept per PDU as its labels (the
-readings' own tuple, shared by every PDU with the same labels) and one array of (outlet
-id, machine id) integers: ~0.6 kB a PDU of 48 outlets (6 MB at 10,000 PDUs, tracemalloc).
+readings' own tuple, shared by every PDU with the same labels) and two arrays of integers,
+outlet ids and machine ids: ~0.6 kB a PDU of 48 outlets (6 MB at 10,000 PDUs, tracemalloc).
 Every collector reads the version in the cycle's transaction, so an apply by any of them
 (which raises it) sends every writer back to the database; outlets this process read in a
 transaction that added outlets are not kept (that transaction may yet roll back).
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 OutletIds = tuple[int, int | None]  # outlet id, machine id (None: feeds none)
-_NONE = -1  # a machine id in the array: none
+NO_MACHINE = -1  # a machine id in the arrays (and in columns()): the outlet feeds none
+_NONE = NO_MACHINE
 _VERSION = outlet_map_version
 _MAX_LABEL_SETS = 1024  # label index dicts kept (one per distinct label tuple)
 KEEP_FOR = 12  # cycles (an hour at 300 s) after which the outlets are read again regardless
@@ -40,7 +41,7 @@ class OutletMap:
     def __init__(self) -> None:
         self.version: int | None = None
         self.has_version: bool | None = None  # whether the schema has the version row's table
-        self._pdus: dict[int, tuple[tuple[str, ...], array[int]]] = {}
+        self._pdus: dict[int, tuple[tuple[str, ...], array[int], array[int]]] = {}
         self._index: dict[tuple[str, ...], dict[str, int]] = {}
         self._labels: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._uses = 0
@@ -64,19 +65,31 @@ class OutletMap:
         self, version: int | None, pdu_id: int, labels: Sequence[str]
     ) -> list[OutletIds] | None:
         """The outlet of each label, in order; ``None`` unless all are kept at ``version``."""
-        if version is None or version != self.version or pdu_id not in self._pdus:
+        found = self.columns(version, pdu_id, labels)
+        if found is None:
             return None
-        kept, ids = self._pdus[pdu_id]
+        return [(o, None if m == _NONE else m) for o, m in zip(*found, strict=True)]
+
+    def columns(
+        self, version: int | None, pdu_id: int, labels: Sequence[str]
+    ) -> tuple[Sequence[int], Sequence[int]] | None:
+        """:meth:`get` as two columns, outlet ids and machine ids (:data:`NO_MACHINE`: none),
+        for a writer that builds its rows column-wise. Not to be changed: may be the kept
+        arrays themselves."""
+        if version is None or version != self.version:
+            return None
+        found = self._pdus.get(pdu_id)
+        if found is None:
+            return None
+        kept, outlet_ids, machine_ids = found
         if kept is labels or kept == labels:
-            positions: Sequence[int] = range(len(kept))
-        else:
-            index = self._index_of(kept)
-            if any(label not in index for label in labels):
-                return None
+            return outlet_ids, machine_ids
+        index = self._index_of(kept)
+        try:
             positions = [index[label] for label in labels]
-        return [
-            (ids[2 * i], None if ids[2 * i + 1] == _NONE else ids[2 * i + 1]) for i in positions
-        ]
+        except KeyError:
+            return None
+        return [outlet_ids[i] for i in positions], [machine_ids[i] for i in positions]
 
     def put(
         self,
@@ -100,11 +113,10 @@ class OutletMap:
             if len(self._labels) >= _MAX_LABEL_SETS and order not in self._labels:
                 self._labels.clear()
             order = self._labels.setdefault(order, order)
-        ids = array("i")
-        for label in order:
-            outlet_id, machine_id = outlets[label]
-            ids.extend((outlet_id, _NONE if machine_id is None else machine_id))
-        self._pdus[pdu_id] = (order, ids)
+        ids = [outlets[label] for label in order]
+        outlet_ids = array("i", [outlet_id for outlet_id, _ in ids])
+        machine_ids = array("i", [_NONE if m is None else m for _, m in ids])
+        self._pdus[pdu_id] = (order, outlet_ids, machine_ids)
 
     def _index_of(self, labels: tuple[str, ...]) -> dict[str, int]:
         index = self._index.get(labels)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter
 
 from sqlalchemy import BigInteger, Integer, column, func, select, table, update
 
@@ -25,7 +25,8 @@ from powermond.db.catalog import (
     in_range,
 )
 from powermond.db.errors import UnknownMachine, UnknownPdu
-from powermond.db.outlet_map import OutletIds, OutletMap, kept_outlets
+from powermond.db.outlet_map import NO_MACHINE, OutletIds, OutletMap, kept_outlets
+from powermond.db.reading_rows import batch_rows
 from powermond.db.repository_base import Repository, chunked, translated
 from powermond.db.rows import (
     LoadRow,
@@ -37,7 +38,6 @@ from powermond.db.rows import (
     outlet_sort_key,
     stored_time,
 )
-from powermond.db.types import MILLI
 from powermond.readings import LoadSample, OutletReading, OutletReadings
 
 __all__ = [
@@ -118,38 +118,25 @@ class ReadingRepository(_Repository):
         kept: tuple[OutletMap, int | None],
     ) -> None:
         outlets = await self._resolve(columns, *kept)
-        # Each new row goes to the insert as a tuple of the integers stored (epoch seconds,
-        # thousandths, as types.milli makes them: no type conversion per value).
-        t = int(stored.cycle.timestamp())
-        rows: builtins.list[Row] = []
-        for pdu_id, (_, watts, amps, energy) in columns.items():
-            of = outlets[pdu_id]
-            for (outlet_id, machine_id), w, a, e in zip(of, watts, amps, energy, strict=True):
-                if outlet_id in present:
-                    continue  # a replay: stored before
-                rows.append((
-                    t, outlet_id, machine_id,
-                    None if w is None or w != w else round(w * MILLI),
-                    None if a is None or a != a else round(a * MILLI),
-                    None if e is None or e != e else round(e * MILLI),
-                ))  # fmt: skip
-        stored.added += len(rows)
+        # The batch's columns, PDU after PDU, made rows of the integers stored (no type
+        # conversion per value) by batch_rows, column-wise.
+        pdus = [(*outlets[pdu_id], w, a, e) for pdu_id, (_, w, a, e) in columns.items()]
         del outlets
-        # In outlet order: InnoDB's clustered key is (cycle, outlet_id), so a cycle's rows
-        # then append to its pages instead of splitting them half-full (~6 B per reading).
-        rows.sort(key=itemgetter(1))
+        rows = batch_rows(int(stored.cycle.timestamp()), pdus, present)
+        del pdus
+        stored.added += len(rows)
         await insert_rows(self.session, _RAW_READING, READING_NAMES, rows, READING_KEY, new=True)
 
     async def _resolve(
         self, columns: Mapping[int, Columns], kept: OutletMap, version: int | None
-    ) -> dict[int, builtins.list[OutletIds]]:
-        """Each PDU's (outlet id, machine id now) per reading, in the readings' order: kept
+    ) -> dict[int, OutletColumns]:
+        """Each PDU's outlet ids and machine ids now, per reading in the readings' order: kept
         from an earlier cycle, else read (and kept); outlets nobody configured are created
         unmapped."""
-        found: dict[int, builtins.list[OutletIds]] = {}
+        found: dict[int, OutletColumns] = {}
         unknown: builtins.list[int] = []
         for pdu_id, (labels, *_) in columns.items():
-            outlets = kept.get(version, pdu_id, labels)
+            outlets = kept.columns(version, pdu_id, labels)
             if outlets is None:
                 unknown.append(pdu_id)
             else:
@@ -160,20 +147,17 @@ class ReadingRepository(_Repository):
         missing = [
             (pdu_id, label)
             for pdu_id in unknown
-            for label in sorted(set(columns[pdu_id][0]))
-            if (pdu_id, label) not in stored
+            for label in sorted(set(columns[pdu_id][0]) - stored.get(pdu_id, {}).keys())
         ]
         if missing:
             new_outlets = [{"pdu_id": pdu_id, "label": label} for pdu_id, label in missing]
             await insert_ignore(self.session, schema.outlet, new_outlets, ("pdu_id", "label"))
-            stored = await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), stored)
+            await self._outlets_of(sorted({pdu_id for pdu_id, _ in missing}), stored)
         added = {pdu_id for pdu_id, _ in missing}  # not kept: this transaction may roll back
-        by_pdu: dict[int, dict[str, OutletIds]] = {}
-        for (pdu_id, label), outlet in stored.items():
-            by_pdu.setdefault(pdu_id, {})[label] = outlet
         for pdu_id in unknown:
-            labels, mine = columns[pdu_id][0], by_pdu[pdu_id]
-            found[pdu_id] = [mine[label] for label in labels]
+            labels, mine = columns[pdu_id][0], stored[pdu_id]
+            ids = [mine[label] for label in labels]
+            found[pdu_id] = [i for i, _ in ids], [NO_MACHINE if m is None else m for _, m in ids]
             if pdu_id not in added:
                 kept.put(version, pdu_id, mine, labels)
         return found
@@ -192,20 +176,21 @@ class ReadingRepository(_Repository):
         return ids
 
     async def _outlets_of(
-        self,
-        pdu_ids: Sequence[int],
-        known: dict[tuple[int, str], tuple[int, int | None]] | None = None,
-    ) -> dict[tuple[int, str], tuple[int, int | None]]:
-        """(pdu id, label) -> (outlet id, machine id now) of every outlet of the PDUs, added to
-        ``known``."""
-        outlets = dict(known or {})
+        self, pdu_ids: Sequence[int], known: dict[int, dict[str, OutletIds]] | None = None
+    ) -> dict[int, dict[str, OutletIds]]:
+        """pdu id -> label -> (outlet id, machine id now) of every outlet of the PDUs, added
+        to ``known`` (which is returned)."""
+        outlets = {} if known is None else known
         o = _outlet
         stmt = select(o.pdu_id, o.label, o.id, o.machine_id)
         for chunk in chunked(pdu_ids):
             # Core rows of the table's columns: no ORM result loading (~5 µs a row)
             found = await self.session.execute(stmt.where(o.pdu_id.in_(chunk)))
             for pdu_id, label, oid, mid in found.tuples().all():  # fetchall: not row by row
-                outlets[(pdu_id, label)] = (oid, mid)
+                mine = outlets.get(pdu_id)
+                if mine is None:
+                    mine = outlets[pdu_id] = {}
+                mine[label] = (oid, mid)
         return outlets
 
     async def between(
@@ -217,6 +202,7 @@ class ReadingRepository(_Repository):
 
 # A reading as inserted: cycle (epoch s), outlet id, machine id, mW, mA, Wh.
 Row = tuple[int, int, int | None, int | None, int | None, int | None]
+OutletColumns = tuple[Sequence[int], Sequence[int]]  # outlet ids, machine ids (or NO_MACHINE)
 Columns = tuple[
     Sequence[str], Sequence[float | None], Sequence[float | None], Sequence[float | None]
 ]
@@ -230,10 +216,10 @@ def _columns(readings: Sequence[OutletReading]) -> Columns:
         found: Columns = readings.columns()
     else:
         found = (
-            [r.outlet for r in readings],
-            [r.watts for r in readings],
-            [r.amps for r in readings],
-            [r.energy_kwh for r in readings],
+            tuple(map(_LABEL, readings)),
+            builtins.list(map(_WATTS, readings)),
+            builtins.list(map(_AMPS, readings)),
+            builtins.list(map(_ENERGY, readings)),
         )
     labels = found[0]
     if len(set(labels)) == len(labels):
@@ -246,6 +232,10 @@ def _columns(readings: Sequence[OutletReading]) -> Columns:
         [amps[i] for i in last],
         [energy[i] for i in last],
     )
+
+
+_LABEL, _WATTS = attrgetter("outlet"), attrgetter("watts")
+_AMPS, _ENERGY = attrgetter("amps"), attrgetter("energy_kwh")
 
 
 class LoadRepository(_Repository):
