@@ -14,7 +14,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
 from powermond.collect.store import CycleInfo, store_cycle
 from powermond.db import rollups
@@ -24,7 +24,7 @@ from powermond.db.engine import Database
 from powermond.db.reports import ReportRepository
 from powermond.db.retention import prune
 from powermond.db.rollups import recompute
-from powermond.db.tables import ROLLUP_TABLES, Outlet
+from powermond.db.tables import MARIADB, ROLLUP_TABLES, Cycle, Outlet
 from powermond.energy import Tally, hour_of, tally_samples
 from powermond.readings import OutletReading
 
@@ -224,6 +224,38 @@ async def test_a_close_in_outlet_ranges_writes_the_rows_of_one_statement(
         await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
     assert statements
     assert statements[0] > 2 * 6  # a DELETE and an INSERT for each outlet, peaks by cycle
+    assert await stored_rows(racked) == whole
+    assert_same(await stored_figures(racked), await expected_figures(racked))
+
+
+async def test_outlet_ranges_read_the_readings_without_a_cycle_row(
+    racked: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MariaDB's outlet-range statements list the readings' times (rollups.reading_times),
+    taken from the readings themselves: readings whose cycle row is gone are rolled up as in
+    one statement over everything (and past LISTED_TIMES times the range is read instead)."""
+    history = History(4)
+    for n in range(30):
+        await store_cycle(racked, T0 + n * STEP, history.cycle(n), interval=INTERVAL)
+    gone = [T0 + n * STEP for n in (5, 6, 17)]  # 11:05, 11:10 and 12:05 (read for 11:00's)
+    async with racked.transaction() as session:
+        await session.execute(delete(Cycle).where(Cycle.time.in_(gone)))
+        await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
+    whole = await stored_rows(racked)
+    monkeypatch.setattr(rollups, "READINGS_PER_STATEMENT", 1)
+    async with racked.transaction() as session:
+        dialect = session.get_bind().dialect.name
+        s0, s1 = int((T0 + 4 * STEP).timestamp()), int((T0 + 18 * STEP).timestamp())
+        times = await rollups.reading_times(session, dialect, s0, s1)
+        if dialect in MARIADB:
+            assert times == [s0 + n * int(INTERVAL) for n in range(14)]
+            listed = rollups.LISTED_TIMES
+            monkeypatch.setattr(rollups, "LISTED_TIMES", 13)
+            assert await rollups.reading_times(session, dialect, s0, s1) is None
+            monkeypatch.setattr(rollups, "LISTED_TIMES", listed)  # the close below lists
+        else:
+            assert times is None
+        await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
     assert await stored_rows(racked) == whole
     assert_same(await stored_figures(racked), await expected_figures(racked))
 
