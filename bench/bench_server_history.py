@@ -40,11 +40,18 @@ backend's; MariaDB: the whole mariadbd process's, so other clients count) and:
 
 Layouts: PostgreSQL ``current`` (PRIMARY KEY (outlet_id, cycle), BRIN (cycle)),
 ``cycle_pk`` (PRIMARY KEY (cycle, outlet_id), no other index), ``brin_only`` (no primary
-key, BRIN (cycle)); MariaDB ``current`` (clustered PRIMARY KEY (cycle, outlet_id),
-secondary (outlet_id, cycle)), ``cycle_pk`` (the clustered key only: the foreign key on
-outlet_id goes too, InnoDB keeps an index for it). ``--wal-compression`` sets PostgreSQL's
-wal_compression for the bench's own sessions (a superuser's session setting, nothing global).
-Nothing global is changed on either server.
+key, BRIN (cycle)), ``cycle_pk_no_fk`` (``cycle_pk`` without the foreign key to outlet,
+whose check locks every outlet's row each cycle: a WAL record each); MariaDB ``current``
+(clustered PRIMARY KEY (cycle, outlet_id), secondary (outlet_id, cycle)), ``cycle_pk``
+(the clustered key only; the foreign key on outlet_id goes too, since InnoDB keeps an
+index for it). ``--wal-compression`` sets PostgreSQL's wal_compression for each timed
+cycle's transaction (``SET LOCAL``: a superuser's setting of its own session).
+
+Nothing global is changed on either server: the extensions (pg_walinspect, pg_buffercache)
+are created in the bench's database, the replication slot is temporary, and the fill's
+``session_replication_role`` / ``foreign_key_checks`` are session settings. Needs a
+superuser on PostgreSQL (CHECKPOINT, pg_walinspect) and PROCESS on MariaDB, and the
+servers on this machine (their processes' CPU is read from /proc).
 """
 
 from __future__ import annotations
@@ -86,6 +93,12 @@ PG_LAYOUTS = {
         "DROP INDEX ix_power_reading_cycle",
     ],
     "brin_only": ["ALTER TABLE power_reading DROP CONSTRAINT pk_power_reading"],
+    "cycle_pk_no_fk": [
+        "ALTER TABLE power_reading DROP CONSTRAINT pk_power_reading,"
+        " ADD CONSTRAINT pk_power_reading PRIMARY KEY (cycle, outlet_id),"
+        " DROP CONSTRAINT fk_power_reading_outlet_id_outlet",
+        "DROP INDEX ix_power_reading_cycle",
+    ],
 }
 MARIA_LAYOUTS = {
     "current": [],
@@ -99,7 +112,8 @@ LAYOUTS = {"postgres": PG_LAYOUTS, "mariadb": MARIA_LAYOUTS}
 FILL = (
     "INSERT INTO power_reading (cycle, energy_kwh, outlet_id, machine_id, watts, amps)"
     " SELECT {t}, 1000000 + {c} * 25 + mod(id, 7), id, machine_id,"
-    " 20000 + mod(id * 7919 + {c} * 104729, 380000), 1000 + mod(id, 900) FROM outlet ORDER BY id"
+    " 20000 + mod(mod(id, 100003) * 7919 + {c} * 104729, 380000), 1000 + mod(id, 900)"
+    " FROM outlet ORDER BY id"
 )
 MARIA_STATUS = (
     "Innodb_pages_written",
