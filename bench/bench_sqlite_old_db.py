@@ -145,7 +145,7 @@ async def bench(pdus: int, history: int) -> None:
                 used = cpu() - used
                 async with db.transaction() as session:
                     still = await session.scalar(text("SELECT count(*) FROM open_hour"))
-                closing = f"; close {closes[0]:.3f} s CPU" if still != opened else ""
+                closing = f"; close {sum(closes):.3f} s CPU" if still < opened else ""
                 opened = still
                 print(f"  cycle {t:%H:%M}: {used - sum(closes):.3f} s CPU without the close, "
                       f"WAL +{wal_mb(path) - before_wal:.1f} MB{closing}", flush=True)  # fmt: skip
