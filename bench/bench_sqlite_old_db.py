@@ -42,6 +42,7 @@ from powermond.db.migrate import head_revision, upgrade
 from powermond.memory import tune_garbage_collector
 
 STEP = int(INTERVAL)
+DUMP = os.environ.get("BENCH_DUMP")  # a folder: each command's output kept there
 
 
 async def fill_history(db: Database, cycles: int, end: int, dead_pdu: str) -> None:
@@ -98,6 +99,8 @@ def command(config: Path, *argv: str) -> str:
         code = cli(["--config-dir", str(config), *argv])
     took = cpu() - used
     digest = hashlib.sha1(out.getvalue().encode()).hexdigest()[:10]
+    if DUMP:
+        (Path(DUMP) / f"{argv[0]}-{digest}.out").write_text(out.getvalue())
     return f"{' '.join(argv)}: exit {code}, {took:.3f} s CPU, output sha1 {digest}"
 
 
