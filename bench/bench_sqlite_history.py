@@ -1,4 +1,4 @@
-"""SQLite's insert of one cycle against the history already stored, for two key layouts.
+"""SQLite's insert of one cycle against the history already stored, for three key layouts.
 
     .venv/bin/python bench/bench_sqlite_history.py [--history N] [--outlets K] [LAYOUT ...]
 
@@ -6,9 +6,11 @@ Builds a synthetic ``power_reading`` with plain sqlite3 (WAL, synchronous=NORMAL
 PowerMon runs it; no foreign keys), holding N cycles of K outlets, then inserts 4 more
 cycles of K readings (one transaction each, in outlet order, executemany batches of 4,800
 as the store sends them) and prints each one's wall and CPU time and the WAL's size after
-it. Layouts: ``outlet_pk`` (today's: WITHOUT ROWID, key (outlet_id, cycle), index on cycle)
-and ``cycle_pk`` (key (cycle, outlet_id), index on outlet_id). docs/scaling.md has the
-figures: once an outlet's history fills a page, each cycle dirties a page per outlet.
+it. Layouts: ``outlet_pk`` (revisions 0005-0012: WITHOUT ROWID, key (outlet_id, cycle),
+index on cycle), ``cycle_pk`` (key (cycle, outlet_id), index on outlet_id) and
+``cycle_pk_only`` (migration 0013's: key (cycle, outlet_id), no index). docs/scaling.md has
+the figures: once an outlet's history fills a page, each cycle dirties a page per outlet in
+any structure ordered by outlet; with none, a cycle appends to the end of the table.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ LAYOUTS = {
     "cycle_pk": [
         f"CREATE TABLE power_reading ({COLUMNS}, PRIMARY KEY (cycle, outlet_id)) WITHOUT ROWID",
         "CREATE INDEX ix_outlet ON power_reading (outlet_id)",
+    ],
+    "cycle_pk_only": [
+        f"CREATE TABLE power_reading ({COLUMNS}, PRIMARY KEY (cycle, outlet_id)) WITHOUT ROWID",
     ],
 }
 INSERT = "INSERT INTO power_reading (cycle, energy_kwh, outlet_id, machine_id, watts, amps) "

@@ -3,6 +3,7 @@ raw driver's ceiling, amortized over whole hours.
 
     .venv/bin/python bench/bench_store.py [--db sqlite|mariadb|postgres] [--pdus N]
         [--cycles K] [--check] [--profile] [--gc daemon|cpython] [--input columns|objects]
+        [--sqlite-close by-outlet|by-cycle]
 
 A fresh database of its own (SQLite in a temporary folder; on MariaDB/PostgreSQL a database
 created on 127.0.0.1 and dropped afterwards), migrated, with N PDUs and N/2 x 40 machines:
@@ -15,8 +16,10 @@ change it: ``db.rollups``), with the close's own wall and CPU.
 
 The raw driver's ceiling (:mod:`ceiling`) is measured in the same run, interleaved: after
 each steady cycle (the third on), the rows it stored are inserted again into an empty copy
-of the readings table by the driver alone (aiosqlite executemany, asyncpg COPY, asyncmy
-multi-row INSERT), one transaction, no rollups.
+of the readings table (on SQLite made from the database's own CREATE statements: since
+migration 0013 keyed (cycle, outlet_id) with no index, as the store's) by the driver
+alone (aiosqlite executemany, asyncpg COPY, asyncmy multi-row INSERT), one transaction, no
+rollups.
 
 The store's cost is amortized over whole hours: the mean over the cycles after the first
 close up to the last one (with K = 32: 11:20 to 13:15, 24 cycles, two closes of 12 cycles'
@@ -294,7 +297,19 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--gc", choices=["daemon", "cpython"], default="daemon")
     parser.add_argument("--input", choices=["columns", "objects"], default="columns")
+    parser.add_argument(
+        "--sqlite-close",
+        choices=["by-outlet", "by-cycle"],
+        default="by-outlet",
+        help="SQLite's close of an outlet range: each outlet's listed reading times by key"
+        " seeks (what the code does up to rollups.SQLITE_BY_OUTLET_TIMES times), or each"
+        " time's readings of the range in cycle order, sorted for LEAD (the alternative)",
+    )
     args = parser.parse_args()
+    if args.sqlite_close == "by-cycle":
+        import powermond.db.rollups as rollups
+
+        rollups.SQLITE_BY_OUTLET_TIMES = 0
     daemon_gc, columns = args.gc == "daemon", args.input == "columns"
     options = (args.check, args.profile, daemon_gc, columns)
     asyncio.run(bench(args.db, args.pdus, args.cycles, *options))

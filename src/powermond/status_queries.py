@@ -2,13 +2,15 @@
 
 The last cycle comes from the ``cycle`` table (:class:`~powermond.db.cycles.CycleRepository`);
 stale and partial machines from the readings. When the readings schema changes, only this
-module follows.
+module follows: on SQLite the readings are keyed (cycle, outlet_id) with no index by outlet
+(migration 0013), and each outlet's newest reading comes from :func:`powermond.db.latest.newest`;
+the servers seek each outlet's newest by their (outlet_id, cycle) index.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.cycles import CycleRepository
 from powermond.db.errors import translate
+from powermond.db.latest import newest as newest_readings
 from powermond.db.tables import Machine, Outlet, Pdu, PowerReading
 from powermond.output import iso_z
 
@@ -90,9 +93,15 @@ class StatusQueries:
             row.origin, row.collector,
         )  # fmt: skip
 
+    def _sqlite(self) -> bool:
+        return self.session.get_bind().dialect.name == "sqlite"
+
     async def machine_latest(self) -> list[MachineLatest]:
         """Active machines with a feed, and the newest reading of any feed (each outlet's
-        newest reading is a primary-key lookup: (outlet_id, cycle))."""
+        newest reading: an index lookup (outlet_id, cycle) on the servers, a bounded probe of
+        the newest times on SQLite)."""
+        if self._sqlite():
+            return await self._machine_latest_sqlite()
         newest = (
             select(PowerReading.cycle)
             .where(PowerReading.outlet_id == Outlet.id)
@@ -106,28 +115,33 @@ class StatusQueries:
             .join(Outlet, Outlet.machine_id == Machine.id)
             .where(Machine.retired_at.is_(None))
         )
-        found: dict[str, MachineLatest] = {}
-        for name, created, last in await self._rows(stmt):
-            seen = found.get(name)
-            if seen is None or (last is not None and (seen.last_reading or last) <= last):
-                found[name] = MachineLatest(name, created, last)
-        return [found[name] for name in sorted(found)]
+        return _latest_by_machine(await self._rows(stmt))
+
+    async def _machine_latest_sqlite(self) -> list[MachineLatest]:
+        stmt = (
+            select(Machine.name, Machine.created_at, Outlet.id)
+            .join(Outlet, Outlet.machine_id == Machine.id)
+            .where(Machine.retired_at.is_(None))
+        )
+        feeds = await self._rows(stmt)
+        try:
+            times = await newest_readings(self.session, {outlet_id for *_, outlet_id in feeds})
+        except Exception as exc:
+            raise translate(exc) from exc
+        return _latest_by_machine(
+            [(name, created, _time(times.get(outlet_id))) for name, created, outlet_id in feeds]
+        )
 
     async def partial_machines(self) -> list[PartialMachine]:
         """Machines with some feeds but not all in the newest cycle stored."""
-        # The newest of each outlet's newest reading: one index seek per outlet on every
-        # database (PostgreSQL's BRIN index on cycle cannot give a max; it would scan).
-        per_outlet = (
-            select(func.max(PowerReading.cycle))
-            .where(PowerReading.outlet_id == Outlet.id)
-            .correlate(Outlet)
-            .scalar_subquery()
-        )
-        newest_each = select(per_outlet.label("cycle")).select_from(Outlet).subquery()
-        newest = await self._rows(select(func.max(newest_each.c.cycle)))
+        if self._sqlite():  # the end of the key (cycle, outlet_id)
+            newest = await self._rows(select(func.max(PowerReading.cycle)))
+        else:
+            newest = await self._rows(select(func.max(self._newest_each().c.cycle)))
         cycle = newest[0][0]
         if cycle is None:
             return []
+        # A key lookup (outlet_id, cycle) per feed on every database.
         reading = (
             select(PowerReading.cycle)
             .where(PowerReading.outlet_id == Outlet.id, PowerReading.cycle == cycle)
@@ -149,8 +163,32 @@ class StatusQueries:
                 found.append(PartialMachine(machine, _aware(cycle), missing))
         return found
 
+    @staticmethod
+    def _newest_each() -> Any:
+        """The servers: each outlet's newest reading, one index seek per outlet
+        (PostgreSQL's BRIN index on cycle cannot give a max; it would scan)."""
+        per_outlet = (
+            select(func.max(PowerReading.cycle))
+            .where(PowerReading.outlet_id == Outlet.id)
+            .correlate(Outlet)
+            .scalar_subquery()
+        )
+        return select(per_outlet.label("cycle")).select_from(Outlet).subquery()
+
+
+def _latest_by_machine(rows: list[Any]) -> list[MachineLatest]:
+    """(machine, created, a feed's newest reading) rows as each machine's newest."""
+    found: dict[str, MachineLatest] = {}
+    for name, created, last in rows:
+        seen = found.get(name)
+        if seen is None or (last is not None and (seen.last_reading or last) <= last):
+            found[name] = MachineLatest(name, created, last)
+    return [found[name] for name in sorted(found)]
+
+
+def _time(epoch: int | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
 
 def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -95,5 +95,6 @@ async def test_named_constraints_survive_reflection(sqlite_url: str) -> None:
     finally:
         await engine.dispose()
     assert [u["name"] for u in uniques] == ["uq_pdu_name"]
-    # The readings' natural key is their primary key: no surrogate id, no unique index.
-    assert key["constrained_columns"] == ["outlet_id", "cycle"]
+    # The readings' natural key is their primary key: no surrogate id, no unique index; on
+    # SQLite in cycle order (migration 0013).
+    assert key["constrained_columns"] == ["cycle", "outlet_id"]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, and_, func, select, type_coerce
 from sqlalchemy.engine import Row as Stored
 
 from powermond.db import schema
+from powermond.db.latest import newest, reading_times, times_and_outlets
 from powermond.db.open_hours import open_hours, runs
 from powermond.db.repository_base import CoreRepository, chunked, translated
 from powermond.db.rows import MachineRow, OutletRow, PduRow, ReadingRow, outlet_sort_key
@@ -111,6 +112,8 @@ class OutletRepository(CoreRepository):
     @_translated
     async def list_for_pdu(self, pdu_name: str) -> builtins.list[OutletRow]:
         """Every stored outlet of the PDU with its machine and latest reading."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            return await self._list_for_pdu_sqlite(pdu_name)
         # Per outlet, one seek to its newest reading by index (outlet_id, cycle); a GROUP BY
         # over the PDU's readings would read all of them, or the whole table.
         latest = (
@@ -133,6 +136,32 @@ class OutletRepository(CoreRepository):
         found = [OutletRow(pdu_name, label, m, t, w) for label, m, t, w in rows]
         return sorted(found, key=lambda o: outlet_sort_key(o.label))
 
+    async def _list_for_pdu_sqlite(self, pdu_name: str) -> builtins.list[OutletRow]:
+        """SQLite: the readings have no index by outlet (migration 0013); each outlet's
+        newest reading time comes from :func:`powermond.db.latest.newest`, its watts by key
+        (cycle, outlet_id)."""
+        stmt = (
+            select(_outlet.id, _outlet.label, _machine.name)
+            .join_from(schema.outlet, schema.pdu, _pdu.id == _outlet.pdu_id)
+            .outerjoin(schema.machine, _machine.id == _outlet.machine_id)
+            .where(_pdu.name == pdu_name)
+        )
+        outlets = (await self.session.execute(stmt)).all()
+        times = await newest(self.session, [outlet_id for outlet_id, *_ in outlets])
+        watts: dict[int, Any] = {}
+        for at in set(times.values()):
+            ids = [o for o, t in times.items() if t == at]
+            for chunk in chunked(ids):
+                found = select(_reading.outlet_id, _reading.watts).where(
+                    type_coerce(_reading.cycle, Integer) == at, _reading.outlet_id.in_(chunk)
+                )
+                watts.update((await self.session.execute(found)).tuples().all())
+        rows = [
+            OutletRow(pdu_name, label, m, _time(times.get(o)), watts.get(o))
+            for o, label, m in outlets
+        ]
+        return sorted(rows, key=lambda o: outlet_sort_key(o.label))
+
 
 class MachineReadings(CoreRepository):
     """A machine's stored readings (``powermon power``, plots, reports' checks)."""
@@ -154,22 +183,33 @@ class MachineReadings(CoreRepository):
             return []
         outlet_ids = await self._outlets_that_fed(machine_id, since, until)
         found: builtins.list[ReadingRow] = []
-        for chunk in chunked(sorted(outlet_ids)):
-            stmt = (
-                select(
-                    _reading.cycle,
-                    _pdu.name,
-                    _outlet.label,
-                    _reading.watts,
-                    _reading.amps,
-                    _reading.energy_kwh,
-                )
-                .join_from(schema.power_reading, schema.outlet, _outlet.id == _reading.outlet_id)
-                .join(schema.pdu, _pdu.id == _outlet.pdu_id)
-                .where(_reading.outlet_id.in_(chunk), _reading.machine_id == machine_id)
-                .where(in_range(_reading.cycle, since, until))
+        stmt = (
+            select(
+                _reading.cycle,
+                _pdu.name,
+                _outlet.label,
+                _reading.watts,
+                _reading.amps,
+                _reading.energy_kwh,
             )
-            found.extend(ReadingRow(*row) for row in await self.session.execute(stmt))
+            .join_from(schema.power_reading, schema.outlet, _outlet.id == _reading.outlet_id)
+            .join(schema.pdu, _pdu.id == _outlet.pdu_id)
+            .where(_reading.machine_id == machine_id)
+        )
+        if self.session.get_bind().dialect.name == "sqlite":
+            # Keyed (cycle, outlet_id) with no index by outlet (migration 0013): the period's
+            # times, then a key seek per (time, outlet).
+            cycle = type_coerce(_reading.cycle, Integer)
+            s0, s1 = (int(range_bound(t).timestamp()) for t in (since, until))
+            times = await reading_times(self.session, s0, s1)
+            for t, o in times_and_outlets(times, outlet_ids):
+                part = stmt.where(cycle.in_(t), _reading.outlet_id.in_(o))
+                found.extend(ReadingRow(*row) for row in await self.session.execute(part))
+        else:  # by the key (outlet_id, cycle) or the index
+            for chunk in chunked(sorted(outlet_ids)):
+                part = stmt.where(_reading.outlet_id.in_(chunk))
+                part = part.where(in_range(_reading.cycle, since, until))
+                found.extend(ReadingRow(*row) for row in await self.session.execute(part))
         return sorted(found, key=lambda r: (r.time, r.pdu, outlet_sort_key(r.outlet)))
 
     async def _outlets_that_fed(
@@ -194,6 +234,10 @@ class MachineReadings(CoreRepository):
             fed = fed.where(cycle >= a * HOUR_S, cycle < b * HOUR_S)
             found.update((await self.session.scalars(fed)).all())
         return found | set((await self.session.scalars(mapped)).all())
+
+
+def _time(epoch: int | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
 
 def _hour_of(time: datetime) -> datetime:

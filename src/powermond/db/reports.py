@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from powermond.db.daily import LOAD, POWER, closed_days, epoch_hour, split, whole_days
+from powermond.db.latest import reading_times, times_and_outlets
 from powermond.db.repository_base import Repository, table_of, translated
 from powermond.db.rollups import (
     HOUR,
@@ -209,28 +210,43 @@ class ReportRepository(Repository):
     ) -> list[Sample]:
         """Raw readings with ``since <= cycle < until``, sorted by (outlet, time); only those
         of one PDU or of some outlets when given."""
-        stmt = (
-            select(
-                PowerReading.cycle,
-                PowerReading.watts,
-                PowerReading.energy_kwh,
-                PowerReading.outlet_id,
-                PowerReading.machine_id,
-                Outlet.pdu_id,
-            )
-            .join(Outlet, Outlet.id == PowerReading.outlet_id)
-            .where(
-                PowerReading.cycle >= range_bound(since), PowerReading.cycle < range_bound(until)
-            )
+        stmt = select(
+            PowerReading.cycle,
+            PowerReading.watts,
+            PowerReading.energy_kwh,
+            PowerReading.outlet_id,
+            PowerReading.machine_id,
+            Outlet.pdu_id,
+        ).join(Outlet, Outlet.id == PowerReading.outlet_id)
+        in_period = (
+            PowerReading.cycle >= range_bound(since),
+            PowerReading.cycle < range_bound(until),
         )
-        if pdu_id is not None:
-            stmt = stmt.where(Outlet.pdu_id == pdu_id)
         found: list[Sample] = []
-        if outlet_ids is None:
-            found.extend(Sample(*row) for row in await self.session.execute(stmt))
-        for chunk in chunked(outlet_ids or ()):
-            in_chunk = stmt.where(PowerReading.outlet_id.in_(chunk))
-            found.extend(Sample(*row) for row in await self.session.execute(in_chunk))
+        if pdu_id is None and outlet_ids is None:  # the period's readings: a range by cycle
+            found.extend(Sample(*row) for row in await self.session.execute(stmt.where(*in_period)))
+        elif self.session.get_bind().dialect.name == "sqlite":
+            # Keyed (cycle, outlet_id), no index by outlet (migration 0013): the period's
+            # times, then a key seek per (time, outlet).
+            if outlet_ids is None:
+                of_pdu = select(Outlet.id).where(Outlet.pdu_id == pdu_id)
+                outlet_ids = list((await self.session.scalars(of_pdu)).all())
+            s0, s1 = (int(range_bound(t).timestamp()) for t in (since, until))
+            cycle = type_coerce(PowerReading.cycle, Integer)
+            for t, o in times_and_outlets(await reading_times(self.session, s0, s1), outlet_ids):
+                part = stmt.where(cycle.in_(t), PowerReading.outlet_id.in_(o))
+                if pdu_id is not None:
+                    part = part.where(Outlet.pdu_id == pdu_id)
+                found.extend(Sample(*row) for row in await self.session.execute(part))
+        else:
+            stmt = stmt.where(*in_period)
+            if pdu_id is not None:
+                stmt = stmt.where(Outlet.pdu_id == pdu_id)
+            if outlet_ids is None:
+                found.extend(Sample(*row) for row in await self.session.execute(stmt))
+            for chunk in chunked(outlet_ids or ()):
+                in_chunk = stmt.where(PowerReading.outlet_id.in_(chunk))
+                found.extend(Sample(*row) for row in await self.session.execute(in_chunk))
         return sorted(found, key=lambda s: (s.outlet, s.time))
 
     @translated

@@ -129,6 +129,15 @@ _hourly = table(
     column("integrated_intervals", Integer),
 )
 _open = table("open_hour", column("hour", Integer))
+# SQLite (migration 0013): each outlet's hour of its newest reading, raised to the newest
+# of the closed hours' rows (db.latest reads it). Not in roll_up: migration 0012's
+# downgrade runs that, on a schema without the table.
+_RAISE_LAST_HOURS = text(
+    "INSERT INTO outlet_last_hour (outlet_id, hour)"
+    " SELECT outlet_id, max(hour) FROM power_hourly WHERE hour >= :h0 AND hour < :h1"
+    " GROUP BY outlet_id"
+    " ON CONFLICT (outlet_id) DO UPDATE SET hour = max(hour, excluded.hour)"
+)
 SORT_MEMORY_MB = 256
 # Readings one statement of a close reads at most (an outlet's all, whatever its count):
 # an hour of 1,000 PDUs (570,000 readings) took 1.9 s on SQLite, 2.5 s on PostgreSQL and
@@ -137,6 +146,12 @@ READINGS_PER_STATEMENT = 500_000
 # Reading times a close's statement lists at most (reading_times): a run of 24 hours
 # (HOURS_PER_STATEMENT) at 300 s lists 290; MariaDB gives up a range plan past 16,000 parts.
 LISTED_TIMES = 1_000
+# SQLite's close of an outlet range: each outlet's listed times by key seeks, in (outlet,
+# cycle) order, rather than the range's readings of each time in cycle order sorted for
+# LEAD, when it lists at most this many times. An hour's close (14 times at 300 s, 1,000
+# PDUs): 1.2 s instead of 1.9 s for its power_hourly statements; a catch-up of 16 hours
+# (194 times): 47 s instead of 28 s (bench/bench_store.py --sqlite-close; docs/scaling.md).
+SQLITE_BY_OUTLET_TIMES = 48
 _PEAKS = {
     "machine": table(
         "machine_peak_hourly", column("hour", Integer), column("machine_id", Integer),
@@ -291,15 +306,17 @@ class _Scan(NamedTuple):
     outlet: Any  # the outlet id to partition and group by
 
 
-def _scan(dialect: str, outlets: bool, suffix: str = "") -> _Scan:
-    """The readings (and their outlets): SQLite reads each outlet's readings of a range by
-    the primary key (outlet_id, cycle), the outlets in id order, so the rows come in the
-    order ``LEAD`` and a GROUP BY want: through the index on cycle each reading costs a
-    second lookup into the table, and the rows must be sorted (5 times slower;
-    bench/bench_store.py). The servers' planners choose well by themselves (MariaDB's rows
-    are clustered by cycle, PostgreSQL's BRIN index reads its heap in cycle order)."""
+def _scan(dialect: str, outlets: bool, suffix: str = "", *, by_outlet: bool = False) -> _Scan:
+    """The readings (and their outlets). SQLite's are keyed (cycle, outlet_id) with no other
+    index (migration 0013): a range of cycles is one range of the key, in cycle order;
+    ``by_outlet`` (the caller lists the readings' times, :func:`reading_times`): each
+    outlet's readings of those times by one key seek per time, the outlets in id order (not
+    by their index: SQLite would then read outlet by outlet anyway), so the rows come in
+    the order ``LEAD`` and the GROUP BY want and nothing is sorted. The servers' planners
+    choose well by themselves (MariaDB's rows are clustered by cycle, PostgreSQL's BRIN
+    index reads its heap in cycle order)."""
     r_as, o_as = "r" + suffix, "o" + suffix
-    if dialect == "sqlite":
+    if dialect == "sqlite" and by_outlet:
         r = SimpleNamespace(
             **{c.name: literal_column(f"{r_as}.{c.name}", c.type) for c in _reading.c}
         )
@@ -354,7 +371,8 @@ def hourly_rows(
     Each reading's next one (the interval it opens) is found by ``LEAD`` over its outlet's
     readings up to ``reach`` past the end: one ordered pass, where
     a correlated subquery per reading probed the key once for each."""
-    scan = _scan(dialect, outlets=False)
+    by_outlet = times is not None and len(times) <= SQLITE_BY_OUTLET_TIMES
+    scan = _scan(dialect, outlets=False, by_outlet=by_outlet)
     r = scan.r
     over: dict[str, Any] = {"partition_by": scan.outlet, "order_by": r.cycle}
     readings = (
@@ -537,6 +555,8 @@ async def recompute(session: AsyncSession, start: datetime, end: datetime) -> No
             times = await reading_times(session, dialect, a * HOUR_S, b * HOUR_S + reach_s)
             for stmt in roll_up(a, b, reach_s, intervals, dialect, ranges, times):
                 await session.execute(stmt)
+            if dialect == "sqlite":
+                await session.execute(_RAISE_LAST_HOURS, {"h0": a, "h1": b})
     finally:
         await _sorting_memory(session, dialect, False)
     await session.execute(closing)
@@ -555,8 +575,9 @@ async def _sorting_memory(session: AsyncSession, dialect: str, more: bool) -> No
 
 
 async def reading_times(session: AsyncSession, dialect: str, s0: int, s1: int) -> list[int] | None:
-    """MariaDB: every time of a reading in ``[s0, s1)`` (epoch seconds), for
-    :func:`hourly_rows` to list. Its readings are clustered by (cycle, outlet_id): an outlet
+    """MariaDB and SQLite: every time of a reading in ``[s0, s1)`` (epoch seconds), for
+    :func:`hourly_rows` to list (SQLite: each outlet's readings by key seeks, see
+    :func:`_scan`). MariaDB's readings are clustered by (cycle, outlet_id): an outlet
     range bounded by cycle alone is read by cycle only, the whole range's readings, so each
     of a 10,000-PDU hour's statements read all 5.8 million of them (and from disk, past the
     buffer pool); with the times listed, each reads its own outlets' (one range of the key
@@ -565,6 +586,11 @@ async def reading_times(session: AsyncSession, dialect: str, s0: int, s1: int) -
     is listed too; a DISTINCT read every reading: 7.6 s at 10,000 PDUs). ``None`` elsewhere, or
     past :data:`LISTED_TIMES` (a long outage's catch-up at a short interval): then the
     range by cycle, as before."""
+    if dialect == "sqlite":  # the same probes, in SQLite's own loop
+        from powermond.db.latest import reading_times as listed
+
+        found = await listed(session, s0, s1, limit=LISTED_TIMES + 1)
+        return found if len(found) <= LISTED_TIMES else None
     if dialect not in MARIADB:
         return None
     r = _reading.c

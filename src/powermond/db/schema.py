@@ -124,9 +124,12 @@ def only_on(index: Index, *dialects: str) -> Index:
 
 def declared_on(schema_object: object, dialect: str) -> bool:
     """Whether the table, index or constraint exists on ``dialect``: ``False`` for those
-    declared ``ddl_if(dialect=...)`` for others (Alembic's comparison knows no ``ddl_if``:
-    ``migrations/env.py`` and the migration check filter with this)."""
+    declared ``ddl_if(dialect=...)`` (a table: ``info={"only_on": dialects}``) for others
+    (Alembic's comparison knows no ``ddl_if``: ``migrations/env.py`` and the migration
+    check filter with this)."""
     only = getattr(getattr(schema_object, "_ddl_if", None), "dialect", None)
+    if only is None and isinstance(schema_object, Table):  # a table: its info says
+        only = schema_object.info.get("only_on")
     if only is None:
         return True
     return dialect in ((only,) if isinstance(only, str) else only)
@@ -143,17 +146,22 @@ _READINGS_BY_CYCLE = Index(None, "cycle")
 # thousandths. Bytes per reading (``bench/bench_size.py``): SQLite ~43, MariaDB ~81,
 # PostgreSQL ~92.
 #
-# Each database gets the key order and indexes its storage wants, all serving the same
-# two access paths: a period's readings (report edges, a cycle's rollups, pruning) by
-# cycle, and an outlet's readings (a machine's, through the outlets that fed it) by outlet.
-# - SQLite: the primary key (outlet_id, cycle), and an index on (cycle).
-# - PostgreSQL: the same primary key; on (cycle) a BRIN index, since rows arrive in cycle
-#   order (a few bytes per thousand rows instead of ~20 per row).
+# Each database gets the key order and indexes its storage wants. A cycle writes one
+# reading per outlet, so any structure ordered by outlet over the whole history takes one
+# page write per outlet and cycle once each outlet's entries fill a page (~17 h of
+# history): 199 MB of WAL per 1,000-PDU cycle on SQLite (bench/bench_sqlite_history.py).
+# - SQLite: the primary key (cycle, outlet_id) and no index at all (migration 0013): each
+#   cycle appends to the end of the table (1-4 MB of WAL). An outlet's readings are read
+#   by listing the times of the period asked for (the key's own, one probe each) and
+#   seeking (cycle, outlet_id) at each; its newest through ``outlet_last_hour``.
+# - PostgreSQL: the primary key (outlet_id, cycle), a heap in arrival order; on (cycle) a
+#   BRIN index, since rows arrive in cycle order (a few bytes per thousand rows instead of
+#   ~20 per row).
 # - MariaDB: InnoDB stores rows in primary-key order, so migration 0008 makes the key
-#   (cycle, outlet_id): each cycle appends to the end of the table, whose pages stay full,
-#   instead of inserting into every outlet's page. (outlet_id, cycle) is then a secondary
-#   index (which in InnoDB holds exactly those two columns). Alembic does not compare
-#   primary keys, so the declaration below stays the portable order.
+#   (cycle, outlet_id), as on SQLite; (outlet_id, cycle) is then a secondary index (which
+#   in InnoDB holds exactly those two columns).
+# Alembic does not compare primary keys, so the declaration below stays PostgreSQL's order;
+# tests/db/test_reading_key_migration.py checks each database's real key.
 # only_on: the dialects an index exists on (see :func:`declared_on`). machine_id has
 # no foreign key: InnoDB would add an index for it, and machines are never deleted.
 power_reading = Table(
@@ -168,9 +176,23 @@ power_reading = Table(
     required("watts", Milli(), nullable=True),
     required("amps", Milli(), nullable=True),
     PrimaryKeyConstraint("outlet_id", "cycle"),
-    only_on(_READINGS_BY_CYCLE, "sqlite", "postgresql"),
+    only_on(_READINGS_BY_CYCLE, "postgresql"),
     only_on(Index(None, "outlet_id", "cycle"), *MARIADB),
     sqlite_with_rowid=False,
+)
+
+# SQLite only (migration 0013; see ``info``): per outlet, an hour at or after the hour of
+# every reading of it in a closed hour, holding one of its readings (unless pruned since):
+# the hour of its newest reading as of the last close, raised by every close
+# (``db.rollups``). Its newest reading is then in that hour or in an open one: a bounded
+# search, where the readings have no index by outlet (``db.latest``).
+outlet_last_hour = Table(
+    "outlet_last_hour",
+    METADATA,
+    required("outlet_id", Integer, primary_key=True, autoincrement=False),
+    required("hour", Integer),
+    sqlite_with_rowid=False,
+    info={"only_on": ("sqlite",)},
 )
 
 # One writer's poll cycle: when it was scheduled, at which interval, and what it stored.

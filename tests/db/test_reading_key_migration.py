@@ -1,0 +1,280 @@
+"""Migration 0013 (SQLite readings keyed (cycle, outlet_id), no index; a no-op on the
+servers) keeps every reading, and the readers of some outlets' readings find the same rows
+on the new key without scanning the readings (their query plans)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Connection
+
+from powermond.collect.store import store_cycle
+from powermond.db.apply import apply_inventory
+from powermond.db.catalog import MachineReadings, OutletRepository
+from powermond.db.engine import Database
+from powermond.db.migrate import current_revision, downgrade, migrate
+from powermond.db.reports import ReportRepository
+from powermond.db.rollups import close_due_hours
+from powermond.readings import OutletReading
+from powermond.status_queries import StatusQueries
+
+from .conftest import MakeInventory, stored_readings
+
+T0 = datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
+STEP = 300
+PDUS = {"pdu-a": "192.0.2.1", "pdu-b": "192.0.2.2", "pdu-c": "192.0.2.3"}
+MACHINES = {"wn001": ["pdu-a:1", "pdu-b:1"], "wn002": ["pdu-a:2"], "wn003": ["pdu-c:1"]}
+
+
+async def _layout(db: Database) -> tuple[list[str], list[tuple[str, list[str]]], bool]:
+    """power_reading's primary key and indexes, and whether outlet_last_hour exists."""
+
+    def read(connection: Connection) -> tuple[list[str], list[tuple[str, list[str]]], bool]:
+        found = inspect(connection)
+        key = found.get_pk_constraint("power_reading")["constrained_columns"]
+        indexes = sorted((i["name"], i["column_names"]) for i in found.get_indexes("power_reading"))
+        return key, indexes, found.has_table("outlet_last_hour")
+
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
+async def _write_old_readings(db: Database) -> None:
+    """Readings as revision 0012 stores them, by plain SQL: pdu-c only in the first hour
+    (then down), pdu-b missing at cycle 20, the last cycle at 13:55."""
+    async with db.transaction() as session:
+        pdus = dict((await session.execute(text("SELECT name, id FROM pdu"))).all())
+        machines = dict((await session.execute(text("SELECT name, id FROM machine"))).all())
+        feeds = {
+            ("pdu-a", "1"): "wn001", ("pdu-a", "2"): "wn002", ("pdu-b", "1"): "wn001",
+            ("pdu-c", "1"): "wn003",
+        }  # fmt: skip
+        known = set((await session.execute(text("SELECT pdu_id, label FROM outlet"))).all())
+        for (pdu, label), machine in feeds.items():  # as a first cycle would
+            if (pdus[pdu], label) not in known:
+                await session.execute(
+                    text("INSERT INTO outlet (pdu_id, label, machine_id) VALUES (:p, :l, :m)"),
+                    {"p": pdus[pdu], "l": label, "m": machines[machine]},
+                )
+        pairs = await session.execute(text("SELECT label, pdu_id, id FROM outlet"))
+        ids = {f"{label}@{pdu_id}": outlet for label, pdu_id, outlet in pairs}
+        rows = []
+        for n in range(48):
+            t = int(T0.timestamp()) + n * STEP
+            for (pdu, label), machine in feeds.items():
+                if (pdu == "pdu-c" and n >= 12) or (pdu == "pdu-b" and n == 20):
+                    continue
+                outlet = ids[f"{label}@{pdus[pdu]}"]
+                rows.append(
+                    {"c": t, "o": outlet, "m": machines[machine], "w": 1000 * (100 + n + outlet),
+                     "a": 500, "e": 10_000 + 30 * n}
+                )  # fmt: skip
+        await session.execute(
+            text(
+                "INSERT INTO power_reading (cycle, outlet_id, machine_id, watts, amps, energy_kwh)"
+                " VALUES (:c, :o, :m, :w, :a, :e)"
+            ),
+            rows,
+        )
+        when = [{"t": datetime.fromtimestamp(r, UTC).replace(tzinfo=None)} for r in
+                sorted({row["c"] for row in rows})]  # fmt: skip
+        await session.execute(
+            text(
+                "INSERT INTO cycle (time, collector, origin, interval_s, pdus_polled,"
+                " pdus_failed, readings) VALUES (:t, 'c', 'daemon', 300, 3, 0, 4)"
+            ),
+            when,
+        )
+
+
+async def _read_all(db: Database) -> dict[str, Any]:
+    """What the per-outlet readers give."""
+    async with db.transaction() as session:
+        status = StatusQueries(session)
+        latest = [(m.machine, m.last_reading) for m in await status.machine_latest()]
+        partial = [(p.machine, p.cycle, p.missing) for p in await status.partial_machines()]
+        outlets = {
+            pdu: [(o.label, o.machine, o.last_time, o.last_watts) for o in
+                  await OutletRepository(session).list_for_pdu(pdu)]
+            for pdu in PDUS
+        }  # fmt: skip
+        readings = {
+            m: await MachineReadings(session).between(
+                m, T0 + timedelta(minutes=50), T0 + timedelta(hours=3, minutes=2)
+            )
+            for m in MACHINES
+        }
+        repo = ReportRepository(session)
+        pdu_b = await session.scalar(text("SELECT id FROM pdu WHERE name = 'pdu-b'"))
+        samples = await repo.samples(
+            T0 + timedelta(minutes=30), T0 + timedelta(hours=2), pdu_id=pdu_b
+        )
+    return {"latest": latest, "partial": partial, "outlets": outlets, "readings": readings,
+            "samples": samples}  # fmt: skip
+
+
+async def _reference(db: Database) -> dict[str, Any]:
+    """What the readers must find, by plain SQL on any layout (a scan is fine here)."""
+    async with db.transaction() as session:
+        latest = (
+            await session.execute(
+                text(
+                    "SELECT m.name, max(r.cycle) FROM machine AS m JOIN outlet AS o"
+                    " ON o.machine_id = m.id LEFT JOIN power_reading AS r ON r.outlet_id = o.id"
+                    " GROUP BY m.name ORDER BY m.name"
+                )
+            )
+        ).all()
+        outlets = (
+            await session.execute(
+                text(
+                    "SELECT p.name, o.label, (SELECT max(cycle) FROM power_reading"
+                    " WHERE outlet_id = o.id) AS t FROM outlet AS o JOIN pdu AS p"
+                    " ON p.id = o.pdu_id ORDER BY p.name, o.label"
+                )
+            )
+        ).all()
+        s0 = int((T0 + timedelta(minutes=50)).timestamp())
+        s1 = int((T0 + timedelta(hours=3, minutes=2)).timestamp())
+        readings = (
+            await session.execute(
+                text(
+                    "SELECT m.name, r.cycle, r.watts FROM power_reading AS r JOIN machine AS m"
+                    " ON m.id = r.machine_id WHERE r.cycle >= :s0 AND r.cycle < :s1"
+                ),
+                {"s0": s0, "s1": s1},
+            )
+        ).all()
+    return {
+        "latest": [(m, None if t is None else datetime.fromtimestamp(t, UTC)) for m, t in latest],
+        "outlets": sorted((p, label, datetime.fromtimestamp(t, UTC)) for p, label, t in outlets),
+        "readings": sorted((m, datetime.fromtimestamp(t, UTC), w / 1000) for m, t, w in readings),
+    }
+
+
+def _as_reference(found: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "latest": found["latest"],
+        "outlets": sorted(
+            (pdu, label, t) for pdu, rows in found["outlets"].items() for label, _, t, _ in rows
+        ),
+        "readings": sorted(
+            (m, r.time, r.watts) for m, rows in found["readings"].items() for r in rows
+        ),
+    }
+
+
+@pytest.mark.timeout(240)
+async def test_upgrade_keeps_every_reading_and_what_readers_find(
+    db_url: str, make_inventory: MakeInventory
+) -> None:
+    await migrate(db_url, "0012")
+    async with Database.from_url(db_url) as db:
+        async with db.transaction() as session:
+            await apply_inventory(session, make_inventory(PDUS, MACHINES))
+        await _write_old_readings(db)
+        before = await stored_readings(db)
+        expected = await _reference(db)
+        old_layout = await _layout(db)
+    assert len(before) == 48 * 4 - 36 - 1
+    assert expected["latest"][2] == ("wn003", T0 + 11 * timedelta(seconds=STEP))
+
+    await migrate(db_url)
+    assert await current_revision(db_url) == "0013"
+    async with Database.from_url(db_url) as db:
+        assert await stored_readings(db) == before  # every reading, every value
+        found = await _read_all(db)
+        assert _as_reference(found) == expected == await _reference(db)
+        assert found["partial"] == []
+        assert len(found["samples"]) == 18 - 1  # pdu-b's, 10:30 to 12:00, 11:40 missing
+        layout = await _layout(db)
+        if db.dialect == "sqlite":
+            assert old_layout == (
+                ["outlet_id", "cycle"],
+                [("ix_power_reading_cycle", ["cycle"])],
+                False,
+            )
+            assert layout == (["cycle", "outlet_id"], [], True)
+            async with db.transaction() as session:
+                hours = dict((await session.execute(text("SELECT * FROM outlet_last_hour"))).all())
+            assert (
+                sorted(hours.values())
+                == [int(T0.timestamp()) // 3600] + [int(T0.timestamp()) // 3600 + 3] * 3
+            )
+        else:
+            assert layout == old_layout  # a no-op on the servers
+
+    if "sqlite" in db_url:  # and back: the old layout, every reading
+        await downgrade(db_url, "0012")
+        async with Database.from_url(db_url) as db:
+            assert await stored_readings(db) == before
+            assert await _layout(db) == old_layout
+
+
+# A plan line that reads the readings' table from end to end (rather than a SEARCH of its
+# key); the close reads readings as "r", "r_fed".
+_SCAN = re.compile(r"\bSCAN (power_reading|r|r_fed)\b")
+
+
+@contextmanager
+def _plans(db: Database) -> Iterator[list[tuple[str, list[str]]]]:
+    """The query plan of every statement on the readings run inside (SQLite)."""
+    found: list[tuple[str, list[str]]] = []
+
+    def explain(connection: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "power_reading" not in statement or not statement.lstrip().upper().startswith(
+            ("SELECT", "WITH", "INSERT")
+        ):
+            return
+        if statement.lstrip().upper().startswith("INSERT") and "SELECT" not in statement:
+            return
+        plan = connection.connection.driver_connection  # aiosqlite: its sqlite3 connection
+        rows = plan._conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters).fetchall()
+        found.append((statement, [row[-1] for row in rows]))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", explain)
+    try:
+        yield found
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", explain)
+
+
+@pytest.mark.timeout(120)
+async def test_sqlite_readers_seek_the_key(db: Database, make_inventory: MakeInventory) -> None:
+    """No reader of some outlets' readings (status, ``pdus``/outlets, a machine's readings,
+    a PDU's samples) nor the hourly close scans power_reading: each seeks (cycle, outlet_id)
+    or reads one range of cycles."""
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's layout")
+    async with db.transaction() as session:
+        await apply_inventory(session, make_inventory(PDUS, MACHINES))
+    for n in range(30):
+        readings = {
+            "pdu-a": [
+                OutletReading("1", 100.0 + n, 0.5, 10.0 + n),
+                OutletReading("2", 50.0, None, None),
+            ],
+            "pdu-b": [OutletReading("1", 200.0, 0.9, None)],
+        }
+        if n < 6:
+            readings["pdu-c"] = [OutletReading("1", 70.0, None, None)]
+        await store_cycle(db, T0 + timedelta(seconds=STEP * n), readings, interval=STEP)
+    with _plans(db) as plans:
+        async with db.transaction() as session:
+            assert await close_due_hours(session) == 0  # store_cycle closed them
+            await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
+                                  {"h": int(T0.timestamp()) // 3600})  # fmt: skip
+            await close_due_hours(session)
+        found = await _read_all(db)
+    assert found["latest"][2] == ("wn003", T0 + timedelta(seconds=5 * STEP))
+    assert [o[2] for o in found["outlets"]["pdu-c"]] == [T0 + timedelta(seconds=5 * STEP)]
+    assert len(found["readings"]["wn001"]) == 2 * 20  # 10:50 to 12:25
+    assert plans
+    scans = [(statement, plan) for statement, plan in plans if any(map(_SCAN.search, plan))]
+    assert scans == []
