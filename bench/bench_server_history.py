@@ -42,10 +42,11 @@ Layouts: PostgreSQL ``current`` (PRIMARY KEY (outlet_id, cycle), BRIN (cycle)),
 ``cycle_pk`` (PRIMARY KEY (cycle, outlet_id), no other index), ``brin_only`` (no primary
 key, BRIN (cycle)), ``cycle_pk_no_fk`` (``cycle_pk`` without the foreign key to outlet,
 whose check locks every outlet's row each cycle: a WAL record each); MariaDB ``current``
-(clustered PRIMARY KEY (cycle, outlet_id), secondary (outlet_id, cycle)), ``cycle_pk``
-(the clustered key only; the foreign key on outlet_id goes too, since InnoDB keeps an
-index for it). ``--wal-compression`` sets PostgreSQL's wal_compression for each timed
-cycle's transaction (``SET LOCAL``: a superuser's setting of its own session).
+(as migrated: up to revision 0013 clustered PRIMARY KEY (cycle, outlet_id) and secondary
+(outlet_id, cycle); since 0014 the same as ``cycle_pk``), ``cycle_pk`` (the clustered key
+only; the foreign key on outlet_id goes too, since InnoDB keeps an index for it).
+``--wal-compression`` sets PostgreSQL's wal_compression for each timed cycle's
+transaction (``SET LOCAL``: a superuser's setting of its own session).
 
 Nothing global is changed on either server: the extensions (pg_walinspect, pg_buffercache)
 are created in the bench's database, the replication slot is temporary, and the fill's
@@ -103,8 +104,9 @@ PG_LAYOUTS = {
 MARIA_LAYOUTS = {
     "current": [],
     "cycle_pk": [
-        "ALTER TABLE power_reading DROP FOREIGN KEY fk_power_reading_outlet_id_outlet",
-        "ALTER TABLE power_reading DROP INDEX ix_power_reading_outlet_id_cycle",
+        # IF EXISTS: since migration 0014 the database has neither (cycle_pk is current)
+        "ALTER TABLE power_reading DROP FOREIGN KEY IF EXISTS fk_power_reading_outlet_id_outlet",
+        "ALTER TABLE power_reading DROP INDEX IF EXISTS ix_power_reading_outlet_id_cycle",
     ],
 }
 LAYOUTS = {"postgres": PG_LAYOUTS, "mariadb": MARIA_LAYOUTS}

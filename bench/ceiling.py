@@ -76,6 +76,10 @@ async def raw_insert_seconds(
         if engine.dialect.name == "sqlite":  # the key order the database has (0013's)
             for ddl in await _sqlite_ddl(conn, table_name, copy.name):
                 await conn.exec_driver_sql(ddl)
+        elif engine.dialect.name in ("mysql", "mariadb"):  # its key and indexes (0008, 0014)
+            found = await conn.exec_driver_sql(f"SHOW CREATE TABLE {table_name}")
+            ddl = found.one()[1]
+            await conn.exec_driver_sql(ddl.replace(table_name, copy.name))
         else:
             await conn.run_sync(lambda sync: copy.create(sync))
     try:

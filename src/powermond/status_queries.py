@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.cycles import CycleRepository
 from powermond.db.errors import translate
+from powermond.db.latest import keyed_by_cycle
 from powermond.db.latest import newest as newest_readings
 from powermond.db.tables import Machine, Outlet, Pdu, PowerReading
 from powermond.output import iso_z
@@ -93,15 +94,15 @@ class StatusQueries:
             row.origin, row.collector,
         )  # fmt: skip
 
-    def _sqlite(self) -> bool:
-        return self.session.get_bind().dialect.name == "sqlite"
+    def _by_cycle(self) -> bool:
+        return keyed_by_cycle(self.session)
 
     async def machine_latest(self) -> list[MachineLatest]:
         """Active machines with a feed, and the newest reading of any feed (each outlet's
-        newest reading: an index lookup (outlet_id, cycle) on the servers, a bounded probe of
-        the newest times on SQLite)."""
-        if self._sqlite():
-            return await self._machine_latest_sqlite()
+        newest reading: a key lookup (outlet_id, cycle) on PostgreSQL, a bounded probe of
+        the newest times on SQLite and MariaDB, keyed by cycle)."""
+        if self._by_cycle():
+            return await self._machine_latest_by_cycle()
         newest = (
             select(PowerReading.cycle)
             .where(PowerReading.outlet_id == Outlet.id)
@@ -117,7 +118,7 @@ class StatusQueries:
         )
         return _latest_by_machine(await self._rows(stmt))
 
-    async def _machine_latest_sqlite(self) -> list[MachineLatest]:
+    async def _machine_latest_by_cycle(self) -> list[MachineLatest]:
         stmt = (
             select(Machine.name, Machine.created_at, Outlet.id)
             .join(Outlet, Outlet.machine_id == Machine.id)
@@ -134,7 +135,7 @@ class StatusQueries:
 
     async def partial_machines(self) -> list[PartialMachine]:
         """Machines with some feeds but not all in the newest cycle stored."""
-        if self._sqlite():  # the end of the key (cycle, outlet_id)
+        if self._by_cycle():  # the end of the key (cycle, outlet_id)
             newest = await self._rows(select(func.max(PowerReading.cycle)))
         else:
             newest = await self._rows(select(func.max(self._newest_each().c.cycle)))
@@ -165,8 +166,8 @@ class StatusQueries:
 
     @staticmethod
     def _newest_each() -> Any:
-        """The servers: each outlet's newest reading, one index seek per outlet
-        (PostgreSQL's BRIN index on cycle cannot give a max; it would scan)."""
+        """PostgreSQL: each outlet's newest reading, one key seek per outlet (its BRIN
+        index on cycle cannot give a max; it would scan)."""
         per_outlet = (
             select(func.max(PowerReading.cycle))
             .where(PowerReading.outlet_id == Outlet.id)

@@ -1,6 +1,7 @@
-"""Migration 0013 (SQLite readings keyed (cycle, outlet_id), no index; a no-op on the
-servers) keeps every reading, and the readers of some outlets' readings find the same rows
-on the new key without scanning the readings (their query plans)."""
+"""Migrations 0013 (SQLite readings keyed (cycle, outlet_id), no index) and 0014 (MariaDB's,
+already keyed so, lose their index by outlet and the foreign key to outlet) keep every
+reading, and the readers of some outlets' readings find the same rows on the new layout
+without scanning the readings (their query plans); both are no-ops on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.catalog import MachineReadings, OutletRepository
 from powermond.db.engine import Database
-from powermond.db.migrate import current_revision, downgrade, migrate
+from powermond.db.migrate import current_revision, downgrade, head_revision, migrate
 from powermond.db.reports import ReportRepository
 from powermond.db.rollups import close_due_hours
 from powermond.readings import OutletReading
@@ -32,14 +33,22 @@ PDUS = {"pdu-a": "192.0.2.1", "pdu-b": "192.0.2.2", "pdu-c": "192.0.2.3"}
 MACHINES = {"wn001": ["pdu-a:1", "pdu-b:1"], "wn002": ["pdu-a:2"], "wn003": ["pdu-c:1"]}
 
 
-async def _layout(db: Database) -> tuple[list[str], list[tuple[str, list[str]]], bool]:
-    """power_reading's primary key and indexes, and whether outlet_last_hour exists."""
+Layout = tuple[list[str], list[tuple[str, list[str]]], bool, list[tuple[list[str], str]]]
 
-    def read(connection: Connection) -> tuple[list[str], list[tuple[str, list[str]]], bool]:
+
+async def _layout(db: Database) -> Layout:
+    """power_reading's primary key, indexes, whether outlet_last_hour exists, and
+    power_reading's foreign keys (columns, referred table)."""
+
+    def read(connection: Connection) -> Layout:
         found = inspect(connection)
         key = found.get_pk_constraint("power_reading")["constrained_columns"]
         indexes = sorted((i["name"], i["column_names"]) for i in found.get_indexes("power_reading"))
-        return key, indexes, found.has_table("outlet_last_hour")
+        keys = sorted(
+            (k["constrained_columns"], k["referred_table"])
+            for k in found.get_foreign_keys("power_reading")
+        )
+        return key, indexes, found.has_table("outlet_last_hour"), keys
 
     async with db.engine.connect() as connection:
         return await connection.run_sync(read)
@@ -186,7 +195,7 @@ async def test_upgrade_keeps_every_reading_and_what_readers_find(
     assert expected["latest"][2] == ("wn003", T0 + 11 * timedelta(seconds=STEP))
 
     await migrate(db_url)
-    assert await current_revision(db_url) == "0013"
+    assert await current_revision(db_url) == head_revision()
     async with Database.from_url(db_url) as db:
         assert await stored_readings(db) == before  # every reading, every value
         found = await _read_all(db)
@@ -194,13 +203,24 @@ async def test_upgrade_keeps_every_reading_and_what_readers_find(
         assert found["partial"] == []
         assert len(found["samples"]) == 18 - 1  # pdu-b's, 10:30 to 12:00, 11:40 missing
         layout = await _layout(db)
-        if db.dialect == "sqlite":
-            assert old_layout == (
-                ["outlet_id", "cycle"],
-                [("ix_power_reading_cycle", ["cycle"])],
-                False,
-            )
-            assert layout == (["cycle", "outlet_id"], [], True)
+        to_outlet = [(["outlet_id"], "outlet")]
+        if db.dialect in ("sqlite", "mysql"):
+            if db.dialect == "sqlite":  # 0013
+                assert old_layout == (
+                    ["outlet_id", "cycle"],
+                    [("ix_power_reading_cycle", ["cycle"])],
+                    False,
+                    to_outlet,
+                )
+                assert layout == (["cycle", "outlet_id"], [], True, to_outlet)
+            else:  # 0014: the same key, no index by outlet, no foreign key
+                assert old_layout == (
+                    ["cycle", "outlet_id"],
+                    [("ix_power_reading_outlet_id_cycle", ["outlet_id", "cycle"])],
+                    False,
+                    to_outlet,
+                )
+                assert layout == (["cycle", "outlet_id"], [], True, [])
             async with db.transaction() as session:
                 hours = dict((await session.execute(text("SELECT * FROM outlet_last_hour"))).all())
             assert (
@@ -210,11 +230,11 @@ async def test_upgrade_keeps_every_reading_and_what_readers_find(
         else:
             assert layout == old_layout  # a no-op on the servers
 
-    if "sqlite" in db_url:  # and back: the old layout, every reading
-        await downgrade(db_url, "0012")
+    if "sqlite" in db_url or "mysql" in db_url:  # and back: the old layout, every reading
+        await downgrade(db_url, "0013" if "mysql" in db_url else "0012")
         async with Database.from_url(db_url) as db:
             assert await stored_readings(db) == before
-            assert await _layout(db) == old_layout
+            assert await _layout(db) == old_layout  # MariaDB: the index and foreign key back
 
 
 # A plan line that reads the readings' table from end to end (rather than a SEARCH of its
@@ -243,6 +263,129 @@ def _plans(db: Database) -> Iterator[list[tuple[str, list[str]]]]:
         yield found
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", explain)
+
+
+@contextmanager
+def _statements(db: Database) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement on the readings run inside, as sent to the driver, with its
+    parameters (MariaDB: explained afterwards, the driver being asynchronous)."""
+    found: list[tuple[str, Any]] = []
+
+    def keep(connection: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        head = statement.lstrip().upper()
+        if "power_reading" not in statement or not head.startswith(("SELECT", "WITH", "INSERT")):
+            return
+        if head.startswith("INSERT") and "SELECT" not in head:
+            return
+        found.append((statement, parameters))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", keep)
+    try:
+        yield found
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", keep)
+
+
+async def _mariadb_plans(db: Database, statements: list[tuple[str, Any]]) -> list[Any]:
+    """MariaDB's EXPLAIN of each statement: (statement, [(table, select_type, type, key)])."""
+    plans = []
+    async with db.engine.connect() as connection:
+        for statement, parameters in statements:
+            rows = await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            found = [(r.table, r.select_type, r.type, r.key) for r in rows]
+            plans.append((statement, found))
+    return plans
+
+
+async def _fill_other_pdu(db: Database, outlets: int = 1000) -> None:
+    """A PDU of ``outlets`` unmapped outlets with a reading at each of the 30 cycles, by
+    plain SQL: tables of a size a server's planner plans as in service (of a few dozen
+    rows it reads them whole, as it should)."""
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO pdu (name, host, port, profile, snmp_version, created_at)"
+                " VALUES ('big', '192.0.2.9', 161, 'x', '2c', :t)"
+            ),
+            {"t": T0.replace(tzinfo=None)},
+        )
+        big = await session.scalar(text("SELECT id FROM pdu WHERE name = 'big'"))
+        await session.execute(
+            text("INSERT INTO outlet (pdu_id, label) VALUES (:p, :l)"),
+            [{"p": big, "l": str(n)} for n in range(1, outlets + 1)],
+        )
+        ids = (
+            await session.scalars(text("SELECT id FROM outlet WHERE pdu_id = :p"), {"p": big})
+        ).all()
+        await session.execute(
+            text("INSERT INTO power_reading (cycle, outlet_id, watts) VALUES (:c, :o, 1000)"),
+            [{"c": int(T0.timestamp()) + n * STEP, "o": o} for n in range(30) for o in ids],
+        )
+
+
+async def _store_and_close(db: Database) -> None:
+    """30 cycles (pdu-c only in the first 6), their hours closed."""
+    for n in range(30):
+        readings = {
+            "pdu-a": [
+                OutletReading("1", 100.0 + n, 0.5, 10.0 + n),
+                OutletReading("2", 50.0, None, None),
+            ],
+            "pdu-b": [OutletReading("1", 200.0, 0.9, None)],
+        }
+        if n < 6:
+            readings["pdu-c"] = [OutletReading("1", 70.0, None, None)]
+        await store_cycle(db, T0 + timedelta(seconds=STEP * n), readings, interval=STEP)
+
+
+@pytest.mark.timeout(120)
+async def test_mariadb_readers_use_the_key(db: Database, make_inventory: MakeInventory) -> None:
+    """MariaDB (0014): no reader of some outlets' readings nor the hourly close reads all of
+    power_reading (EXPLAIN type ALL or index), an index other than its primary key, or a
+    range in a dependent subquery (there MariaDB bounds the range by constants alone: a
+    recursive CTE listing times read the key from the start once per time)."""
+    if db.dialect != "mysql":
+        pytest.skip("MariaDB's layout")
+    async with db.transaction() as session:
+        await apply_inventory(session, make_inventory(PDUS, MACHINES))
+    await _fill_other_pdu(db)
+    await _store_and_close(db)
+    async with db.engine.connect() as connection:  # statistics, as a live server has them
+        await connection.exec_driver_sql("ANALYZE TABLE power_reading, outlet")
+    with _statements(db) as statements:
+        async with db.transaction() as session:
+            await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
+                                  {"h": int(T0.timestamp()) // 3600})  # fmt: skip
+            await close_due_hours(session)
+        found = await _read_all(db)
+        async with db.transaction() as session:  # a machine's hours, one of them open
+            await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
+                                  {"h": int(T0.timestamp()) // 3600 + 1})  # fmt: skip
+            repo = ReportRepository(session)
+            wn001 = await repo.machine_id("wn001")
+            assert wn001 is not None
+            hours = await repo.feed_hours(wn001, T0, T0 + timedelta(hours=3))
+            peaks = await repo.machine_peak_hours(wn001, T0, T0 + timedelta(hours=3))
+    assert len(hours) == 2 * 3
+    assert len(peaks) == 3
+    assert found["latest"][2] == ("wn003", T0 + timedelta(seconds=5 * STEP))
+    assert [o[2] for o in found["outlets"]["pdu-c"]] == [T0 + timedelta(seconds=5 * STEP)]
+    assert len(found["readings"]["wn001"]) == 2 * 20  # 10:50 to 12:25
+    plans = await _mariadb_plans(db, statements)
+    assert plans
+    readings = ("power_reading", "r", "r_fed")
+    bad = [
+        (statement, plan)
+        for statement, plan in plans
+        for table, select_type, kind, key in plan
+        if table in readings
+        and (
+            kind in ("ALL", "index")
+            or key not in (None, "PRIMARY")
+            or ("DEPENDENT" in select_type and kind == "range")
+        )
+    ]
+    assert bad == []
 
 
 @pytest.mark.timeout(120)

@@ -17,7 +17,13 @@ from sqlalchemy import Integer, and_, func, select, type_coerce
 from sqlalchemy.engine import Row as Stored
 
 from powermond.db import schema
-from powermond.db.latest import newest, reading_times, times_and_outlets
+from powermond.db.latest import (
+    keyed_by_cycle,
+    newest,
+    pairs_per_statement,
+    reading_times,
+    times_and_outlets,
+)
 from powermond.db.open_hours import open_hours, runs
 from powermond.db.repository_base import CoreRepository, chunked, translated
 from powermond.db.rows import MachineRow, OutletRow, PduRow, ReadingRow, outlet_sort_key
@@ -112,9 +118,9 @@ class OutletRepository(CoreRepository):
     @_translated
     async def list_for_pdu(self, pdu_name: str) -> builtins.list[OutletRow]:
         """Every stored outlet of the PDU with its machine and latest reading."""
-        if self.session.get_bind().dialect.name == "sqlite":
-            return await self._list_for_pdu_sqlite(pdu_name)
-        # Per outlet, one seek to its newest reading by index (outlet_id, cycle); a GROUP BY
+        if keyed_by_cycle(self.session):
+            return await self._list_for_pdu_by_cycle(pdu_name)
+        # Per outlet, one seek to its newest reading by key (outlet_id, cycle); a GROUP BY
         # over the PDU's readings would read all of them, or the whole table.
         latest = (
             select(func.max(_reading.cycle))
@@ -136,8 +142,9 @@ class OutletRepository(CoreRepository):
         found = [OutletRow(pdu_name, label, m, t, w) for label, m, t, w in rows]
         return sorted(found, key=lambda o: outlet_sort_key(o.label))
 
-    async def _list_for_pdu_sqlite(self, pdu_name: str) -> builtins.list[OutletRow]:
-        """SQLite: the readings have no index by outlet (migration 0013); each outlet's
+    async def _list_for_pdu_by_cycle(self, pdu_name: str) -> builtins.list[OutletRow]:
+        """SQLite and MariaDB: the readings have no index by outlet (migrations 0013,
+        0014); each outlet's
         newest reading time comes from :func:`powermond.db.latest.newest`, its watts by key
         (cycle, outlet_id)."""
         stmt = (
@@ -196,16 +203,17 @@ class MachineReadings(CoreRepository):
             .join(schema.pdu, _pdu.id == _outlet.pdu_id)
             .where(_reading.machine_id == machine_id)
         )
-        if self.session.get_bind().dialect.name == "sqlite":
-            # Keyed (cycle, outlet_id) with no index by outlet (migration 0013): the period's
-            # times, then a key seek per (time, outlet).
+        if keyed_by_cycle(self.session):
+            # Keyed (cycle, outlet_id) with no index by outlet (SQLite, MariaDB): the
+            # period's times, then a key seek per (time, outlet).
             cycle = type_coerce(_reading.cycle, Integer)
             s0, s1 = (int(range_bound(t).timestamp()) for t in (since, until))
             times = await reading_times(self.session, s0, s1)
-            for t, o in times_and_outlets(times, outlet_ids):
+            pairs = pairs_per_statement(self.session)
+            for t, o in times_and_outlets(times, outlet_ids, pairs=pairs):
                 part = stmt.where(cycle.in_(t), _reading.outlet_id.in_(o))
                 found.extend(ReadingRow(*row) for row in await self.session.execute(part))
-        else:  # by the key (outlet_id, cycle) or the index
+        else:  # PostgreSQL: by the key (outlet_id, cycle)
             for chunk in chunked(sorted(outlet_ids)):
                 part = stmt.where(_reading.outlet_id.in_(chunk))
                 part = part.where(in_range(_reading.cycle, since, until))

@@ -20,7 +20,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from powermond.db.daily import LOAD, POWER, closed_days, epoch_hour, split, whole_days
-from powermond.db.latest import reading_times, times_and_outlets
+from powermond.db.latest import (
+    keyed_by_cycle,
+    pairs_per_statement,
+    reading_times,
+    times_and_outlets,
+)
 from powermond.db.repository_base import Repository, table_of, translated
 from powermond.db.rollups import (
     HOUR,
@@ -225,15 +230,17 @@ class ReportRepository(Repository):
         found: list[Sample] = []
         if pdu_id is None and outlet_ids is None:  # the period's readings: a range by cycle
             found.extend(Sample(*row) for row in await self.session.execute(stmt.where(*in_period)))
-        elif self.session.get_bind().dialect.name == "sqlite":
-            # Keyed (cycle, outlet_id), no index by outlet (migration 0013): the period's
-            # times, then a key seek per (time, outlet).
+        elif keyed_by_cycle(self.session):
+            # Keyed (cycle, outlet_id), no index by outlet (SQLite 0013, MariaDB 0014): the
+            # period's times, then a key seek per (time, outlet).
             if outlet_ids is None:
                 of_pdu = select(Outlet.id).where(Outlet.pdu_id == pdu_id)
                 outlet_ids = list((await self.session.scalars(of_pdu)).all())
             s0, s1 = (int(range_bound(t).timestamp()) for t in (since, until))
             cycle = type_coerce(PowerReading.cycle, Integer)
-            for t, o in times_and_outlets(await reading_times(self.session, s0, s1), outlet_ids):
+            times = await reading_times(self.session, s0, s1)
+            pairs = pairs_per_statement(self.session)
+            for t, o in times_and_outlets(times, outlet_ids, pairs=pairs):
                 part = stmt.where(cycle.in_(t), PowerReading.outlet_id.in_(o))
                 if pdu_id is not None:
                     part = part.where(Outlet.pdu_id == pdu_id)

@@ -129,14 +129,20 @@ _hourly = table(
     column("integrated_intervals", Integer),
 )
 _open = table("open_hour", column("hour", Integer))
-# SQLite (migration 0013): each outlet's hour of its newest reading, raised to the newest
-# of the closed hours' rows (db.latest reads it). Not in roll_up: migration 0012's
-# downgrade runs that, on a schema without the table.
+# SQLite (migration 0013) and MariaDB (0014): each outlet's hour of its newest reading,
+# raised to the newest of the closed hours' rows (db.latest reads it). Not in roll_up:
+# migration 0012's downgrade runs that, on a schema without the table.
 _RAISE_LAST_HOURS = text(
     "INSERT INTO outlet_last_hour (outlet_id, hour)"
     " SELECT outlet_id, max(hour) FROM power_hourly WHERE hour >= :h0 AND hour < :h1"
     " GROUP BY outlet_id"
     " ON CONFLICT (outlet_id) DO UPDATE SET hour = max(hour, excluded.hour)"
+)
+_RAISE_LAST_HOURS_MARIADB = text(
+    "INSERT INTO outlet_last_hour (outlet_id, hour)"
+    " SELECT s.outlet_id, s.top FROM (SELECT outlet_id, max(hour) AS top FROM power_hourly"
+    " WHERE hour >= :h0 AND hour < :h1 GROUP BY outlet_id) AS s"
+    " ON DUPLICATE KEY UPDATE hour = GREATEST(hour, VALUES(hour))"
 )
 SORT_MEMORY_MB = 256
 # Readings one statement of a close reads at most (an outlet's all, whatever its count):
@@ -557,6 +563,8 @@ async def recompute(session: AsyncSession, start: datetime, end: datetime) -> No
                 await session.execute(stmt)
             if dialect == "sqlite":
                 await session.execute(_RAISE_LAST_HOURS, {"h0": a, "h1": b})
+            elif dialect in MARIADB:
+                await session.execute(_RAISE_LAST_HOURS_MARIADB, {"h0": a, "h1": b})
     finally:
         await _sorting_memory(session, dialect, False)
     await session.execute(closing)

@@ -19,13 +19,14 @@ A column is ``NOT NULL`` unless declared ``nullable=True`` (:func:`required`, as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -37,6 +38,8 @@ from sqlalchemy import (
 )
 
 from powermond.db.types import EpochHour, Milli, MilliWide, ReadingTime, UtcDateTime, utc_now
+
+_Conditional = TypeVar("_Conditional", Index, ForeignKeyConstraint)
 
 # Explicit constraint names: migrations then name the same objects on every dialect, and
 # later migrations can drop or alter them by name.
@@ -116,8 +119,8 @@ outlet_map_version = Table(
 )
 
 
-def only_on(index: Index, *dialects: str) -> Index:
-    """``index``, created only on these dialects (``Index.ddl_if``)."""
+def only_on(index: _Conditional, *dialects: str) -> _Conditional:
+    """``index`` (or a constraint), created only on these dialects (``ddl_if``)."""
     # SQLAlchemy takes a tuple of dialect names here (DDLIf._should_execute), typed str.
     return index.ddl_if(dialect=dialects)  # type: ignore[arg-type]
 
@@ -158,12 +161,16 @@ _READINGS_BY_CYCLE = Index(None, "cycle")
 #   BRIN index, since rows arrive in cycle order (a few bytes per thousand rows instead of
 #   ~20 per row).
 # - MariaDB: InnoDB stores rows in primary-key order, so migration 0008 makes the key
-#   (cycle, outlet_id), as on SQLite; (outlet_id, cycle) is then a secondary index (which
-#   in InnoDB holds exactly those two columns).
+#   (cycle, outlet_id), as on SQLite; since 0014 with no other index (its secondary index
+#   (outlet_id, cycle) took one leaf write per outlet and cycle: ~1.2 GB per 1,000-PDU
+#   cycle at two days of history, bench/bench_server_history.py) and so no foreign key to
+#   outlet (InnoDB keeps an index for each). Its readers take SQLite's paths.
 # Alembic does not compare primary keys, so the declaration below stays PostgreSQL's order;
 # tests/db/test_reading_key_migration.py checks each database's real key.
-# only_on: the dialects an index exists on (see :func:`declared_on`). machine_id has
-# no foreign key: InnoDB would add an index for it, and machines are never deleted.
+# only_on: the dialects an index or constraint exists on (see :func:`declared_on`).
+# machine_id has no foreign key: InnoDB would add an index for it, and machines are never
+# deleted; outlet_id's is on SQLite and PostgreSQL only (outlets are never deleted either,
+# and the writer resolves outlet ids itself).
 power_reading = Table(
     "power_reading",
     METADATA,
@@ -171,20 +178,20 @@ power_reading = Table(
     # before energy_kwh, which costs nothing: its rows are rounded to 8 bytes anyway.
     required("cycle", ReadingTime()),
     required("energy_kwh", MilliWide(), nullable=True),
-    required("outlet_id", ForeignKey("outlet.id")),
+    required("outlet_id", Integer),
     required("machine_id", Integer, nullable=True),
     required("watts", Milli(), nullable=True),
     required("amps", Milli(), nullable=True),
     PrimaryKeyConstraint("outlet_id", "cycle"),
+    only_on(ForeignKeyConstraint(["outlet_id"], ["outlet.id"]), "sqlite", "postgresql"),
     only_on(_READINGS_BY_CYCLE, "postgresql"),
-    only_on(Index(None, "outlet_id", "cycle"), *MARIADB),
     sqlite_with_rowid=False,
 )
 
-# SQLite only (migration 0013; see ``info``): per outlet, an hour at or after the hour of
-# every reading of it in a closed hour, holding one of its readings (unless pruned since):
-# the hour of its newest reading as of the last close, raised by every close
-# (``db.rollups``). Its newest reading is then in that hour or in an open one: a bounded
+# SQLite (migration 0013) and MariaDB (0014), see ``info``: per outlet, an hour at or after
+# the hour of every reading of it in a closed hour, holding one of its readings (unless
+# pruned since): the hour of its newest reading as of the last close, raised by every
+# close (``db.rollups``). Its newest reading is then in that hour or in an open one: a bounded
 # search, where the readings have no index by outlet (``db.latest``).
 outlet_last_hour = Table(
     "outlet_last_hour",
@@ -192,7 +199,7 @@ outlet_last_hour = Table(
     required("outlet_id", Integer, primary_key=True, autoincrement=False),
     required("hour", Integer),
     sqlite_with_rowid=False,
-    info={"only_on": ("sqlite",)},
+    info={"only_on": ("sqlite", *MARIADB)},
 )
 
 # One writer's poll cycle: when it was scheduled, at which interval, and what it stored.
