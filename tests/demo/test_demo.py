@@ -142,7 +142,11 @@ def test_report_has_energy_for_every_machine(
 ) -> None:
     _result, layout, _started = demo
     capsys.readouterr()
-    until = datetime.now(UTC).replace(microsecond=0)
+    # A whole second past now, so past the demo's last reading: a period ending at or before
+    # a reading pro-rates the interval it cuts (the report), which _counter_rise, adding only
+    # the intervals between the period's own readings, does not. Truncating now made `until`
+    # the last cycle's second when the test started within it: 0.001 kWh apart.
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
     period = ["--since", iso_z(until - timedelta(hours=24)), "--until", iso_z(until)]
     argv = ["--config-dir", str(layout.config_dir), "report", *period, "--format=json"]
     assert main(argv) == 0
