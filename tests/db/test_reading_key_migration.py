@@ -339,13 +339,14 @@ async def _store_and_close(db: Database) -> None:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True
+)
 async def test_mariadb_readers_use_the_key(db: Database, make_inventory: MakeInventory) -> None:
     """MariaDB (0014): no reader of some outlets' readings nor the hourly close reads all of
     power_reading (EXPLAIN type ALL or index), an index other than its primary key, or a
     range in a dependent subquery (there MariaDB bounds the range by constants alone: a
     recursive CTE listing times read the key from the start once per time)."""
-    if db.dialect != "mysql":
-        pytest.skip("MariaDB's layout")
     async with db.transaction() as session:
         await apply_inventory(session, make_inventory(PDUS, MACHINES))
     await _fill_other_pdu(db)
@@ -389,12 +390,11 @@ async def test_mariadb_readers_use_the_key(db: Database, make_inventory: MakeInv
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_sqlite_readers_seek_the_key(db: Database, make_inventory: MakeInventory) -> None:
     """No reader of some outlets' readings (status, ``pdus``/outlets, a machine's readings,
     a PDU's samples) nor the hourly close scans power_reading: each seeks (cycle, outlet_id)
     or reads one range of cycles."""
-    if db.dialect != "sqlite":
-        pytest.skip("SQLite's layout")
     async with db.transaction() as session:
         await apply_inventory(session, make_inventory(PDUS, MACHINES))
     for n in range(30):
