@@ -2,9 +2,10 @@
 
 The last cycle comes from the ``cycle`` table (:class:`~powermond.db.cycles.CycleRepository`);
 stale and partial machines from the readings. When the readings schema changes, only this
-module follows: on SQLite the readings are keyed (cycle, outlet_id) with no index by outlet
-(migration 0013), and each outlet's newest reading comes from :func:`powermond.db.latest.newest`;
-the servers seek each outlet's newest by their (outlet_id, cycle) index.
+module follows: on SQLite and MariaDB the readings are keyed (cycle, outlet_id) with no index
+by outlet (migrations 0013, 0014), and each outlet's newest reading comes from
+:func:`powermond.db.latest.newest`; PostgreSQL seeks each outlet's newest by its key
+(outlet_id, cycle).
 """
 
 from __future__ import annotations
@@ -94,14 +95,11 @@ class StatusQueries:
             row.origin, row.collector,
         )  # fmt: skip
 
-    def _by_cycle(self) -> bool:
-        return keyed_by_cycle(self.session)
-
     async def machine_latest(self) -> list[MachineLatest]:
         """Active machines with a feed, and the newest reading of any feed (each outlet's
         newest reading: a key lookup (outlet_id, cycle) on PostgreSQL, a bounded probe of
         the newest times on SQLite and MariaDB, keyed by cycle)."""
-        if self._by_cycle():
+        if keyed_by_cycle(self.session):
             return await self._machine_latest_by_cycle()
         newest = (
             select(PowerReading.cycle)
@@ -135,7 +133,7 @@ class StatusQueries:
 
     async def partial_machines(self) -> list[PartialMachine]:
         """Machines with some feeds but not all in the newest cycle stored."""
-        if self._by_cycle():  # the end of the key (cycle, outlet_id)
+        if keyed_by_cycle(self.session):  # the end of the key (cycle, outlet_id)
             newest = await self._rows(select(func.max(PowerReading.cycle)))
         else:
             newest = await self._rows(select(func.max(self._newest_each().c.cycle)))

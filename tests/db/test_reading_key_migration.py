@@ -397,17 +397,7 @@ async def test_sqlite_readers_seek_the_key(db: Database, make_inventory: MakeInv
     or reads one range of cycles."""
     async with db.transaction() as session:
         await apply_inventory(session, make_inventory(PDUS, MACHINES))
-    for n in range(30):
-        readings = {
-            "pdu-a": [
-                OutletReading("1", 100.0 + n, 0.5, 10.0 + n),
-                OutletReading("2", 50.0, None, None),
-            ],
-            "pdu-b": [OutletReading("1", 200.0, 0.9, None)],
-        }
-        if n < 6:
-            readings["pdu-c"] = [OutletReading("1", 70.0, None, None)]
-        await store_cycle(db, T0 + timedelta(seconds=STEP * n), readings, interval=STEP)
+    await _store_and_close(db)
     with _plans(db) as plans:
         async with db.transaction() as session:
             assert await close_due_hours(session) == 0  # store_cycle closed them

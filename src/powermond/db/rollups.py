@@ -64,6 +64,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from powermond.db.bulk import dialect_insert, insert_rows, on_conflict_update
 from powermond.db.daily import LOAD, POWER, reopen
+from powermond.db.latest import reading_times as listed_times
 from powermond.db.open_hours import HOURS_PER_STATEMENT, open_hours, runs
 from powermond.db.repository_base import chunked
 from powermond.db.rows import StoredCycle
@@ -590,26 +591,14 @@ async def reading_times(session: AsyncSession, dialect: str, s0: int, s1: int) -
     of a 10,000-PDU hour's statements read all 5.8 million of them (and from disk, past the
     buffer pool); with the times listed, each reads its own outlets' (one range of the key
     per time: EXPLAIN says range on PRIMARY, both key parts). The times come from the key
-    itself, the next after the last, one probe each (a reading's time without a cycle row
-    is listed too; a DISTINCT read every reading: 7.6 s at 10,000 PDUs). ``None`` elsewhere, or
-    past :data:`LISTED_TIMES` (a long outage's catch-up at a short interval): then the
-    range by cycle, as before."""
-    if dialect == "sqlite":  # the same probes, in SQLite's own loop
-        from powermond.db.latest import reading_times as listed
-
-        found = await listed(session, s0, s1, limit=LISTED_TIMES + 1)
-        return found if len(found) <= LISTED_TIMES else None
-    if dialect not in MARIADB:
+    itself (:func:`powermond.db.latest.reading_times`: the next after the last, one probe
+    each; a reading's time without a cycle row is listed too; a DISTINCT read every reading:
+    7.6 s at 10,000 PDUs). ``None`` elsewhere, or past :data:`LISTED_TIMES` (a long outage's
+    catch-up at a short interval): then the range by cycle, as before."""
+    if dialect != "sqlite" and dialect not in MARIADB:
         return None
-    r = _reading.c
-    times: list[int] = []
-    at = s0 - 1
-    while len(times) <= LISTED_TIMES:  # a dive into the key each (a DISTINCT reads them all)
-        at = await session.scalar(select(func.min(r.cycle)).where(r.cycle > at, r.cycle < s1))
-        if at is None:
-            return times
-        times.append(at := int(at))
-    return None
+    found = await listed_times(session, s0, s1, limit=LISTED_TIMES + 1)
+    return found if len(found) <= LISTED_TIMES else None
 
 
 async def _summarize_new_readings(session: AsyncSession, dialect: str) -> None:
