@@ -153,11 +153,13 @@ READINGS_PER_STATEMENT = 500_000
 # Reading times a close's statement lists at most (reading_times): a run of 24 hours
 # (HOURS_PER_STATEMENT) at 300 s lists 290; MariaDB gives up a range plan past 16,000 parts.
 LISTED_TIMES = 1_000
-# SQLite's close of an outlet range: each outlet's listed times by key seeks, in (outlet,
-# cycle) order, rather than the range's readings of each time in cycle order sorted for
-# LEAD, when it lists at most this many times. An hour's close (14 times at 300 s, 1,000
-# PDUs): 1.2 s instead of 1.9 s for its power_hourly statements; a catch-up of 16 hours
-# (194 times): 47 s instead of 28 s (bench/bench_store.py --sqlite-close; docs/scaling.md).
+# SQLite's close of an outlet range: hour by hour, each outlet's listed times by key seeks,
+# each reading paired with the next by one more (_paired_hour), rather than the range's
+# readings of each time in cycle order sorted for LEAD, when it lists at most this many
+# times. An hour's close (14 times at 300 s, 1,000 PDUs): 2.1 s instead of 3.3 s for its
+# power_hourly statements (by LEAD over the same seeks, as until 2026-12-02; 3.3 s by
+# cycle too); a catch-up of 16 hours (194 times): 47 s by seeks and LEAD, 28 s by cycle
+# (bench/bench_store.py --sqlite-close; docs/scaling.md).
 SQLITE_BY_OUTLET_TIMES = 48
 _PEAKS = {
     "machine": table(
@@ -366,6 +368,7 @@ def hourly_rows(
     machine_ids: Collection[int] | None = None,
     outlets: tuple[int, int] | None = None,
     times: Sequence[int] | None = None,
+    outlet_ids: Any = None,
 ) -> Select[Any]:
     """The ``power_hourly`` rows of the whole hours ``[s0, s1)`` (epoch seconds), from the raw
     readings: one ``SELECT`` (the ``hour`` column as hours since 1970, ``machine_id`` 0 for
@@ -397,6 +400,8 @@ def hourly_rows(
         readings = readings.where(scan.outlet.in_(_fed(s0, s1, machine_ids, dialect)))
     if outlets is not None:
         readings = readings.where(scan.outlet.between(*outlets))
+    if outlet_ids is not None:  # a SELECT of them
+        readings = readings.where(scan.outlet.in_(outlet_ids))
     if times is not None:
         readings = readings.where(r.cycle.in_(times))
     n = readings.subquery("n")
@@ -653,6 +658,12 @@ def roll_up(
         if lo_hi is not None:
             gone = gone.where(_hourly.c.outlet_id.between(*lo_hi))
         listed = times if lo_hi is not None else None
+        if dialect == "sqlite" and listed is not None and len(listed) <= SQLITE_BY_OUTLET_TIMES:
+            assert lo_hi is not None
+            found.append(gone)
+            for h in range(h0, h1):
+                found += _paired_hour(h, reach, intervals, listed, lo_hi)
+            continue
         rows = hourly_rows(
             h0 * HOUR_S, h1 * HOUR_S, reach, intervals, dialect, outlets=lo_hi, times=listed
         )
@@ -673,6 +684,90 @@ def roll_up(
             for n, (s0, s1) in enumerate(_windows(h, intervals, cycles)):
                 found.append(_peaks_of_window(kind, target, h, s0, s1, dialect, raise_=n > 0))
     return found
+
+
+# power_hourly's machine_id while a paired statement (_paired_hour) rolls up an outlet
+# whose readings of the hour name more than one machine (their rows are then recomputed).
+_MIXED = -1
+
+
+def _paired_hour(
+    h: int,
+    reach: int,
+    intervals: Mapping[int, float],
+    times: Sequence[int],
+    outlets: tuple[int, int],
+) -> list[Any]:
+    """SQLite: the statements that insert hour ``h``'s ``power_hourly`` rows of the outlet
+    id range ``outlets`` (its rows deleted before), ``times`` every time a reading of the
+    hour or of ``reach`` past it has (:func:`reading_times`).
+
+    The same rows as :func:`hourly_rows`, found without its window and its sorts: each
+    outlet (in id order) joined to its readings of the hour by key seeks (in time order),
+    each reading to the next one of its outlet by one more seek, at the next listed time
+    (else, when the outlet has none there, at the first later time it has one: a
+    correlated ``min``, evaluated only then), and grouped by outlet in the order the rows
+    come: SQLite's ``LEAD`` copied the readings into a temporary table and its ``GROUP
+    BY`` sorted them, 40 % of the statement (bench/bench_store.py; docs/scaling.md).
+    A next reading later than ``reach`` is never bridged (:func:`reach`), so only the
+    listed times count. An outlet whose readings of the hour name more than one machine
+    (remapped within it) gets a row with machine :data:`_MIXED` first, replaced by its
+    rows from :func:`hourly_rows` (per machine, as there) by the two statements after."""
+    s0, s1 = h * HOUR_S, (h + 1) * HOUR_S
+    listed = sorted(int(t) for t in times if s0 <= t < s1 + reach)
+    mine = [t for t in listed if t < s1]
+    if not mine:
+        return []
+    later = ", ".join(map(str, listed))
+    following = dict(itertools.pairwise(listed))
+    next_at = " ".join(f"WHEN {t} THEN {following[t]}" for t in mine if t in following)
+    next_at = f"CASE a.cycle {next_at} END" if next_at else "NULL"
+    source = text(
+        "outlet AS o NOT INDEXED CROSS JOIN power_reading AS a"
+        f" LEFT JOIN power_reading AS b1 ON b1.cycle = {next_at} AND b1.outlet_id = o.id"
+        " LEFT JOIN power_reading AS bx ON bx.cycle = CASE WHEN b1.cycle IS NULL THEN"
+        " (SELECT min(c.cycle) FROM power_reading AS c WHERE c.outlet_id = o.id"
+        f" AND c.cycle > a.cycle AND c.cycle IN ({later})) END AND bx.outlet_id = o.id"
+    )
+    a = SimpleNamespace(**{c.name: literal_column(f"a.{c.name}", c.type) for c in _reading.c})
+    b = SimpleNamespace(
+        **{
+            n: func.coalesce(literal_column(f"b1.{n}", t), literal_column(f"bx.{n}", t))
+            for n, t in (
+                ("cycle", BigInteger()),
+                ("watts", BigInteger()),
+                ("energy_kwh", BigInteger()),
+            )
+        }
+    )
+    outlet = literal_column("o.id", Integer)
+    tally = _interval(a, b, _longest(a.cycle, b.cycle, intervals))
+    machine = func.coalesce(a.machine_id, 0)
+    rows = (
+        select(
+            literal(h, Integer).label("hour"),
+            outlet.label("outlet_id"),
+            case((func.min(machine) == func.max(machine), func.min(machine)), else_=_MIXED).label(
+                "machine_id"
+            ),
+            func.count().label("readings"),
+            func.count(a.watts).label("watts_count"),
+            func.coalesce(func.sum(a.watts), 0).label("watts_sum"),
+            func.max(a.watts).label("watts_peak"),
+            *(func.sum(value).label(name) for name, value in tally.items()),
+        )
+        .select_from(source)
+        .where(a.outlet_id == outlet, a.cycle.in_(mine), outlet.between(*outlets))
+        .group_by(outlet)
+    )
+    names = [c.name for c in rows.selected_columns]
+    mixed = select(_hourly.c.outlet_id).where(_hourly.c.hour == h, _hourly.c.machine_id == _MIXED)
+    exact = hourly_rows(s0, s1, reach, intervals, "sqlite", times=listed, outlet_ids=mixed)
+    return [
+        dialect_insert(_hourly, "sqlite").from_select(names, rows),
+        dialect_insert(_hourly, "sqlite").from_select(names, exact),
+        delete(_hourly).where(_hourly.c.hour == h, _hourly.c.machine_id == _MIXED),
+    ]
 
 
 def _windows(h: int, intervals: Mapping[int, float], cycles: int) -> list[tuple[int, int]]:
