@@ -238,8 +238,8 @@ async def test_upgrade_keeps_every_reading_and_what_readers_find(
 
 
 # A plan line that reads the readings' table from end to end (rather than a SEARCH of its
-# key); the close reads readings as "r", "r_fed".
-_SCAN = re.compile(r"\bSCAN (power_reading|r|r_fed)\b")
+# key); the close reads readings as "r", "r_fed", and pairs them as "a", "b1", "bx", "c".
+_SCAN = re.compile(r"\bSCAN (power_reading|r|r_fed|a|b1|bx|c)\b")
 
 
 @contextmanager
@@ -411,3 +411,10 @@ async def test_sqlite_readers_seek_the_key(db: Database, make_inventory: MakeInv
     assert plans
     scans = [(statement, plan) for statement, plan in plans if any(map(_SCAN.search, plan))]
     assert scans == []
+    # The hour's rows, each reading paired with its next by seeks, come in the order their
+    # GROUP BY wants: no temporary B-tree, no window's co-routine (rollups._paired_hour).
+    paired = [plan for statement, plan in plans if "AS b1" in statement]
+    assert paired
+    assert [
+        line for plan in paired for line in plan if "TEMP B-TREE" in line or "CO-ROUTINE" in line
+    ] == []
