@@ -174,6 +174,27 @@ async def test_in_order_history_equals_recompute(
     assert len({h for _, _, h in tallies}) == 4  # 10:40 .. 14:00
 
 
+async def test_short_intervals_pair_each_reading_with_its_next(racked: Database) -> None:
+    """Cycles at 120 s after some at 300 s (reach 601 s): a reading's next one may be any of
+    five later times, past readings missed in between, and still be bridged when one of its
+    cycles is recorded at 300 s (SQLite's close probes each time in turn)."""
+    history = History(4)
+    t = T0
+    for n in range(60):
+        interval = INTERVAL if n < 6 or n == 33 else 120.0
+        readings = history.cycle(n)
+        if 30 <= n < 33:
+            del readings["pdu-a"]  # 8 minutes without pdu-a: bridged by cycle 33's 300 s
+        if 45 <= n < 47:
+            del readings["pdu-b"]  # 6 minutes: not bridged (twice 120 s is less)
+        await store_cycle(racked, t, readings, interval=interval)
+        t += timedelta(seconds=interval)
+    stored = await stored_figures(racked)
+    assert_same(stored, await expected_figures(racked))
+    tallies, _ = stored
+    assert len({h for _, _, h in tallies}) == 3  # 10:40 .. 12:58
+
+
 def test_outlet_ranges_bound_the_readings_of_a_statement() -> None:
     assert rollups.outlet_ranges([], 13) == []
     assert rollups.outlet_ranges([1, 2, 5, 9, 10], 2 * rollups.READINGS_PER_STATEMENT) == [

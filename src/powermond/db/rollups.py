@@ -718,17 +718,7 @@ def _paired_hour(
     mine = [t for t in listed if t < s1]
     if not mine:
         return []
-    later = ", ".join(map(str, listed))
-    following = dict(itertools.pairwise(listed))
-    next_at = " ".join(f"WHEN {t} THEN {following[t]}" for t in mine if t in following)
-    next_at = f"CASE a.cycle {next_at} END" if next_at else "NULL"
-    source = text(
-        "outlet AS o NOT INDEXED CROSS JOIN power_reading AS a"
-        f" LEFT JOIN power_reading AS b1 ON b1.cycle = {next_at} AND b1.outlet_id = o.id"
-        " LEFT JOIN power_reading AS bx ON bx.cycle = CASE WHEN b1.cycle IS NULL THEN"
-        " (SELECT min(c.cycle) FROM power_reading AS c WHERE c.outlet_id = o.id"
-        f" AND c.cycle > a.cycle AND c.cycle IN ({later})) END AND bx.outlet_id = o.id"
-    )
+    source = text(_paired_source(mine, listed, reach))
     a = SimpleNamespace(**{c.name: literal_column(f"a.{c.name}", c.type) for c in _reading.c})
     b = SimpleNamespace(
         **{
@@ -768,6 +758,37 @@ def _paired_hour(
         dialect_insert(_hourly, "sqlite").from_select(names, exact),
         delete(_hourly).where(_hourly.c.hour == h, _hourly.c.machine_id == _MIXED),
     ]
+
+
+def _paired_source(mine: Sequence[int], listed: Sequence[int], reach: int) -> str:
+    """The FROM of :func:`_paired_hour`: each outlet ``o`` in id order, its readings ``a``
+    at the times ``mine``, each with ``b1``, its outlet's reading at the next listed time,
+    or else ``bx``, at the first later listed time it has one (the candidates probed in
+    time order, only where ``b1`` is missing) of the times less than ``reach`` later (a
+    later one is never bridged): at 300 s, one candidate more, probed by ``bx`` itself.
+    (On MariaDB the same seeks took twice as long as its ``LEAD``: 7.4 s instead of 3.8 s
+    for 38,461 outlets' hour.)"""
+    later = {t: [u for u in listed if t < u < t + reach] for t in mine}
+
+    def nth(k: int) -> str:  # the time of a's k-th candidate (k from 0), else NULL
+        whens = " ".join(f"WHEN {t} THEN {c[k]}" for t, c in later.items() if len(c) > k)
+        return f"CASE a.cycle {whens} END" if whens else "NULL"
+
+    most = max(len(c) for c in later.values())
+    probes = [
+        f"WHEN EXISTS (SELECT 1 FROM power_reading AS c WHERE c.cycle = {nth(k)}"
+        f" AND c.outlet_id = o.id) THEN {nth(k)}"
+        for k in range(1, most - 1)
+    ]
+    fallback = nth(most - 1) if most > 1 else "NULL"
+    if probes:
+        fallback = f"CASE {' '.join(probes)} ELSE {fallback} END"
+    return (
+        "outlet AS o NOT INDEXED CROSS JOIN power_reading AS a"
+        f" LEFT JOIN power_reading AS b1 ON b1.cycle = {nth(0)} AND b1.outlet_id = o.id"
+        f" LEFT JOIN power_reading AS bx ON bx.cycle = CASE WHEN b1.cycle IS NULL THEN"
+        f" {fallback} END AND bx.outlet_id = o.id"
+    )
 
 
 def _windows(h: int, intervals: Mapping[int, float], cycles: int) -> list[tuple[int, int]]:
