@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from powermond.collect.health import NO_TABLE
 from powermond.db.schema import LABEL_LENGTH
 from powermond.output import iso_z
 from powermond.readings import OutletReading, OutletReadings, is_inlet
@@ -35,8 +36,6 @@ log = logging.getLogger(__name__)
 ROUNDS_PER_WALK = 3
 #: Added to every bound for scheduling and decoding, so a healthy PDU is never cut off.
 SLACK_SECONDS = 0.5
-
-NO_TABLE = "no outlet table: the PDU has none of the profile's columns (wrong profile?)"
 
 
 @dataclass(frozen=True, slots=True)

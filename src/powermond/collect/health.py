@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from powermond.collect.cycle import NO_TABLE, CycleResult, PduResult
+if TYPE_CHECKING:  # not imported by the readers of stored states (`pdus`, `status`)
+    from powermond.collect.cycle import CycleResult, PduResult
+
+#: A PDU's error when it answers with none of its profile's columns.
+NO_TABLE = "no outlet table: the PDU has none of the profile's columns (wrong profile?)"
 
 State = Literal["up", "down", "never answered", "no outlet table"]
 STATES: tuple[State, ...] = ("up", "down", "never answered", "no outlet table")
