@@ -66,9 +66,10 @@ def test_pdus_on_sqlite_imports_sqlalchemy_and_sqlite_only(tmp_path: Path) -> No
     assert report["heavy"] == ["sqlalchemy"]
     # SQLite's dialect only: the readings' BRIN index option is PostgreSQL's, given to the
     # schema only when a PostgreSQL engine is made (it made SQLAlchemy load that dialect);
-    # MariaDB's is imported by bulk.py for MariaDB only. No SNMP client nor profiles.
+    # MariaDB's is imported by bulk.py for MariaDB only. Nothing of SNMP, nor of the poll
+    # (the stored health states are read without collect.cycle).
     assert report["dialects"] == ["sqlalchemy.dialects._typing", "sqlalchemy.dialects.sqlite"]
-    assert report["snmp"] == ["powermond.snmp.errors"]
+    assert report["snmp"] == []
     assert report["orm"] == []  # Core only: no ORM, no asyncio extension
 
 
