@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from powermond.db.repository_base import Session
 
 __all__ = [
-    "keyed_by_cycle",
     "newest",
     "pairs_per_statement",
     "reading_times",
@@ -71,13 +70,6 @@ _NEWEST_IN = text(
 _LAST_HOURS = text(
     "SELECT outlet_id, hour FROM outlet_last_hour WHERE outlet_id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
-
-
-def keyed_by_cycle(session: Session) -> bool:
-    """Whether the readings are keyed (cycle, outlet_id) with no index by outlet (SQLite
-    since 0013, MariaDB since 0014, PostgreSQL since 0015): an outlet's readings are then
-    read with these functions."""
-    return session.get_bind().dialect.name in ("sqlite", "postgresql", *MARIADB)
 
 
 async def reading_times(

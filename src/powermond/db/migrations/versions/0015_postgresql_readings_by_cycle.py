@@ -26,11 +26,14 @@ No copy of the readings: the heap is already in cycle order (rows arrive so), so
 key is rebuilt, by ``CREATE UNIQUE INDEX`` (one pass over the heap and a sort, with
 ``maintenance_work_mem`` raised for this transaction) and ``ADD PRIMARY KEY USING INDEX``,
 which makes it the key without another pass; the old key's index is then dropped.
-Measured here (PostgreSQL 15, 2 cores, ``bench/bench_migrate_pg.py``) on 192 cycles of
-48,000 outlets (9.2 million readings, 880 MB of heap and key): the upgrade takes 9.2 s (the
-new key's build 8.5 s of it, outlet_last_hour 0.4 s), the downgrade 24 s (the old key,
-the BRIN index, and the foreign key's check of every reading, one join). Both hold the
-table's ACCESS EXCLUSIVE lock throughout: stop the collectors while they run.
+Measured here (PostgreSQL 15, 2 cores shared with other work, ``bench/bench_migrate_pg.py``,
+2 rounds each) on 192 cycles of 48,000 outlets (9.2 million readings; heap 529 MB, indexes
+244 MB, 197 MB after either way): the upgrade takes 5.2-8.7 s (the new key's build
+4.4-6.6 s of it, outlet_last_hour 0.6-0.8 s; dropping the foreign key, the BRIN index and
+the old key next to nothing), the downgrade 7.8-12.8 s (the old key 4.8-7.3 s, the BRIN
+index 1.3-1.8 s, the foreign key's check of every reading, one join, 1.6-1.7 s): about
+1 s per million readings. Both hold the table's ACCESS EXCLUSIVE lock throughout: stop the
+collectors while they run.
 """
 
 from __future__ import annotations
