@@ -38,10 +38,12 @@ backend's; MariaDB: the whole mariadbd process's, so other clients count) and:
   bytes written by flushing the table afterwards (``FLUSH TABLES … FOR EXPORT``, doublewrite
   included), which the page cleaner would otherwise write before the next cycle.
 
-Layouts: PostgreSQL ``current`` (PRIMARY KEY (outlet_id, cycle), BRIN (cycle)),
-``cycle_pk`` (PRIMARY KEY (cycle, outlet_id), no other index), ``brin_only`` (no primary
-key, BRIN (cycle)), ``cycle_pk_no_fk`` (``cycle_pk`` without the foreign key to outlet,
-whose check locks every outlet's row each cycle: a WAL record each); MariaDB ``current``
+Layouts: PostgreSQL ``current`` (as migrated: since 0015 ``cycle_pk_no_fk``),
+``outlet_pk`` (up to revision 0014: PRIMARY KEY (outlet_id, cycle), BRIN (cycle), the
+foreign key to outlet), ``cycle_pk`` (PRIMARY KEY (cycle, outlet_id), no other index, the
+foreign key), ``brin_only`` (no primary key, BRIN (cycle), the foreign key),
+``cycle_pk_no_fk`` (``cycle_pk`` without the foreign key to outlet, whose check locks every
+outlet's row each cycle: a WAL record each); MariaDB ``current``
 (as migrated: up to revision 0013 clustered PRIMARY KEY (cycle, outlet_id) and secondary
 (outlet_id, cycle); since 0014 the same as ``cycle_pk``), ``cycle_pk`` (the clustered key
 only; the foreign key on outlet_id goes too, since InnoDB keeps an index for it).
@@ -86,19 +88,32 @@ SERVERS = {
 OUTLETS, MAPPED = 48, 40
 STEP = 300
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+# Each PostgreSQL layout made from either revision (before 0015 or since), on the empty table.
+_PG_BY_CYCLE = (
+    "ALTER TABLE power_reading DROP CONSTRAINT pk_power_reading,"
+    " ADD CONSTRAINT pk_power_reading PRIMARY KEY (cycle, outlet_id)"
+)
+_PG_BRIN = "CREATE INDEX IF NOT EXISTS ix_power_reading_cycle ON power_reading USING brin (cycle)"
+_PG_FK = (
+    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_constraint"
+    " WHERE conname = 'fk_power_reading_outlet_id_outlet') THEN"
+    " ALTER TABLE power_reading ADD CONSTRAINT fk_power_reading_outlet_id_outlet"
+    " FOREIGN KEY (outlet_id) REFERENCES outlet (id); END IF; END $$"
+)
 PG_LAYOUTS = {
     "current": [],
-    "cycle_pk": [
+    "outlet_pk": [  # revisions 0005 to 0014
         "ALTER TABLE power_reading DROP CONSTRAINT pk_power_reading,"
-        " ADD CONSTRAINT pk_power_reading PRIMARY KEY (cycle, outlet_id)",
-        "DROP INDEX ix_power_reading_cycle",
+        " ADD CONSTRAINT pk_power_reading PRIMARY KEY (outlet_id, cycle)",
+        _PG_BRIN,
+        _PG_FK,
     ],
-    "brin_only": ["ALTER TABLE power_reading DROP CONSTRAINT pk_power_reading"],
-    "cycle_pk_no_fk": [
-        "ALTER TABLE power_reading DROP CONSTRAINT pk_power_reading,"
-        " ADD CONSTRAINT pk_power_reading PRIMARY KEY (cycle, outlet_id),"
-        " DROP CONSTRAINT fk_power_reading_outlet_id_outlet",
-        "DROP INDEX ix_power_reading_cycle",
+    "cycle_pk": [_PG_BY_CYCLE, "DROP INDEX IF EXISTS ix_power_reading_cycle", _PG_FK],
+    "brin_only": ["ALTER TABLE power_reading DROP CONSTRAINT pk_power_reading", _PG_BRIN, _PG_FK],
+    "cycle_pk_no_fk": [  # since 0015
+        _PG_BY_CYCLE,
+        "DROP INDEX IF EXISTS ix_power_reading_cycle",
+        "ALTER TABLE power_reading DROP CONSTRAINT IF EXISTS fk_power_reading_outlet_id_outlet",
     ],
 }
 MARIA_LAYOUTS = {

@@ -16,9 +16,10 @@ change it: ``db.rollups``), with the close's own wall and CPU.
 
 The raw driver's ceiling (:mod:`ceiling`) is measured in the same run, interleaved: after
 each steady cycle (the third on), the rows it stored are inserted again into an empty copy
-of the readings table (on SQLite made from the database's own CREATE statements: since
-migration 0013 keyed (cycle, outlet_id) with no index, as the store's) by the driver
-alone (aiosqlite executemany, asyncpg COPY, asyncmy multi-row INSERT), one transaction, no
+of the readings table, made from the database's own (SQLite's CREATE statements,
+MariaDB's SHOW CREATE TABLE, PostgreSQL's LIKE … INCLUDING ALL and foreign keys: since
+migrations 0013-0015 keyed (cycle, outlet_id) with no other index, as the store's) by the
+driver alone (aiosqlite executemany, asyncpg COPY, asyncmy multi-row INSERT), one transaction, no
 rollups.
 
 The store's cost is amortized over whole hours: the mean over the cycles after the first

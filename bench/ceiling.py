@@ -2,10 +2,10 @@
 
 The same rows the store wrote (read back from the readings table: the same values, in the
 driver's own types) go into an empty copy of that table (same columns, types, unique key,
-indexes and foreign keys, made from the SQLAlchemy table with ``to_metadata``; on SQLite
-from the database's own CREATE statements, whose key order the declaration does not
-give), in one
-transaction, by each driver's fastest path with no SQLAlchemy in between:
+indexes and foreign keys, made from the database's own: SQLite's CREATE statements,
+MariaDB's SHOW CREATE TABLE, PostgreSQL's ``LIKE … INCLUDING ALL`` and foreign keys; the
+declaration does not give the key order), in one transaction, by each driver's fastest
+path with no SQLAlchemy in between:
 
 - SQLite (aiosqlite): ``executemany`` of one prepared INSERT (sqlite3's C loop);
 - PostgreSQL (asyncpg): ``copy_records_to_table`` (COPY ... FROM STDIN, binary);
@@ -80,6 +80,9 @@ async def raw_insert_seconds(
             found = await conn.exec_driver_sql(f"SHOW CREATE TABLE {table_name}")
             ddl = found.one()[1]
             await conn.exec_driver_sql(ddl.replace(table_name, copy.name))
+        elif engine.dialect.name == "postgresql":  # its key, indexes, foreign keys (0015)
+            for ddl in await _postgresql_ddl(conn, table_name, copy.name):
+                await conn.exec_driver_sql(ddl)
         else:
             await conn.run_sync(lambda sync: copy.create(sync))
     try:
@@ -96,6 +99,19 @@ async def raw_insert_seconds(
     finally:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: copy.drop(sync, checkfirst=True))
+
+
+async def _postgresql_ddl(conn: Any, table_name: str, copy_name: str) -> list[str]:
+    """PostgreSQL: the statements that make ``copy_name`` as the database has
+    ``table_name``: columns, key and indexes (``LIKE … INCLUDING ALL``: the real key order,
+    since migration 0015 (cycle, outlet_id), which the declaration does not give), then
+    its foreign keys (before 0015 the one to outlet, checked for every row)."""
+    found = await conn.exec_driver_sql(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+        f" WHERE conrelid = '{table_name}'::regclass AND contype = 'f' ORDER BY conname"
+    )
+    keys = [f"ALTER TABLE {copy_name} ADD {definition}" for (definition,) in found]
+    return [f"CREATE TABLE {copy_name} (LIKE {table_name} INCLUDING ALL)", *keys]
 
 
 async def _sqlite_ddl(conn: Any, table_name: str, copy_name: str) -> list[str]:

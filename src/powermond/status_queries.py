@@ -2,10 +2,9 @@
 
 The last cycle comes from the ``cycle`` table (:class:`~powermond.db.cycles.CycleRepository`);
 stale and partial machines from the readings. When the readings schema changes, only this
-module follows: on SQLite and MariaDB the readings are keyed (cycle, outlet_id) with no index
-by outlet (migrations 0013, 0014), and each outlet's newest reading comes from
-:func:`powermond.db.latest.newest`; PostgreSQL seeks each outlet's newest by its key
-(outlet_id, cycle).
+module follows: the readings are keyed (cycle, outlet_id) with no index by outlet
+(migrations 0013 SQLite, 0014 MariaDB, 0015 PostgreSQL), and each outlet's newest reading
+comes from :func:`powermond.db.latest.newest`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.cycles import CycleRepository
 from powermond.db.errors import translate
-from powermond.db.latest import keyed_by_cycle
 from powermond.db.latest import newest as newest_readings
 from powermond.db.tables import Machine, Outlet, Pdu, PowerReading
 from powermond.output import iso_z
@@ -97,26 +95,8 @@ class StatusQueries:
 
     async def machine_latest(self) -> list[MachineLatest]:
         """Active machines with a feed, and the newest reading of any feed (each outlet's
-        newest reading: a key lookup (outlet_id, cycle) on PostgreSQL, a bounded probe of
-        the newest times on SQLite and MariaDB, keyed by cycle)."""
-        if keyed_by_cycle(self.session):
-            return await self._machine_latest_by_cycle()
-        newest = (
-            select(PowerReading.cycle)
-            .where(PowerReading.outlet_id == Outlet.id)
-            .order_by(PowerReading.cycle.desc())
-            .limit(1)
-            .correlate(Outlet)
-            .scalar_subquery()
-        )
-        stmt = (
-            select(Machine.name, Machine.created_at, newest)
-            .join(Outlet, Outlet.machine_id == Machine.id)
-            .where(Machine.retired_at.is_(None))
-        )
-        return _latest_by_machine(await self._rows(stmt))
-
-    async def _machine_latest_by_cycle(self) -> list[MachineLatest]:
+        newest reading: a bounded probe of the newest times, the readings being keyed by
+        cycle, :func:`powermond.db.latest.newest`)."""
         stmt = (
             select(Machine.name, Machine.created_at, Outlet.id)
             .join(Outlet, Outlet.machine_id == Machine.id)
@@ -133,14 +113,11 @@ class StatusQueries:
 
     async def partial_machines(self) -> list[PartialMachine]:
         """Machines with some feeds but not all in the newest cycle stored."""
-        if keyed_by_cycle(self.session):  # the end of the key (cycle, outlet_id)
-            newest = await self._rows(select(func.max(PowerReading.cycle)))
-        else:
-            newest = await self._rows(select(func.max(self._newest_each().c.cycle)))
+        newest = await self._rows(select(func.max(PowerReading.cycle)))  # the key's end
         cycle = newest[0][0]
         if cycle is None:
             return []
-        # A key lookup (outlet_id, cycle) per feed on every database.
+        # A key lookup (cycle, outlet_id) per feed.
         reading = (
             select(PowerReading.cycle)
             .where(PowerReading.outlet_id == Outlet.id, PowerReading.cycle == cycle)
@@ -161,18 +138,6 @@ class StatusQueries:
             if missing and len(missing) < len(outlets):
                 found.append(PartialMachine(machine, _aware(cycle), missing))
         return found
-
-    @staticmethod
-    def _newest_each() -> Any:
-        """PostgreSQL: each outlet's newest reading, one key seek per outlet (its BRIN
-        index on cycle cannot give a max; it would scan)."""
-        per_outlet = (
-            select(func.max(PowerReading.cycle))
-            .where(PowerReading.outlet_id == Outlet.id)
-            .correlate(Outlet)
-            .scalar_subquery()
-        )
-        return select(per_outlet.label("cycle")).select_from(Outlet).subquery()
 
 
 def _latest_by_machine(rows: list[Any]) -> list[MachineLatest]:

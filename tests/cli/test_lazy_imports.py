@@ -64,10 +64,10 @@ def test_pdus_on_sqlite_imports_sqlalchemy_and_sqlite_only(tmp_path: Path) -> No
     report = imported_by("--config-dir", str(etc), "pdus")
     assert report["code"] == 0
     assert report["heavy"] == ["sqlalchemy"]
-    # SQLite's dialect only: the readings' BRIN index option is PostgreSQL's, given to the
-    # schema only when a PostgreSQL engine is made (it made SQLAlchemy load that dialect);
-    # MariaDB's is imported by bulk.py for MariaDB only. Nothing of SNMP, nor of the poll
-    # (the stored health states are read without collect.cycle).
+    # SQLite's dialect only (the schema declares no dialect's options: they would make
+    # SQLAlchemy load that dialect); MariaDB's is imported by bulk.py for MariaDB only.
+    # Nothing of SNMP, nor of the poll (the stored health states are read without
+    # collect.cycle).
     assert report["dialects"] == ["sqlalchemy.dialects._typing", "sqlalchemy.dialects.sqlite"]
     assert report["snmp"] == []
     assert report["orm"] == []  # Core only: no ORM, no asyncio extension
@@ -104,21 +104,3 @@ def test_power_imports_no_snmp_and_one_dialect(applied: Path) -> None:
     assert report["orm"] == []  # Core only: no ORM, no asyncio extension
     assert report["dialects"] == ["sqlalchemy.dialects._typing", "sqlalchemy.dialects.sqlite"]
     assert report["snmp"] == []
-
-
-def test_the_readings_index_is_brin_on_postgresql_only() -> None:
-    from sqlalchemy.dialects import postgresql, sqlite
-    from sqlalchemy.schema import CreateIndex
-
-    from powermond.db.engine import create_engine
-    from powermond.db.tables import PowerReading
-
-    (index,) = [
-        i for i in PowerReading.__table__.indexes if [c.name for c in i.columns] == ["cycle"]
-    ]
-    assert "USING" not in str(CreateIndex(index).compile(dialect=sqlite.dialect()))
-    create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")  # not connected
-    assert str(CreateIndex(index).compile(dialect=postgresql.dialect())) == (
-        "CREATE INDEX ix_power_reading_cycle ON power_reading USING brin (cycle)"
-    )
-    assert "USING" not in str(CreateIndex(index).compile(dialect=sqlite.dialect()))

@@ -24,7 +24,7 @@ from powermond.db.engine import Database
 from powermond.db.reports import ReportRepository
 from powermond.db.retention import prune
 from powermond.db.rollups import recompute
-from powermond.db.tables import MARIADB, ROLLUP_TABLES, Cycle, Outlet
+from powermond.db.tables import ROLLUP_TABLES, Cycle, Outlet
 from powermond.energy import Tally, hour_of, tally_samples
 from powermond.readings import OutletReading
 
@@ -252,10 +252,9 @@ async def test_a_close_in_outlet_ranges_writes_the_rows_of_one_statement(
 async def test_outlet_ranges_read_the_readings_without_a_cycle_row(
     racked: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """MariaDB's and SQLite's outlet-range statements list the readings' times
-    (rollups.reading_times),
-    taken from the readings themselves: readings whose cycle row is gone are rolled up as in
-    one statement over everything (and past LISTED_TIMES times the range is read instead)."""
+    """The outlet-range statements list the readings' times (rollups.reading_times), taken
+    from the readings themselves: readings whose cycle row is gone are rolled up as in one
+    statement over everything (and past LISTED_TIMES times the range is read instead)."""
     history = History(4)
     for n in range(30):
         await store_cycle(racked, T0 + n * STEP, history.cycle(n), interval=INTERVAL)
@@ -269,14 +268,11 @@ async def test_outlet_ranges_read_the_readings_without_a_cycle_row(
         dialect = session.get_bind().dialect.name
         s0, s1 = int((T0 + 4 * STEP).timestamp()), int((T0 + 18 * STEP).timestamp())
         times = await rollups.reading_times(session, dialect, s0, s1)
-        if dialect in MARIADB or dialect == "sqlite":
-            assert times == [s0 + n * int(INTERVAL) for n in range(14)]
-            listed = rollups.LISTED_TIMES
-            monkeypatch.setattr(rollups, "LISTED_TIMES", 13)
-            assert await rollups.reading_times(session, dialect, s0, s1) is None
-            monkeypatch.setattr(rollups, "LISTED_TIMES", listed)  # the close below lists
-        else:
-            assert times is None
+        assert times == [s0 + n * int(INTERVAL) for n in range(14)]
+        listed = rollups.LISTED_TIMES
+        monkeypatch.setattr(rollups, "LISTED_TIMES", 13)
+        assert await rollups.reading_times(session, dialect, s0, s1) is None
+        monkeypatch.setattr(rollups, "LISTED_TIMES", listed)  # the close below lists
         await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
     assert await stored_rows(racked) == whole
     assert_same(await stored_figures(racked), await expected_figures(racked))

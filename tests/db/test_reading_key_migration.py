@@ -1,10 +1,12 @@
-"""Migrations 0013 (SQLite readings keyed (cycle, outlet_id), no index) and 0014 (MariaDB's,
-already keyed so, lose their index by outlet and the foreign key to outlet) keep every
-reading, and the readers of some outlets' readings find the same rows on the new layout
-without scanning the readings (their query plans); both are no-ops on PostgreSQL."""
+"""Migrations 0013 (SQLite readings keyed (cycle, outlet_id), no index), 0014 (MariaDB's,
+already keyed so, lose their index by outlet and the foreign key to outlet) and 0015
+(PostgreSQL's keyed (cycle, outlet_id), without the BRIN index and the foreign key) keep
+every reading, and the readers of some outlets' readings find the same rows on the new
+layout without scanning the readings (their query plans); each a no-op elsewhere."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
@@ -204,37 +206,43 @@ async def test_upgrade_keeps_every_reading_and_what_readers_find(
         assert len(found["samples"]) == 18 - 1  # pdu-b's, 10:30 to 12:00, 11:40 missing
         layout = await _layout(db)
         to_outlet = [(["outlet_id"], "outlet")]
-        if db.dialect in ("sqlite", "mysql"):
-            if db.dialect == "sqlite":  # 0013
-                assert old_layout == (
-                    ["outlet_id", "cycle"],
-                    [("ix_power_reading_cycle", ["cycle"])],
-                    False,
-                    to_outlet,
-                )
-                assert layout == (["cycle", "outlet_id"], [], True, to_outlet)
-            else:  # 0014: the same key, no index by outlet, no foreign key
-                assert old_layout == (
-                    ["cycle", "outlet_id"],
-                    [("ix_power_reading_outlet_id_cycle", ["outlet_id", "cycle"])],
-                    False,
-                    to_outlet,
-                )
-                assert layout == (["cycle", "outlet_id"], [], True, [])
-            async with db.transaction() as session:
-                hours = dict((await session.execute(text("SELECT * FROM outlet_last_hour"))).all())
-            assert (
-                sorted(hours.values())
-                == [int(T0.timestamp()) // 3600] + [int(T0.timestamp()) // 3600 + 3] * 3
+        if db.dialect == "sqlite":  # 0013
+            assert old_layout == (
+                ["outlet_id", "cycle"],
+                [("ix_power_reading_cycle", ["cycle"])],
+                False,
+                to_outlet,
             )
-        else:
-            assert layout == old_layout  # a no-op on the servers
+            assert layout == (["cycle", "outlet_id"], [], True, to_outlet)
+        elif db.dialect == "postgresql":  # 0015: the key by cycle, nothing else
+            assert old_layout == (
+                ["outlet_id", "cycle"],
+                [("ix_power_reading_cycle", ["cycle"])],
+                False,
+                to_outlet,
+            )
+            assert layout == (["cycle", "outlet_id"], [], True, [])
+        else:  # 0014: the same key, no index by outlet, no foreign key
+            assert old_layout == (
+                ["cycle", "outlet_id"],
+                [("ix_power_reading_outlet_id_cycle", ["outlet_id", "cycle"])],
+                False,
+                to_outlet,
+            )
+            assert layout == (["cycle", "outlet_id"], [], True, [])
+        async with db.transaction() as session:
+            hours = dict((await session.execute(text("SELECT * FROM outlet_last_hour"))).all())
+        assert (
+            sorted(hours.values())
+            == [int(T0.timestamp()) // 3600] + [int(T0.timestamp()) // 3600 + 3] * 3
+        )
 
-    if "sqlite" in db_url or "mysql" in db_url:  # and back: the old layout, every reading
-        await downgrade(db_url, "0013" if "mysql" in db_url else "0012")
-        async with Database.from_url(db_url) as db:
-            assert await stored_readings(db) == before
-            assert await _layout(db) == old_layout  # MariaDB: the index and foreign key back
+    # And back: the old layout, every reading (the servers: the index and foreign key back).
+    back = {"sqlite": "0012", "mysql": "0013", "postgresql": "0014"}
+    await downgrade(db_url, back[make_url(db_url).get_backend_name()])
+    async with Database.from_url(db_url) as db:
+        assert await stored_readings(db) == before
+        assert await _layout(db) == old_layout
 
 
 # A plan line that reads the readings' table from end to end (rather than a SEARCH of its
@@ -418,3 +426,96 @@ async def test_sqlite_readers_seek_the_key(db: Database, make_inventory: MakeInv
     assert [
         line for plan in paired for line in plan if "TEMP B-TREE" in line or "CO-ROUTINE" in line
     ] == []
+
+
+def _pg_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of a PostgreSQL plan (EXPLAIN (FORMAT JSON)), subplans and CTEs too."""
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _pg_nodes(child)
+
+
+async def _postgresql_plans(db: Database, statements: list[tuple[str, Any]]) -> list[Any]:
+    """PostgreSQL's EXPLAIN of each statement: (statement, [node of power_reading]). A
+    query is run (ANALYZE, in a transaction rolled back): without it PostgreSQL 15 leaves
+    out the subplan of a recursive CTE's step, the probe of the next time."""
+    plans = []
+    async with db.engine.connect() as connection:
+        for statement, parameters in statements:
+            run = "" if statement.lstrip().upper().startswith("INSERT") else "ANALYZE, "
+            rows = await connection.exec_driver_sql(
+                f"EXPLAIN ({run}FORMAT JSON) {statement}", parameters
+            )
+            found = rows.scalar()
+            plan = (json.loads(found) if isinstance(found, str) else found)[0]["Plan"]
+            nodes = [n for n in _pg_nodes(plan) if n.get("Relation Name") == "power_reading"]
+            plans.append((statement, nodes))
+        await connection.rollback()
+    return plans
+
+
+async def _fill_history(db: Database, cycles: int = 576, outlets: int = 400) -> None:
+    """Two days of readings of the 'big' PDU's first ``outlets`` outlets before T0, by the
+    server: a history long enough that a period of hours is a small part of it, as in
+    service (PostgreSQL then reads a range of its key, as it should not on a table of a
+    few cycles)."""
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO power_reading (cycle, outlet_id, watts)"
+                " SELECT :t0 - c * :step, o.id, 1000 FROM generate_series(1, :n) AS c"
+                " CROSS JOIN (SELECT id FROM outlet WHERE pdu_id ="
+                " (SELECT id FROM pdu WHERE name = 'big') ORDER BY id LIMIT :k) AS o"
+                " ORDER BY 1, 2"
+            ),
+            {"t0": int(T0.timestamp()), "step": STEP, "n": cycles, "k": outlets},
+        )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_postgresql_readers_read_the_key(db: Database, make_inventory: MakeInventory) -> None:
+    """PostgreSQL (0015): no reader of some outlets' readings nor the hourly close reads
+    power_reading other than by its key (cycle, outlet_id), with a condition on cycle: no
+    Seq Scan, and every index scan of it has cycle in its index condition (a range, a
+    value, or a list of them)."""
+    async with db.transaction() as session:
+        await apply_inventory(session, make_inventory(PDUS, MACHINES))
+    await _fill_other_pdu(db)
+    await _fill_history(db)
+    await _store_and_close(db)
+    async with db.engine.connect() as connection:  # statistics, as a live server has them
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.exec_driver_sql("VACUUM ANALYZE power_reading, outlet")
+    with _statements(db) as statements:
+        async with db.transaction() as session:
+            await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
+                                  {"h": int(T0.timestamp()) // 3600})  # fmt: skip
+            await close_due_hours(session)
+        found = await _read_all(db)
+        async with db.transaction() as session:  # a machine's hours, one of them open
+            await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
+                                  {"h": int(T0.timestamp()) // 3600 + 1})  # fmt: skip
+            repo = ReportRepository(session)
+            wn001 = await repo.machine_id("wn001")
+            assert wn001 is not None
+            hours = await repo.feed_hours(wn001, T0, T0 + timedelta(hours=3))
+            peaks = await repo.machine_peak_hours(wn001, T0, T0 + timedelta(hours=3))
+    assert len(hours) == 2 * 3
+    assert len(peaks) == 3
+    assert found["latest"][2] == ("wn003", T0 + timedelta(seconds=5 * STEP))
+    assert [o[2] for o in found["outlets"]["pdu-c"]] == [T0 + timedelta(seconds=5 * STEP)]
+    assert len(found["readings"]["wn001"]) == 2 * 20  # 10:50 to 12:25
+    plans = await _postgresql_plans(db, statements)
+    assert plans
+    assert all(nodes for _, nodes in plans)  # each statement's reads of the readings
+    bad = [
+        (statement, node["Node Type"], node.get("Index Cond") or node.get("Recheck Cond"))
+        for statement, nodes in plans
+        for node in nodes
+        if node["Node Type"] not in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan")
+        or "cycle" not in (node.get("Index Cond") or node.get("Recheck Cond") or "")
+    ]
+    assert bad == []

@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, func, select, type_coerce
+from sqlalchemy import Integer, and_, select, type_coerce
 from sqlalchemy.engine import Row as Stored
 
 from powermond.db import schema
 from powermond.db.latest import (
-    keyed_by_cycle,
     newest,
     pairs_per_statement,
     reading_times,
@@ -118,35 +117,9 @@ class OutletRepository(CoreRepository):
     @_translated
     async def list_for_pdu(self, pdu_name: str) -> builtins.list[OutletRow]:
         """Every stored outlet of the PDU with its machine and latest reading."""
-        if keyed_by_cycle(self.session):
-            return await self._list_for_pdu_by_cycle(pdu_name)
-        # Per outlet, one seek to its newest reading by key (outlet_id, cycle); a GROUP BY
-        # over the PDU's readings would read all of them, or the whole table.
-        latest = (
-            select(func.max(_reading.cycle))
-            .where(_reading.outlet_id == _outlet.id)
-            .correlate(schema.outlet)
-            .scalar_subquery()
-        )
-        stmt = (
-            select(_outlet.label, _machine.name, _reading.cycle, _reading.watts)
-            .join_from(schema.outlet, schema.pdu, _pdu.id == _outlet.pdu_id)
-            .outerjoin(schema.machine, _machine.id == _outlet.machine_id)
-            .outerjoin(
-                schema.power_reading,
-                and_(_reading.outlet_id == _outlet.id, _reading.cycle == latest),
-            )
-            .where(_pdu.name == pdu_name)
-        )
-        rows = (await self.session.execute(stmt)).all()
-        found = [OutletRow(pdu_name, label, m, t, w) for label, m, t, w in rows]
-        return sorted(found, key=lambda o: outlet_sort_key(o.label))
-
-    async def _list_for_pdu_by_cycle(self, pdu_name: str) -> builtins.list[OutletRow]:
-        """SQLite and MariaDB: the readings have no index by outlet (migrations 0013,
-        0014); each outlet's
-        newest reading time comes from :func:`powermond.db.latest.newest`, its watts by key
-        (cycle, outlet_id)."""
+        # The readings have no index by outlet (migrations 0013-0015): each outlet's newest
+        # reading time comes from powermond.db.latest.newest, its watts by key (cycle,
+        # outlet_id).
         stmt = (
             select(_outlet.id, _outlet.label, _machine.name)
             .join_from(schema.outlet, schema.pdu, _pdu.id == _outlet.pdu_id)
@@ -203,21 +176,15 @@ class MachineReadings(CoreRepository):
             .join(schema.pdu, _pdu.id == _outlet.pdu_id)
             .where(_reading.machine_id == machine_id)
         )
-        if keyed_by_cycle(self.session):
-            # Keyed (cycle, outlet_id) with no index by outlet (SQLite, MariaDB): the
-            # period's times, then a key seek per (time, outlet).
-            cycle = type_coerce(_reading.cycle, Integer)
-            s0, s1 = (int(range_bound(t).timestamp()) for t in (since, until))
-            times = await reading_times(self.session, s0, s1)
-            pairs = pairs_per_statement(self.session)
-            for t, o in times_and_outlets(times, outlet_ids, pairs=pairs):
-                part = stmt.where(cycle.in_(t), _reading.outlet_id.in_(o))
-                found.extend(ReadingRow(*row) for row in await self.session.execute(part))
-        else:  # PostgreSQL: by the key (outlet_id, cycle)
-            for chunk in chunked(sorted(outlet_ids)):
-                part = stmt.where(_reading.outlet_id.in_(chunk))
-                part = part.where(in_range(_reading.cycle, since, until))
-                found.extend(ReadingRow(*row) for row in await self.session.execute(part))
+        # Keyed (cycle, outlet_id) with no index by outlet (migrations 0013-0015): the
+        # period's times, then a key seek per (time, outlet).
+        cycle = type_coerce(_reading.cycle, Integer)
+        s0, s1 = (int(range_bound(t).timestamp()) for t in (since, until))
+        times = await reading_times(self.session, s0, s1)
+        pairs = pairs_per_statement(self.session)
+        for t, o in times_and_outlets(times, outlet_ids, pairs=pairs):
+            part = stmt.where(cycle.in_(t), _reading.outlet_id.in_(o))
+            found.extend(ReadingRow(*row) for row in await self.session.execute(part))
         return sorted(found, key=lambda r: (r.time, r.pdu, outlet_sort_key(r.outlet)))
 
     async def _outlets_that_fed(

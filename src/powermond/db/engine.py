@@ -42,10 +42,6 @@ def create_engine(url: str | URL) -> AsyncEngine:
         pragmas = read_only_pragmas if is_read_only(parsed) else sqlite_pragmas
         event.listen(engine.sync_engine, "connect", pragmas)
         return engine
-    if parsed.get_backend_name() == "postgresql":
-        from powermond.db.schema import postgresql_options
-
-        postgresql_options()
     # Servers drop idle connections; pre-ping finds out before a statement fails.
     return create_async_engine(parsed, pool_pre_ping=True, pool_recycle=SERVER_POOL_RECYCLE_S)
 

@@ -1,9 +1,10 @@
-"""Reads of some outlets' readings where the readings are keyed (cycle, outlet_id) with no
-index by outlet: SQLite (migration 0013) and MariaDB (0014). Each costs the rows it
+"""Reads of some outlets' readings, which are keyed (cycle, outlet_id) with no index by
+outlet: SQLite (migration 0013), MariaDB (0014), PostgreSQL (0015). Each costs the rows it
 returns and the period it asks for, never the length of the history.
 
 * :func:`reading_times`: the times readings have in a period, from the key itself (one
-  probe per time; SQLite in its own loop, a recursive CTE, MariaDB a statement each), so
+  probe per time; SQLite and PostgreSQL in the database's own loop, a recursive CTE,
+  MariaDB a statement each), so
   that the readings of some outlets are then read as one key seek per (time, outlet):
   ``cycle IN (times) AND outlet_id IN (outlets)``. A reading whose ``cycle`` row is gone
   still has its time listed.
@@ -12,9 +13,6 @@ returns and the period it asks for, never the length of the history.
   ``outlet_last_hour`` holds for it (raised by every close, ``db.rollups``): the newest
   times are probed first, each for the outlets not found yet (a cycle stores nearly all
   outlets, so a live site is done after one), then the hour of each outlet still missing.
-
-PostgreSQL keeps its outlet-major path (its primary key (outlet_id, cycle)); these
-functions are for the databases :func:`keyed_by_cycle` names.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ if TYPE_CHECKING:
     from powermond.db.repository_base import Session
 
 __all__ = [
-    "keyed_by_cycle",
     "newest",
     "pairs_per_statement",
     "reading_times",
@@ -44,6 +41,8 @@ __all__ = [
 MARIADB_PAIRS = 8_000
 
 _END = 2**62  # past any stored time
+# PostgreSQL's: the readings' time is an INTEGER there (ReadingTime), so is a bound on it.
+_PG_END = 2**31 - 1
 
 _ASCENDING = text(
     "WITH RECURSIVE t(at) AS ("
@@ -73,20 +72,14 @@ _LAST_HOURS = text(
 ).bindparams(bindparam("ids", expanding=True))
 
 
-def keyed_by_cycle(session: Session) -> bool:
-    """Whether the readings are keyed (cycle, outlet_id) with no index by outlet (SQLite
-    since 0013, MariaDB since 0014): an outlet's readings are then read with these
-    functions."""
-    return session.get_bind().dialect.name in ("sqlite", *MARIADB)
-
-
 async def reading_times(
     session: Session, s0: int, s1: int, *, descending: bool = False, limit: int = -1
 ) -> list[int]:
     """Every time of a reading in ``[s0, s1)`` (epoch seconds), in order (newest first when
     ``descending``); the first ``limit`` only, when given."""
-    s1 = min(s1, _END)
-    if session.get_bind().dialect.name in MARIADB:
+    dialect = session.get_bind().dialect.name
+    s1 = min(s1, _PG_END if dialect == "postgresql" else _END)
+    if dialect in MARIADB:
         return await _probed_times(session, s0, s1, descending, limit)
     stmt = _DESCENDING if descending else _ASCENDING
     found = await session.execute(stmt, {"s0": s0, "s1": s1, "n": _END if limit < 0 else limit})

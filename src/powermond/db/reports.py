@@ -21,7 +21,6 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from powermond.db.daily import LOAD, POWER, closed_days, epoch_hour, split, whole_days
 from powermond.db.latest import (
-    keyed_by_cycle,
     pairs_per_statement,
     reading_times,
     times_and_outlets,
@@ -29,7 +28,6 @@ from powermond.db.latest import (
 from powermond.db.repository_base import Repository, table_of, translated
 from powermond.db.rollups import (
     HOUR,
-    chunked,
     cycle_intervals,
     hourly_rows,
     open_hours,
@@ -230,8 +228,8 @@ class ReportRepository(Repository):
         found: list[Sample] = []
         if pdu_id is None and outlet_ids is None:  # the period's readings: a range by cycle
             found.extend(Sample(*row) for row in await self.session.execute(stmt.where(*in_period)))
-        elif keyed_by_cycle(self.session):
-            # Keyed (cycle, outlet_id), no index by outlet (SQLite 0013, MariaDB 0014): the
+        else:
+            # Keyed (cycle, outlet_id), no index by outlet (migrations 0013-0015): the
             # period's times, then a key seek per (time, outlet).
             if outlet_ids is None:
                 of_pdu = select(Outlet.id).where(Outlet.pdu_id == pdu_id)
@@ -245,15 +243,6 @@ class ReportRepository(Repository):
                 if pdu_id is not None:
                     part = part.where(Outlet.pdu_id == pdu_id)
                 found.extend(Sample(*row) for row in await self.session.execute(part))
-        else:
-            stmt = stmt.where(*in_period)
-            if pdu_id is not None:
-                stmt = stmt.where(Outlet.pdu_id == pdu_id)
-            if outlet_ids is None:
-                found.extend(Sample(*row) for row in await self.session.execute(stmt))
-            for chunk in chunked(outlet_ids or ()):
-                in_chunk = stmt.where(PowerReading.outlet_id.in_(chunk))
-                found.extend(Sample(*row) for row in await self.session.execute(in_chunk))
         return sorted(found, key=lambda s: (s.outlet, s.time))
 
     @translated

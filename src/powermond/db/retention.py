@@ -112,7 +112,7 @@ async def pruned_before(session: AsyncSession) -> datetime | None:
     """The hour before which retention left only the rollups; ``None``: nothing pruned.
 
     Read from the cycle table (pruned with the readings), whose key starts with the time: an
-    index lookup on every database (PostgreSQL's BRIN index on readings cannot give a min).
+    index lookup on every database.
     """
     kept = await session.scalar(select(func.min(Cycle.time)))
     if kept is None:

@@ -130,9 +130,9 @@ _hourly = table(
     column("integrated_intervals", Integer),
 )
 _open = table("open_hour", column("hour", Integer))
-# SQLite (migration 0013) and MariaDB (0014): each outlet's hour of its newest reading,
-# raised to the newest of the closed hours' rows (db.latest reads it). Not in roll_up:
-# migration 0012's downgrade runs that, on a schema without the table.
+# SQLite (migration 0013), MariaDB (0014) and PostgreSQL (0015): each outlet's hour of its
+# newest reading, raised to the newest of the closed hours' rows (db.latest reads it). Not
+# in roll_up: migration 0012's downgrade runs that, on a schema without the table.
 _RAISE_LAST_HOURS = text(
     "INSERT INTO outlet_last_hour (outlet_id, hour)"
     " SELECT outlet_id, max(hour) FROM power_hourly WHERE hour >= :h0 AND hour < :h1"
@@ -144,6 +144,13 @@ _RAISE_LAST_HOURS_MARIADB = text(
     " SELECT s.outlet_id, s.top FROM (SELECT outlet_id, max(hour) AS top FROM power_hourly"
     " WHERE hour >= :h0 AND hour < :h1 GROUP BY outlet_id) AS s"
     " ON DUPLICATE KEY UPDATE hour = GREATEST(hour, VALUES(hour))"
+)
+_RAISE_LAST_HOURS_POSTGRESQL = text(
+    "INSERT INTO outlet_last_hour (outlet_id, hour)"
+    " SELECT outlet_id, max(hour) FROM power_hourly WHERE hour >= :h0 AND hour < :h1"
+    " GROUP BY outlet_id"
+    " ON CONFLICT (outlet_id) DO UPDATE SET hour = excluded.hour"
+    " WHERE outlet_last_hour.hour < excluded.hour"
 )
 SORT_MEMORY_MB = 256
 # Readings one statement of a close reads at most (an outlet's all, whatever its count):
@@ -322,8 +329,8 @@ def _scan(dialect: str, outlets: bool, suffix: str = "", *, by_outlet: bool = Fa
     outlet's readings of those times by one key seek per time, the outlets in id order (not
     by their index: SQLite would then read outlet by outlet anyway), so the rows come in
     the order ``LEAD`` and the GROUP BY want and nothing is sorted. The servers' planners
-    choose well by themselves (MariaDB's rows are clustered by cycle, PostgreSQL's BRIN
-    index reads its heap in cycle order)."""
+    choose well by themselves (both read their key (cycle, outlet_id): MariaDB's rows are
+    clustered by it, PostgreSQL's heap is in cycle order)."""
     r_as, o_as = "r" + suffix, "o" + suffix
     if dialect == "sqlite" and by_outlet:
         r = SimpleNamespace(
@@ -556,7 +563,6 @@ async def recompute(session: AsyncSession, start: datetime, end: datetime) -> No
     dialect = session.get_bind().dialect.name
     reach_s = await reach(session)
     await _sorting_memory(session, dialect, True)
-    await _summarize_new_readings(session, dialect)
     outlet_ids = sorted((await session.scalars(select(_outlet.c.id))).all())
     try:
         for a in range(h0, h1, HOURS_PER_STATEMENT):
@@ -571,6 +577,8 @@ async def recompute(session: AsyncSession, start: datetime, end: datetime) -> No
                 await session.execute(_RAISE_LAST_HOURS, {"h0": a, "h1": b})
             elif dialect in MARIADB:
                 await session.execute(_RAISE_LAST_HOURS_MARIADB, {"h0": a, "h1": b})
+            elif dialect == "postgresql":
+                await session.execute(_RAISE_LAST_HOURS_POSTGRESQL, {"h0": a, "h1": b})
     finally:
         await _sorting_memory(session, dialect, False)
     await session.execute(closing)
@@ -589,39 +597,21 @@ async def _sorting_memory(session: AsyncSession, dialect: str, more: bool) -> No
 
 
 async def reading_times(session: AsyncSession, dialect: str, s0: int, s1: int) -> list[int] | None:
-    """MariaDB and SQLite: every time of a reading in ``[s0, s1)`` (epoch seconds), for
-    :func:`hourly_rows` to list (SQLite: each outlet's readings by key seeks, see
-    :func:`_scan`). MariaDB's readings are clustered by (cycle, outlet_id): an outlet
-    range bounded by cycle alone is read by cycle only, the whole range's readings, so each
-    of a 10,000-PDU hour's statements read all 5.8 million of them (and from disk, past the
-    buffer pool); with the times listed, each reads its own outlets' (one range of the key
-    per time: EXPLAIN says range on PRIMARY, both key parts). The times come from the key
+    """Every time of a reading in ``[s0, s1)`` (epoch seconds), for :func:`hourly_rows` to
+    list (SQLite: each outlet's readings by key seeks, see :func:`_scan`). The readings are
+    keyed (cycle, outlet_id): an outlet range bounded by cycle alone is read by cycle only,
+    the whole range's readings, so each of a 10,000-PDU hour's statements read all 5.8
+    million of them (MariaDB: from disk, past the buffer pool; PostgreSQL: every key entry
+    of the range, the outlets a filter); with the times listed, each reads its own
+    outlets' (one range of the key per time: EXPLAIN says range on PRIMARY, both key parts;
+    PostgreSQL's index scan has ``cycle = ANY (…)`` and the outlet range as its index
+    conditions, one descent per time). The times come from the key
     itself (:func:`powermond.db.latest.reading_times`: the next after the last, one probe
     each; a reading's time without a cycle row is listed too; a DISTINCT read every reading:
-    7.6 s at 10,000 PDUs). ``None`` elsewhere, or past :data:`LISTED_TIMES` (a long outage's
-    catch-up at a short interval): then the range by cycle, as before."""
-    if dialect != "sqlite" and dialect not in MARIADB:
-        return None
+    7.6 s at 10,000 PDUs). ``None`` past :data:`LISTED_TIMES` (a long outage's catch-up at
+    a short interval): then the range by cycle, as before."""
     found = await listed_times(session, s0, s1, limit=LISTED_TIMES + 1)
     return found if len(found) <= LISTED_TIMES else None
-
-
-async def _summarize_new_readings(session: AsyncSession, dialect: str) -> None:
-    """PostgreSQL: summarize the readings' pages that BRIN index on cycle has not yet (those
-    written since autovacuum last did it, which at 10,000 PDUs can be hours of cycles: an
-    unsummarized page is read by every query on a range of cycles, so each of a close's
-    statements read them all, 3.1 s instead of 0.6 s for a cycle's peaks). One pass over
-    the new pages (about the hour's, since the last close did it). Only the index's owner
-    may (a role that does not own the tables skips it: slower, but the same rows); the
-    name is migration 0005's."""
-    if dialect == "postgresql":
-        await session.execute(
-            text(
-                "SELECT brin_summarize_new_values(c.oid) FROM pg_class AS c"
-                " WHERE c.oid = to_regclass('ix_power_reading_cycle')"
-                " AND pg_has_role(c.relowner, 'USAGE')"
-            )
-        )
 
 
 def outlet_ranges(outlet_ids: Sequence[int], cycles: int) -> list[tuple[int, int]]:

@@ -138,9 +138,6 @@ def declared_on(schema_object: object, dialect: str) -> bool:
     return dialect in ((only,) if isinstance(only, str) else only)
 
 
-# USING brin on PostgreSQL: set by postgresql_options() (at the end of this module).
-_READINGS_BY_CYCLE = Index(None, "cycle")
-
 # One outlet's values in one cycle; ``machine_id`` is the machine it fed when written.
 #
 # Nearly every stored byte is here, so the row is compact: the natural key (outlet, cycle)
@@ -157,20 +154,23 @@ _READINGS_BY_CYCLE = Index(None, "cycle")
 #   cycle appends to the end of the table (1-4 MB of WAL). An outlet's readings are read
 #   by listing the times of the period asked for (the key's own, one probe each) and
 #   seeking (cycle, outlet_id) at each; its newest through ``outlet_last_hour``.
-# - PostgreSQL: the primary key (outlet_id, cycle), a heap in arrival order; on (cycle) a
-#   BRIN index, since rows arrive in cycle order (a few bytes per thousand rows instead of
-#   ~20 per row).
+# - PostgreSQL: a heap in arrival order (so in cycle order), and since migration 0015 the
+#   primary key (cycle, outlet_id) and no other index, nor a foreign key to outlet: keyed
+#   (outlet_id, cycle) a cycle wrote one key leaf per outlet (189-249 MB of WAL per
+#   1,000-PDU cycle past a day of history, 9.5 MB keyed by cycle), and the foreign key's
+#   check locked every outlet's row each cycle (a WAL record each, most of the server's
+#   CPU). Its readers take SQLite's paths too.
 # - MariaDB: InnoDB stores rows in primary-key order, so migration 0008 makes the key
 #   (cycle, outlet_id), as on SQLite; since 0014 with no other index (its secondary index
 #   (outlet_id, cycle) took one leaf write per outlet and cycle: ~1.2 GB per 1,000-PDU
 #   cycle at two days of history, bench/bench_server_history.py) and so no foreign key to
 #   outlet (InnoDB keeps an index for each). Its readers take SQLite's paths.
-# Alembic does not compare primary keys, so the declaration below stays PostgreSQL's order;
-# tests/db/test_reading_key_migration.py checks each database's real key.
+# Alembic does not compare primary keys, so the declaration below stays migration 0005's
+# order; tests/db/test_reading_key_migration.py checks each database's real key.
 # only_on: the dialects an index or constraint exists on (see :func:`declared_on`).
 # machine_id has no foreign key: InnoDB would add an index for it, and machines are never
-# deleted; outlet_id's is on SQLite and PostgreSQL only (outlets are never deleted either,
-# and the writer resolves outlet ids itself).
+# deleted; outlet_id's is on SQLite only (outlets are never deleted either, and the writer
+# resolves outlet ids itself).
 power_reading = Table(
     "power_reading",
     METADATA,
@@ -183,23 +183,21 @@ power_reading = Table(
     required("watts", Milli(), nullable=True),
     required("amps", Milli(), nullable=True),
     PrimaryKeyConstraint("outlet_id", "cycle"),
-    only_on(ForeignKeyConstraint(["outlet_id"], ["outlet.id"]), "sqlite", "postgresql"),
-    only_on(_READINGS_BY_CYCLE, "postgresql"),
+    only_on(ForeignKeyConstraint(["outlet_id"], ["outlet.id"]), "sqlite"),
     sqlite_with_rowid=False,
 )
 
-# SQLite (migration 0013) and MariaDB (0014), see ``info``: per outlet, an hour at or after
+# Per outlet (migrations 0013 SQLite, 0014 MariaDB, 0015 PostgreSQL), an hour at or after
 # the hour of every reading of it in a closed hour, holding one of its readings (unless
 # pruned since): the hour of its newest reading as of the last close, raised by every
-# close (``db.rollups``). Its newest reading is then in that hour or in an open one: a bounded
-# search, where the readings have no index by outlet (``db.latest``).
+# close (``db.rollups``). Its newest reading is then in that hour or in an open one: a
+# bounded search, where the readings have no index by outlet (``db.latest``).
 outlet_last_hour = Table(
     "outlet_last_hour",
     METADATA,
     required("outlet_id", Integer, primary_key=True, autoincrement=False),
     required("hour", Integer),
     sqlite_with_rowid=False,
-    info={"only_on": ("sqlite", *MARIADB)},
 )
 
 # One writer's poll cycle: when it was scheduled, at which interval, and what it stored.
@@ -458,11 +456,3 @@ lease = Table(
     required("holder", String(NAME_LENGTH), nullable=True),
     required("expires_at", UtcDateTime(), nullable=True),
 )
-
-
-def postgresql_options() -> None:
-    """Give the schema its PostgreSQL-only options (the readings' BRIN index, as migration
-    0005 creates it). Called when an engine for PostgreSQL is made: declared in the table,
-    the option makes SQLAlchemy import its PostgreSQL dialects (~0.05 s of CPU) in every
-    command, on every database."""
-    _READINGS_BY_CYCLE.dialect_options["postgresql"]["using"] = "brin"

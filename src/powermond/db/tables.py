@@ -22,7 +22,6 @@ from powermond.db.schema import (
     POWER_TALLY_SUMS,
     declared_on,
     only_on,
-    postgresql_options,
 )
 
 __all__ = [
@@ -36,7 +35,6 @@ __all__ = [
     "Base",
     "declared_on",
     "only_on",
-    "postgresql_options",
 ]
 
 
