@@ -24,6 +24,11 @@ KEYS_PER_LOOKUP = 1000  # key tuples per IN list (MariaDB turns long lists into 
 # Rows converted and sent per driver call: a cycle's 48,000 rows at once held ~3 copies of
 # every row (dicts, value tuples, converted tuples), and CPython keeps a peak as RSS.
 ROWS_PER_BATCH = 5000
+# Rows per INSERT of SQLite's new rows (600 parameters: within the 999 of SQLite before 3.32).
+# One multi-row VALUES statement runs its program once for all of them: a cycle's 47,500
+# readings cost SQLite 2-3 times less CPU than one single-row statement run per row
+# (sqlite3's executemany, what bench/ceiling.py measures), flattening included.
+SQLITE_ROWS_PER_INSERT = 100
 
 
 async def insert_ignore(
@@ -134,7 +139,8 @@ async def insert_rows(
         await _copy(session, table, names, rows)
         return
     if new and dialect == "sqlite":  # no conflict to look for: ~15 % of the insert's CPU
-        await executemany(session, dialect_insert(table, dialect), rows, names=names)
+        stmt = dialect_insert(table, dialect)
+        await executemany(session, stmt, rows, names=names, per_statement=SQLITE_ROWS_PER_INSERT)
         return
     await executemany(session, _insert_skipping(table, key, dialect), rows, names=names)
 
@@ -249,6 +255,7 @@ async def executemany(
     rows: Iterable[Row] | Iterable[Sequence[Any]],
     *,
     names: Sequence[str] | None = None,
+    per_statement: int = 1,
 ) -> None:
     """Run an INSERT for every row, converting values with the columns' types but without
     SQLAlchemy's per-row work (several µs a row: a cycle has 50,000 readings). Times are
@@ -257,7 +264,9 @@ async def executemany(
     asyncmy's executemany are already fast (a C loop; multi-row INSERTs).
 
     ``rows`` are mappings, or value tuples in ``names`` order; either way they are sent in
-    batches of :data:`ROWS_PER_BATCH`, so only one batch is ever held converted."""
+    batches of :data:`ROWS_PER_BATCH`, so only one batch is ever held converted.
+    ``per_statement`` (SQLite, a plain ``INSERT … VALUES``): rows per statement, one
+    multi-row VALUES list each (the batch's last ones, fewer, one row per statement)."""
     batches = _batches(rows, ROWS_PER_BATCH)
     first = next(batches, None)
     if not first:
@@ -276,16 +285,42 @@ async def executemany(
     sql = compiled.string
     if dialect.name == "postgresql":
         sql = _from_arrays(sql, columns, dialect)
+    many = _values_times(sql, per_statement) if per_statement > 1 else None
     for batch in itertools.chain([first], batches):
-        params: list[Any] = list(batch) if reorder is None else [reorder(row) for row in batch]
+        params: list[Any] = batch if reorder is None else [reorder(row) for row in batch]
         if converters:
             params = [_converted(row, converters) for row in params]
         if dialect.name == "postgresql":
             arrays = tuple(list(column) for column in zip(*params, strict=True))
             await connection.exec_driver_sql(sql, arrays)
+        elif many is not None:
+            whole = len(params) - len(params) % per_statement
+            flat = _flattened(params, per_statement * len(order))
+            if flat:
+                await connection.exec_driver_sql(many, flat)
+            del flat
+            if whole < len(params):
+                await connection.exec_driver_sql(sql, params[whole:])
         else:
             await connection.exec_driver_sql(sql, params)
         del params  # before the next batch is built
+
+
+def _values_times(sql: str, rows: int) -> str:
+    """``INSERT … VALUES (?, …)`` as one statement of ``rows`` rows: ``VALUES (?, …), …``."""
+    start = sql.index(" VALUES (") + len(" VALUES ")
+    end = sql.index(")", start) + 1  # SQLite's markers: "?", no nested parentheses
+    if sql[end:].strip():
+        raise ValueError(f"not a plain INSERT … VALUES: {sql!r}")
+    return sql[:end] + (", " + sql[start:end]) * (rows - 1)
+
+
+def _flattened(rows: Iterable[Sequence[Any]], values: int) -> list[tuple[Any, ...]]:
+    """The rows' values in order, ``values`` at a time (a multi-row statement's parameters:
+    whole rows when ``values`` is a multiple of the rows' length); the incomplete group at
+    the end is left out. Grouped in C (``zip`` over one iterator), no list per group."""
+    flat = iter(itertools.chain.from_iterable(rows))
+    return list(zip(*[flat] * values, strict=False))
 
 
 def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
