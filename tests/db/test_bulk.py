@@ -207,6 +207,29 @@ async def test_a_cycle_in_multi_row_statements_stores_each_reading_once(
     assert again.added == 0
 
 
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True
+)
+async def test_mariadb_takes_new_rows_as_integer_literals_and_nothing_else(
+    racked: Database,
+) -> None:
+    """MariaDB's new readings go in as literal VALUES lists (bulk._insert_integers): a row
+    holding anything but integers and None is refused before anything is sent."""
+    ids = await _outlet_ids(racked)
+    names = ("cycle", "outlet_id", "machine_id", "watts", "amps", "energy_kwh")
+    t, table, key = int(T0.timestamp()), PowerReading.__table__, ("outlet_id", "cycle")
+    async with racked.transaction() as session:
+        rows = [(t, ids[0], None, 5000, -1, None), (t, ids[1], None, 7, None, 2**40)]
+        await bulk.insert_rows(session, table, names, rows, key, new=True)
+        found = await session.execute(select(PowerReading.amps, PowerReading.energy_kwh))
+        assert sorted(found.tuples().all(), key=str) == sorted(
+            [(-0.001, None), (None, 2**40 / 1000)], key=str
+        )
+        for bad in [(t, ids[2], None, 1.5, None, None), (t, ids[2], None, "1); --", None, None)]:
+            with pytest.raises(ValueError, match="integers"):
+                await bulk.insert_rows(session, table, names, [bad], key, new=True)
+
+
 async def test_add_cycle_many_refuses_an_unknown_pdu_whole(racked: Database) -> None:
     readings = {
         "pdu0": [OutletReading("1", 1.0, None, None)],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -142,7 +143,43 @@ async def insert_rows(
         stmt = dialect_insert(table, dialect)
         await executemany(session, stmt, rows, names=names, per_statement=SQLITE_ROWS_PER_INSERT)
         return
+    if new and dialect in ("mysql", "mariadb"):
+        await _insert_integers(session, table, names, rows, key)
+        return
     await executemany(session, _insert_skipping(table, key, dialect), rows, names=names)
+
+
+# What a VALUES list of integers and NULLs is made of (a row's repr, "None" made "NULL").
+_INTEGER_VALUES = re.compile(r"[0-9NUL(), -]*")
+
+
+async def _insert_integers(
+    session: AsyncSession,
+    table: TableClause,
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    key: Sequence[str],
+) -> None:
+    """MariaDB: rows of integers and ``None`` only (a cycle's readings as
+    ``reading_rows`` makes them) in multi-row INSERTs written as literals: each batch's
+    VALUES list is the rows' ``repr`` joined (C), ~7 times cheaper for the client than
+    asyncmy's escaping value by value (its executemany, what bench/ceiling.py measures).
+    Anything else in a row (a float, a string, a bool) is refused (``ValueError``) before it
+    is sent: the text is checked to hold digits, signs, commas and NULLs only. The
+    statement skips a stored key as :func:`_insert_skipping` does."""
+    connection = await session.connection()
+    head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+    tail = f" ON DUPLICATE KEY UPDATE {key[0]} = VALUES({key[0]})"
+    for batch in _batches(rows, ROWS_PER_BATCH):
+        if any(len(row) != len(names) for row in batch):
+            raise ValueError(f"rows do not carry {list(names)}")
+        values = ", ".join(map(repr, map(tuple, batch))).replace("None", "NULL")
+        if len(names) == 1:  # a 1-tuple's repr: "(1,)"
+            values = values.replace(",)", ")")
+        if not _INTEGER_VALUES.fullmatch(values):
+            raise ValueError("rows of integers and None only go in as literals")
+        await connection.exec_driver_sql(head + values + tail)
+        del values
 
 
 async def _copy(
