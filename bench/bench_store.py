@@ -19,8 +19,11 @@ each steady cycle (the third on), the rows it stored are inserted again into an 
 of the readings table, made from the database's own (SQLite's CREATE statements,
 MariaDB's SHOW CREATE TABLE, PostgreSQL's LIKE … INCLUDING ALL and foreign keys: since
 migrations 0013-0015 keyed (cycle, outlet_id) with no other index, as the store's) by the
-driver alone (aiosqlite executemany, asyncpg COPY, asyncmy multi-row INSERT), one transaction, no
-rollups.
+driver alone (aiosqlite executemany, asyncpg COPY, asyncmy multi-row INSERT), one
+transaction, no rollups. On SQLite the rows are inserted a second time in INSERTs of 100
+rows each (one multi-row VALUES list each: the store's own path since cyc17, 2-3 times
+cheaper for SQLite than a statement run per row), and the store's speed is printed against
+that too.
 
 The store's cost is amortized over whole hours: the mean over the cycles after the first
 close up to the last one (with K = 32: 11:20 to 13:15, 24 cycles, two closes of 12 cycles'
@@ -61,6 +64,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import powermond.collect.store as store
 from ceiling import cycle_rows, raw_insert_seconds
 from powermond.collect.store import store_cycle
+from powermond.db import bulk
 from powermond.db.apply import apply_inventory
 from powermond.db.engine import Database
 from powermond.db.migrate import upgrade
@@ -69,6 +73,8 @@ from powermond.memory import tune_garbage_collector
 from powermond.readings import OutletReading, OutletReadings
 
 REPO = str(Path(__file__).resolve().parent.parent)
+# Rows per INSERT of the store's SQLite path (also for code before it, run for comparison).
+SQLITE_ROWS_PER_INSERT = getattr(bulk, "SQLITE_ROWS_PER_INSERT", 100)
 READINGS = "power_reading"  # the table store_cycle writes readings to, and its columns:
 READING_COLUMNS = ("cycle", "outlet_id", "machine_id", "watts", "amps", "energy_kwh")
 OUTLETS = 48
@@ -200,7 +206,7 @@ async def bench(
             print(f"  garbage collector: {tuned}; readings given as {given}")
             timed: list[Timed] = []
             timing_closes(timed)
-            ceilings: list[tuple[float, float]] = []
+            ceilings: list[tuple[float, ...]] = []
             profiler = cProfile.Profile() if profile else None
             replay = None
             for n in range(cycles):
@@ -225,7 +231,7 @@ async def bench(
                       f"{count / wall:8.0f} readings/s{closes}")  # fmt: skip
                 # Steady state from the third (the first starts from an empty history): the
                 # driver alone, same rows, same table shape.
-                ceilings.append(await _ceiling(db, count) if n >= 2 else (0.0, 0.0))
+                ceilings.append(await _ceiling(db, count) if n >= 2 else (0.0,) * 4)
             _print_ratio(count, timed, ceilings)
             assert replay is not None
             wall = time.perf_counter()
@@ -239,18 +245,25 @@ async def bench(
                 await check_rollups(db)
 
 
-async def _ceiling(db: Database, count: int) -> tuple[float, float]:
-    """The driver alone on the rows of the cycle just stored (the newest): (wall, CPU)."""
+async def _ceiling(db: Database, count: int) -> tuple[float, ...]:
+    """The driver alone on the rows of the cycle just stored (the newest): (wall, CPU), and
+    on SQLite the same in INSERTs of the store's multi-row VALUES lists (else zeros)."""
     newest = f"cycle = (SELECT max(cycle) FROM {READINGS})"
     rows = await cycle_rows(db.engine, READINGS, READING_COLUMNS, newest)
     assert len(rows) == count, (len(rows), count)
     wall, used = await raw_insert_seconds(db.engine, READINGS, READING_COLUMNS, rows)
     print(f"           raw driver ceiling, same {count} rows: {wall:6.3f} s wall, "
           f"{used:6.3f} s CPU, {count / wall:8.0f} readings/s")  # fmt: skip
-    return wall, used
+    if db.engine.dialect.name != "sqlite":
+        return wall, used, 0.0, 0.0
+    k = SQLITE_ROWS_PER_INSERT
+    multi = await raw_insert_seconds(db.engine, READINGS, READING_COLUMNS, rows, per_statement=k)
+    print(f"           the same in INSERTs of {k} rows each: {multi[0]:6.3f} s wall, "
+          f"{multi[1]:6.3f} s CPU")  # fmt: skip
+    return wall, used, *multi
 
 
-def _print_ratio(count: int, timed: list[Timed], ceilings: list[tuple[float, float]]) -> None:
+def _print_ratio(count: int, timed: list[Timed], ceilings: list[tuple[float, ...]]) -> None:
     closing = [i for i, t in enumerate(timed) if t.closed]
     if len(closing) < 2 or closing[0] < 2:
         print("  (fewer than two closes after the second cycle: run more cycles, e.g. 32)")
@@ -277,6 +290,13 @@ def _print_ratio(count: int, timed: list[Timed], ceilings: list[tuple[float, flo
     print(f"  => the store runs at {100 * raw_wall / wall:.0f} % of the driver's speed by wall "
           f"time, {100 * raw_cpu / used:.0f} % by this process's CPU (target >= 50 %); load "
           f"average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")  # fmt: skip
+    if any(c[2] for c in ceilings):  # SQLite: the driver in the store's multi-row INSERTs
+        multi_wall = statistics.mean(ceilings[i][2] for i in window)
+        multi_cpu = statistics.mean(ceilings[i][3] for i in window)
+        print(f"  against the driver in multi-row INSERTs ({SQLITE_ROWS_PER_INSERT} rows each, "
+              f"the store's own path: mean {multi_wall:.3f} s wall, {multi_cpu:.3f} s CPU): "
+              f"{100 * multi_wall / wall:.0f} % by wall, {100 * multi_cpu / used:.0f} % by "
+              "CPU")  # fmt: skip
 
 
 async def check_rollups(db: Database) -> None:

@@ -19,6 +19,7 @@ rows are not touched. No rollups: the ceiling is the raw insert alone, which the
 
 from __future__ import annotations
 
+import itertools
 import resource
 import time
 from collections.abc import Sequence
@@ -65,11 +66,20 @@ def process_cpu() -> float:
 
 
 async def raw_insert_seconds(
-    engine: AsyncEngine, table_name: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    engine: AsyncEngine,
+    table_name: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    per_statement: int = 1,
 ) -> tuple[float, float]:
     """(wall, CPU of this process) seconds of inserting ``rows`` into a fresh copy of
     ``table_name``, one transaction, by the driver's fastest path (table made and dropped
-    outside the timing). On SQLite the CPU is the whole work; on a server it is the client's."""
+    outside the timing). On SQLite the CPU is the whole work; on a server it is the client's.
+    ``per_statement`` (SQLite): rows per INSERT, as one multi-row VALUES list (the store's
+    path since cyc17, ``db.bulk.SQLITE_ROWS_PER_INSERT``), the values grouped outside the
+    timing; 1: one single-row statement run per row (sqlite3's executemany), the ceiling
+    issue 15 defined."""
     copy = copy_of(table_name)
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: copy.drop(sync, checkfirst=True))
@@ -88,8 +98,17 @@ async def raw_insert_seconds(
     try:
         async with engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
+            given: Sequence[Sequence[Any]] = rows
+            tail: Sequence[tuple[Any, ...]] = ()
+            if per_statement > 1:
+                whole = len(rows) - len(rows) % per_statement
+                given = [
+                    tuple(itertools.chain.from_iterable(rows[i : i + per_statement]))
+                    for i in range(0, whole, per_statement)
+                ]
+                tail = rows[whole:]
             started, cpu = time.perf_counter(), process_cpu()
-            await _insert(engine.dialect.name, raw, copy.name, columns, rows)
+            await _insert(engine.dialect.name, raw, copy.name, columns, given, per_statement, tail)
             seconds, cpu = time.perf_counter() - started, process_cpu() - cpu
         async with engine.connect() as conn:
             stored = (await conn.execute(text(f"SELECT count(*) FROM {copy.name}"))).scalar_one()
@@ -127,16 +146,25 @@ async def _sqlite_ddl(conn: Any, table_name: str, copy_name: str) -> list[str]:
 
 
 async def _insert(
-    dialect: str, raw: Any, name: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    dialect: str,
+    raw: Any,
+    name: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    per_statement: int = 1,
+    tail: Sequence[tuple[Any, ...]] = (),
 ) -> None:
     names = ", ".join(columns)
     if dialect == "postgresql":
         async with raw.transaction():
             await raw.copy_records_to_table(name, records=rows, columns=list(columns))
     elif dialect == "sqlite":
-        marks = ", ".join("?" for _ in columns)
+        marks = f"({', '.join('?' for _ in columns)})"
         await raw.execute("BEGIN")
-        await raw.executemany(f"INSERT INTO {name} ({names}) VALUES ({marks})", rows)
+        values = ", ".join([marks] * per_statement)
+        await raw.executemany(f"INSERT INTO {name} ({names}) VALUES {values}", rows)
+        if tail:
+            await raw.executemany(f"INSERT INTO {name} ({names}) VALUES {marks}", tail)
         await raw.commit()
     elif dialect in ("mysql", "mariadb"):
         marks = ", ".join("%s" for _ in columns)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Table, func, select
 
+from powermond.db import bulk
 from powermond.db.apply import apply_inventory
 from powermond.db.bulk import insert_new, upsert
 from powermond.db.engine import Database
@@ -182,6 +183,51 @@ async def test_add_cycle_many_stores_every_pdu_once(racked: Database) -> None:
         again = await ReadingRepository(session).add_cycle_many(T0, readings)
         count = await session.scalar(select(func.count()).select_from(PowerReading))
     assert (again.added, count) == (0, 3)
+
+
+async def test_a_cycle_in_multi_row_statements_stores_each_reading_once(
+    racked: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's new readings go in INSERTs of several rows each (bulk.SQLITE_ROWS_PER_INSERT),
+    the batch's last ones one per statement: every reading stored once, as given, on every
+    database (the others take their own paths)."""
+    monkeypatch.setattr(bulk, "SQLITE_ROWS_PER_INSERT", 3)
+    monkeypatch.setattr(bulk, "ROWS_PER_BATCH", 7)  # 2 statements of 3 rows, 1 of 1, ...
+    readings = {
+        f"pdu{p}": [OutletReading(str(o), 10.0 * p + o, o / 8, None) for o in range(1, 7)]
+        for p in range(3)
+    }  # 18 readings, 15 of outlets nobody configured
+    async with racked.transaction() as session:
+        stored = await ReadingRepository(session).add_cycle_many(T0, readings)
+    assert stored.added == 18
+    async with racked.transaction() as session:
+        found = (await session.execute(select(PowerReading.watts, PowerReading.amps))).all()
+        again = await ReadingRepository(session).add_cycle_many(T0, readings)
+    assert sorted(found) == sorted((10.0 * p + o, o / 8) for p in range(3) for o in range(1, 7))
+    assert again.added == 0
+
+
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True
+)
+async def test_mariadb_takes_new_rows_as_integer_literals_and_nothing_else(
+    racked: Database,
+) -> None:
+    """MariaDB's new readings go in as literal VALUES lists (bulk._insert_integers): a row
+    holding anything but integers and None is refused before anything is sent."""
+    ids = await _outlet_ids(racked)
+    names = ("cycle", "outlet_id", "machine_id", "watts", "amps", "energy_kwh")
+    t, table, key = int(T0.timestamp()), PowerReading.__table__, ("outlet_id", "cycle")
+    async with racked.transaction() as session:
+        rows = [(t, ids[0], None, 5000, -1, None), (t, ids[1], None, 7, None, 2**40)]
+        await bulk.insert_rows(session, table, names, rows, key, new=True)
+        found = await session.execute(select(PowerReading.amps, PowerReading.energy_kwh))
+        assert sorted(found.tuples().all(), key=str) == sorted(
+            [(-0.001, None), (None, 2**40 / 1000)], key=str
+        )
+        for bad in [(t, ids[2], None, 1.5, None, None), (t, ids[2], None, "1); --", None, None)]:
+            with pytest.raises(ValueError, match="integers"):
+                await bulk.insert_rows(session, table, names, [bad], key, new=True)
 
 
 async def test_add_cycle_many_refuses_an_unknown_pdu_whole(racked: Database) -> None:

@@ -70,3 +70,11 @@ def test_a_batch_of_pdus_is_their_rows_in_outlet_order() -> None:
         (9, 5, None, 1000, 500, 10000),
     ]
     assert batch_rows(9, []) == []
+
+
+def test_values_given_as_integers_are_as_milli_makes_them() -> None:
+    """The C path rounds floats only (float.__round__); integers (a reading built by hand)
+    go value by value, to the same integers."""
+    rows = batch_rows(0, [([1, 2], [NO_MACHINE, 5], [3, 2.5], [1, None], [7, math.nan])])
+    assert rows == [(0, 1, None, 3000, 1000, 7000), (0, 2, 5, 2500, None, None)]
+    assert all(type(v) is int for row in rows for v in row if v is not None)

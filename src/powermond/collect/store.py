@@ -17,12 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from powermond.db.collectors import CYCLE_LOCK, lock
-from powermond.db.cycles import DAEMON, POLL, CycleRepository, default_collector
+from powermond.db.cycles import (
+    DAEMON,
+    POLL,
+    CycleRepository,
+    Recorded,
+    default_collector,
+    interval_of,
+)
 from powermond.db.engine import Database
 from powermond.db.errors import DatabaseUnavailable
 from powermond.db.repositories import ReadingRepository
 from powermond.db.rollups import add_cycle, close_due_hours, due_hours, interval_changed
-from powermond.db.rows import CycleRow
+from powermond.db.rows import CycleRow, StoredCycle
 from powermond.errors import PowermonError
 from powermond.inventory.model import Inventory
 from powermond.readings import OutletReading
@@ -89,10 +96,13 @@ async def store_cycle(
         await lock(session, CYCLE_LOCK)
         stored = await ReadingRepository(session).add_cycle_many(cycle, readings)
         cycles = CycleRepository(session)
-        recorded = await cycles.interval_at(stored.cycle)
-        await _record(cycles, stored.cycle, stored.added, len(readings), interval, info)
+        # The time's rows before this one: its interval then and now, and whether this
+        # collector's row exists (one statement, not three).
+        rows = await cycles.recorded_at(stored.cycle)
+        recorded = interval_of(rows)
+        rows += await _record(cycles, stored, rows, len(readings), interval, info)
         await add_cycle(session, stored)
-        if recorded is not None and await cycles.interval_at(stored.cycle) != recorded:
+        if recorded is not None and interval_of(rows) != recorded:
             await interval_changed(session, stored.cycle)
         due = bool(await due_hours(session))
     if due:
@@ -117,20 +127,24 @@ async def _close_due_hours(db: Database) -> None:
 
 async def _record(
     cycles: CycleRepository,
-    cycle: datetime,
-    added: int,
+    stored: StoredCycle,
+    rows: Sequence[Recorded],
     answered: int,
     interval: float,
     info: CycleInfo,
-) -> None:
+) -> list[Recorded]:
+    """Record the cycle's row (``rows``: those of its time before); returns the row when it
+    is new (a second write of the same key adds its counts, its interval stays)."""
     collector = info.collector or default_collector()
-    if not added and await cycles.exists(cycle, collector, info.origin):
-        return  # a replay of a cycle stored before: nothing new to count
+    exists = any(r.collector == collector and r.origin == info.origin for r in rows)
+    if not stored.added and exists:
+        return []  # a replay of a cycle stored before: nothing new to count
     row = CycleRow(
-        cycle, collector, info.origin, interval, answered + info.failed, info.failed, added,
-        info.seconds,
+        stored.cycle, collector, info.origin, interval, answered + info.failed, info.failed,
+        stored.added, info.seconds,
     )  # fmt: skip
     await cycles.add(row)
+    return [] if exists else [Recorded(collector, info.origin, interval)]
 
 
 class InventorySync:

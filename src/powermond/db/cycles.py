@@ -10,8 +10,10 @@ daemon already stored does not change how that cycle is bridged.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
@@ -46,11 +48,14 @@ class CycleRepository(Repository):
         )
 
     @translated
-    async def exists(self, time: datetime, collector: str, origin: str) -> bool:
-        stmt = select(func.count()).where(
-            Cycle.time == time, Cycle.collector == collector, Cycle.origin == origin
+    async def recorded_at(self, time: datetime) -> list[Recorded]:
+        """The rows recorded at ``time`` (one per collector and origin; a key range), for a
+        writer that then knows the time's interval (:func:`interval_of`) before and after
+        its own row, and whether its row exists, without asking again."""
+        stmt = select(Cycle.collector, Cycle.origin, Cycle.interval_s).where(
+            Cycle.time >= range_bound(time), Cycle.time < range_bound(time + timedelta(seconds=1))
         )
-        return bool(await self.session.scalar(stmt))
+        return [Recorded(c, o, float(i)) for c, o, i in await self.session.execute(stmt)]
 
     @translated
     async def last(self, collector: str | None = None) -> CycleRow | None:
@@ -117,6 +122,23 @@ class CycleRepository(Repository):
             if origin == DAEMON or time not in intervals:
                 intervals[time] = float(interval)
         return intervals
+
+
+class Recorded(NamedTuple):
+    """A cycle row's key at a known time, and its interval."""
+
+    collector: str
+    origin: str
+    interval: float
+
+
+def interval_of(rows: Iterable[Recorded]) -> float | None:
+    """The interval of a time recorded by ``rows`` (``None``: none), as
+    :meth:`CycleRepository.interval_at` gives it: its daemon rows' longest, else its poll
+    rows'."""
+    daemon = [r.interval for r in rows if r.origin == DAEMON]
+    other = [r.interval for r in rows if r.origin != DAEMON]
+    return max(daemon or other, default=None)
 
 
 def _row(c: Cycle) -> CycleRow:
