@@ -346,6 +346,29 @@ async def _store_and_close(db: Database) -> None:
         await store_cycle(db, T0 + timedelta(seconds=STEP * n), readings, interval=STEP)
 
 
+async def _close_and_read(db: Database) -> None:
+    """Close the first hour again, run every reader of some outlets' readings and a
+    machine's hours (one of them open), and check what they found."""
+    async with db.transaction() as session:
+        await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
+                              {"h": int(T0.timestamp()) // 3600})  # fmt: skip
+        await close_due_hours(session)
+    found = await _read_all(db)
+    async with db.transaction() as session:  # a machine's hours, one of them open
+        await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
+                              {"h": int(T0.timestamp()) // 3600 + 1})  # fmt: skip
+        repo = ReportRepository(session)
+        wn001 = await repo.machine_id("wn001")
+        assert wn001 is not None
+        hours = await repo.feed_hours(wn001, T0, T0 + timedelta(hours=3))
+        peaks = await repo.machine_peak_hours(wn001, T0, T0 + timedelta(hours=3))
+    assert len(hours) == 2 * 3
+    assert len(peaks) == 3
+    assert found["latest"][2] == ("wn003", T0 + timedelta(seconds=5 * STEP))
+    assert [o[2] for o in found["outlets"]["pdu-c"]] == [T0 + timedelta(seconds=5 * STEP)]
+    assert len(found["readings"]["wn001"]) == 2 * 20  # 10:50 to 12:25
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "db_url", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True
@@ -362,24 +385,7 @@ async def test_mariadb_readers_use_the_key(db: Database, make_inventory: MakeInv
     async with db.engine.connect() as connection:  # statistics, as a live server has them
         await connection.exec_driver_sql("ANALYZE TABLE power_reading, outlet")
     with _statements(db) as statements:
-        async with db.transaction() as session:
-            await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
-                                  {"h": int(T0.timestamp()) // 3600})  # fmt: skip
-            await close_due_hours(session)
-        found = await _read_all(db)
-        async with db.transaction() as session:  # a machine's hours, one of them open
-            await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
-                                  {"h": int(T0.timestamp()) // 3600 + 1})  # fmt: skip
-            repo = ReportRepository(session)
-            wn001 = await repo.machine_id("wn001")
-            assert wn001 is not None
-            hours = await repo.feed_hours(wn001, T0, T0 + timedelta(hours=3))
-            peaks = await repo.machine_peak_hours(wn001, T0, T0 + timedelta(hours=3))
-    assert len(hours) == 2 * 3
-    assert len(peaks) == 3
-    assert found["latest"][2] == ("wn003", T0 + timedelta(seconds=5 * STEP))
-    assert [o[2] for o in found["outlets"]["pdu-c"]] == [T0 + timedelta(seconds=5 * STEP)]
-    assert len(found["readings"]["wn001"]) == 2 * 20  # 10:50 to 12:25
+        await _close_and_read(db)
     plans = await _mariadb_plans(db, statements)
     assert plans
     readings = ("power_reading", "r", "r_fed")
@@ -490,24 +496,7 @@ async def test_postgresql_readers_read_the_key(db: Database, make_inventory: Mak
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         await connection.exec_driver_sql("VACUUM ANALYZE power_reading, outlet")
     with _statements(db) as statements:
-        async with db.transaction() as session:
-            await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
-                                  {"h": int(T0.timestamp()) // 3600})  # fmt: skip
-            await close_due_hours(session)
-        found = await _read_all(db)
-        async with db.transaction() as session:  # a machine's hours, one of them open
-            await session.execute(text("INSERT INTO open_hour VALUES (:h)"),
-                                  {"h": int(T0.timestamp()) // 3600 + 1})  # fmt: skip
-            repo = ReportRepository(session)
-            wn001 = await repo.machine_id("wn001")
-            assert wn001 is not None
-            hours = await repo.feed_hours(wn001, T0, T0 + timedelta(hours=3))
-            peaks = await repo.machine_peak_hours(wn001, T0, T0 + timedelta(hours=3))
-    assert len(hours) == 2 * 3
-    assert len(peaks) == 3
-    assert found["latest"][2] == ("wn003", T0 + timedelta(seconds=5 * STEP))
-    assert [o[2] for o in found["outlets"]["pdu-c"]] == [T0 + timedelta(seconds=5 * STEP)]
-    assert len(found["readings"]["wn001"]) == 2 * 20  # 10:50 to 12:25
+        await _close_and_read(db)
     plans = await _postgresql_plans(db, statements)
     assert plans
     assert all(nodes for _, nodes in plans)  # each statement's reads of the readings
