@@ -695,8 +695,8 @@ def _paired_hour(
     The same rows as :func:`hourly_rows`, found without its window and its sorts: each
     outlet (in id order) joined to its readings of the hour by key seeks (in time order),
     each reading to the next one of its outlet by one more seek, at the next listed time
-    (else, when the outlet has none there, at the first later time it has one: a
-    correlated ``min``, evaluated only then), and grouped by outlet in the order the rows
+    (else, when the outlet has none there, at the first later time it has one, probed in
+    turn only then: :func:`_paired_source`), and grouped by outlet in the order the rows
     come: SQLite's ``LEAD`` copied the readings into a temporary table and its ``GROUP
     BY`` sorted them, 40 % of the statement (bench/bench_store.py; docs/scaling.md).
     A next reading later than ``reach`` is never bridged (:func:`reach`), so only the
