@@ -87,7 +87,7 @@ class CycleRepository(Repository):
     @translated
     async def interval_at(self, time: datetime) -> float | None:
         """The interval the cycle at ``time`` was recorded at (``None``: no such cycle)."""
-        return (await self._intervals(time, time + timedelta(seconds=1))).get(time)
+        return interval_of(await self.recorded_at(time))
 
     @translated
     async def longest_interval(self) -> float | None:
@@ -133,9 +133,8 @@ class Recorded(NamedTuple):
 
 
 def interval_of(rows: Iterable[Recorded]) -> float | None:
-    """The interval of a time recorded by ``rows`` (``None``: none), as
-    :meth:`CycleRepository.interval_at` gives it: its daemon rows' longest, else its poll
-    rows'."""
+    """The interval of a time recorded by ``rows`` (``None``: none): its daemon rows'
+    longest, else its poll rows' (as :meth:`CycleRepository.spacing` reads a range)."""
     daemon = [r.interval for r in rows if r.origin == DAEMON]
     other = [r.interval for r in rows if r.origin != DAEMON]
     return max(daemon or other, default=None)

@@ -333,9 +333,7 @@ def _scan(dialect: str, outlets: bool, suffix: str = "", *, by_outlet: bool = Fa
     clustered by it, PostgreSQL's heap is in cycle order)."""
     r_as, o_as = "r" + suffix, "o" + suffix
     if dialect == "sqlite" and by_outlet:
-        r = SimpleNamespace(
-            **{c.name: literal_column(f"{r_as}.{c.name}", c.type) for c in _reading.c}
-        )
+        r = _named_columns(r_as)
         o = SimpleNamespace(
             **{n: literal_column(f"{o_as}.{n}", _outlet.c[n].type) for n in _OUTLET_COLS}
         )
@@ -350,6 +348,13 @@ def _scan(dialect: str, outlets: bool, suffix: str = "", *, by_outlet: bool = Fa
 
 
 _OUTLET_COLS = ("id", "pdu_id", "label")
+
+
+def _named_columns(alias: str) -> SimpleNamespace:
+    """The readings' columns under ``alias``, named in a textual FROM (SQLite's scans)."""
+    return SimpleNamespace(
+        **{c.name: literal_column(f"{alias}.{c.name}", c.type) for c in _reading.c}
+    )
 
 
 def _next(n: Any) -> Any:
@@ -425,12 +430,20 @@ def hourly_rows(
         d.c.hour,
         d.c.outlet_id,
         d.c.machine_id,
-        func.count().label("readings"),
-        func.count(d.c.watts).label("watts_count"),
-        func.coalesce(func.sum(d.c.watts), 0).label("watts_sum"),
-        func.max(d.c.watts).label("watts_peak"),
-        *(func.sum(d.c[name]).label(name) for name in to_q),
+        *_tally_sums(d.c.watts, {name: d.c[name] for name in to_q}),
     ).group_by(d.c.hour, d.c.outlet_id, d.c.machine_id)
+
+
+def _tally_sums(watts: Any, per_reading: Mapping[str, Any]) -> list[Any]:
+    """A group's ``power_hourly`` tally (after its key columns): its readings, their watts
+    (count, sum, peak), and the sums of :func:`_interval`'s columns ``per_reading``."""
+    return [
+        func.count().label("readings"),
+        func.count(watts).label("watts_count"),
+        func.coalesce(func.sum(watts), 0).label("watts_sum"),
+        func.max(watts).label("watts_peak"),
+        *(func.sum(value).label(name) for name, value in per_reading.items()),
+    ]
 
 
 def _sums(
@@ -709,7 +722,7 @@ def _paired_hour(
     if not mine:
         return []
     source = text(_paired_source(mine, listed, reach))
-    a = SimpleNamespace(**{c.name: literal_column(f"a.{c.name}", c.type) for c in _reading.c})
+    a = _named_columns("a")
     b = SimpleNamespace(
         **{
             n: func.coalesce(literal_column(f"b1.{n}", t), literal_column(f"bx.{n}", t))
@@ -730,11 +743,7 @@ def _paired_hour(
             case((func.min(machine) == func.max(machine), func.min(machine)), else_=_MIXED).label(
                 "machine_id"
             ),
-            func.count().label("readings"),
-            func.count(a.watts).label("watts_count"),
-            func.coalesce(func.sum(a.watts), 0).label("watts_sum"),
-            func.max(a.watts).label("watts_peak"),
-            *(func.sum(value).label(name) for name, value in tally.items()),
+            *_tally_sums(a.watts, tally),
         )
         .select_from(source)
         .where(a.outlet_id == outlet, a.cycle.in_(mine), outlet.between(*outlets))
