@@ -133,24 +133,18 @@ _open = table("open_hour", column("hour", Integer))
 # SQLite (migration 0013), MariaDB (0014) and PostgreSQL (0015): each outlet's hour of its
 # newest reading, raised to the newest of the closed hours' rows (db.latest reads it). Not
 # in roll_up: migration 0012's downgrade runs that, on a schema without the table.
-_RAISE_LAST_HOURS = text(
+_RAISE_LAST_HOURS = text(  # SQLite and PostgreSQL
     "INSERT INTO outlet_last_hour (outlet_id, hour)"
     " SELECT outlet_id, max(hour) FROM power_hourly WHERE hour >= :h0 AND hour < :h1"
     " GROUP BY outlet_id"
-    " ON CONFLICT (outlet_id) DO UPDATE SET hour = max(hour, excluded.hour)"
+    " ON CONFLICT (outlet_id) DO UPDATE SET hour = excluded.hour"
+    " WHERE outlet_last_hour.hour < excluded.hour"
 )
 _RAISE_LAST_HOURS_MARIADB = text(
     "INSERT INTO outlet_last_hour (outlet_id, hour)"
     " SELECT s.outlet_id, s.top FROM (SELECT outlet_id, max(hour) AS top FROM power_hourly"
     " WHERE hour >= :h0 AND hour < :h1 GROUP BY outlet_id) AS s"
     " ON DUPLICATE KEY UPDATE hour = GREATEST(hour, VALUES(hour))"
-)
-_RAISE_LAST_HOURS_POSTGRESQL = text(
-    "INSERT INTO outlet_last_hour (outlet_id, hour)"
-    " SELECT outlet_id, max(hour) FROM power_hourly WHERE hour >= :h0 AND hour < :h1"
-    " GROUP BY outlet_id"
-    " ON CONFLICT (outlet_id) DO UPDATE SET hour = excluded.hour"
-    " WHERE outlet_last_hour.hour < excluded.hour"
 )
 SORT_MEMORY_MB = 256
 # Readings one statement of a close reads at most (an outlet's all, whatever its count):
@@ -586,12 +580,8 @@ async def recompute(session: AsyncSession, start: datetime, end: datetime) -> No
             times = await reading_times(session, dialect, a * HOUR_S, b * HOUR_S + reach_s)
             for stmt in roll_up(a, b, reach_s, intervals, dialect, ranges, times):
                 await session.execute(stmt)
-            if dialect == "sqlite":
-                await session.execute(_RAISE_LAST_HOURS, {"h0": a, "h1": b})
-            elif dialect in MARIADB:
-                await session.execute(_RAISE_LAST_HOURS_MARIADB, {"h0": a, "h1": b})
-            elif dialect == "postgresql":
-                await session.execute(_RAISE_LAST_HOURS_POSTGRESQL, {"h0": a, "h1": b})
+            raising = _RAISE_LAST_HOURS_MARIADB if dialect in MARIADB else _RAISE_LAST_HOURS
+            await session.execute(raising, {"h0": a, "h1": b})
     finally:
         await _sorting_memory(session, dialect, False)
     await session.execute(closing)
