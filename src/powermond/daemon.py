@@ -563,9 +563,15 @@ async def _serve(daemon: Daemon, stack: contextlib.AsyncExitStack) -> None:
     finally:
         daemon.notifier.stopping()
         scheduler.shutdown(wait=False)  # no new cycles; the one in flight is ours to finish
-        if daemon.cluster is not None:  # the others take over from their next cycle
-            await daemon.cluster.leave()  # not after the cycle in flight: see Cluster.leave
-        await daemon.finish_inflight(state.settings.daemon.shutdown_grace)
+        # The others take over from their next cycle: the row is expired while the cycle in
+        # flight ends, not after it (see Cluster.leave), and the grace runs from the stop.
+        cluster = daemon.cluster
+        leaving = None if cluster is None else asyncio.create_task(cluster.leave())
+        try:
+            await daemon.finish_inflight(state.settings.daemon.shutdown_grace)
+        finally:
+            if leaving is not None:
+                await leaving
 
 
 def _tasks(daemon: Daemon) -> dict[str, Callable[[], Awaitable[None]]]:
