@@ -161,6 +161,7 @@ class Daemon:
             return
         if self.cluster is not None:
             await self.cluster.beat_again()  # the skipped start's beat
+            skipped = int((time.time() - scheduled.timestamp()) // interval)  # and its wait
         took = f"{duration:.1f} s (poll {polled:.1f} s, store {duration - polled:.1f} s)"
         if duration > interval:
             late_by = f" (it started {late:.1f} s late)" if late >= 0.05 else ""
