@@ -12,8 +12,11 @@ collectors flicker out of the set (and their PDUs be polled twice) for any jitte
 times or database latency; half an interval of margin absorbs that. A collector that dies
 (SIGKILL, host lost) is still counted at the next cycle and gone at the one after, so its
 PDUs miss at most the cycle it died in and the next one: taken over within two cycles. One
-that stops (SIGTERM) expires its row once its last cycle is stored, so the others take its
-PDUs at the very next cycle; a returning one beats and polls its share in its first cycle.
+that stops (SIGTERM) expires its row as soon as it starts no more cycles, while the one in
+flight still polls and stores its share, so the others take its PDUs at the very next cycle
+(expiring it only once that cycle is stored could come after the next cycle start, on a busy
+host, and leave its PDUs to nobody for that cycle); a returning one beats and polls its
+share in its first cycle.
 
 Departed collectors are remembered: their rows stay, expired, until they have not been heard
 of for ``[collector] forget_after``, and the assignment ranks the PDUs over every remembered
@@ -137,6 +140,8 @@ class Cluster:
         self._remembered: set[str] = set()  # departed collectors still ranked
         self._said: tuple[int, int, tuple[str, ...], tuple[str, ...]] | None = None
         self._unreadable = False
+        self._left = False  # the row is expired: no more beats (see leave)
+        self._rows = asyncio.Lock()  # a beat and the leave, one after the other
         self.share_size = 0
 
     @property
@@ -185,8 +190,20 @@ class Cluster:
 
     async def leave(self) -> None:
         """Expire this collector's row and give up its lease: the others take over now. The
-        row stays: the others keep this collector's share for it until it is forgotten."""
+        row stays: the others keep this collector's share for it until it is forgotten.
 
+        Called once the daemon starts no more cycles, before the cycle in flight ends (it
+        polls its share and is stored meanwhile), and again at exit (then a no-op). From
+        then on this collector no longer beats: a beat of the cycle in flight would make it
+        live again for a cycle it will not poll. A beat under way is waited for, so that
+        it cannot land after the expiry."""
+        if self._left:
+            return
+        self._left = True
+        async with self._rows:
+            await self._leave()
+
+    async def _leave(self) -> None:
         async def work() -> datetime | None:
             async with self._db.transaction() as session:
                 now = await db_now(session)
@@ -208,10 +225,12 @@ class Cluster:
         """Beat, read the live collectors, and return ``inventory`` cut to this one's PDUs."""
         pdus = frozenset(inventory.pdus)
         digest = inventory_digest(pdus)
-        view = await self._bounded(self._beat(pdus, digest), "read the collectors")
         before = self._view
+        view = None  # left (stopping): the cycle in flight polls the share it had, unannounced
+        if not self._left:
+            view = await self._bounded(self._beat_once(pdus, digest), "read the collectors")
         if view is None:
-            if not self._unreadable:
+            if not self._left and not self._unreadable:
                 log.warning("collectors unknown (database unavailable): keeping the last share")
                 self._unreadable = True
             alone = (Member(self.me.name, self.me.only),)
@@ -229,6 +248,12 @@ class Cluster:
         if len(mine) == len(inventory.pdus):
             return inventory  # all of them: no copy of the PDUs each cycle
         return inventory.with_pdus(mine)
+
+    async def _beat_once(self, pdus: frozenset[str], digest: str) -> View | None:
+        async with self._rows:
+            if self._left:  # left while this beat waited
+                return None
+            return await self._beat(pdus, digest)
 
     async def _beat(self, pdus: frozenset[str], digest: str) -> View:
         me = Member(self.me.name, self.me.only)
@@ -258,13 +283,16 @@ class Cluster:
         return view
 
     async def beat_again(self) -> None:
-        """Refresh the heartbeat after a cycle that overran the interval: the scheduler skips
-        the next start, and with it that beat, so the others would count this collector gone.
+        """Refresh the heartbeat after a cycle that ran past the next start (it overran the
+        interval, or started late): the scheduler skips that start, and with it that beat, so
+        the others would count this collector gone.
         (Only then: beating after every cycle would keep a dead collector's PDUs waiting for
         as long again as its cycles last.)"""
 
         async def work() -> None:
-            async with self._db.transaction() as session:
+            async with self._rows, self._db.transaction() as session:
+                if self._left:
+                    return
                 now = await db_now(session)
                 await CollectorRepository(session).refresh(self.me.name, now, self._ttl)
 

@@ -114,6 +114,7 @@ class Daemon:
     async def _cycle(self, scheduled: datetime) -> None:
         inventory = self.state.inventory  # one inventory per cycle: a reload never tears it
         started = time.monotonic()
+        late = max(0.0, time.time() - scheduled.timestamp())  # after its scheduled start
         collectors = 1
         if self.cluster is not None:  # this collector's share of the PDUs
             inventory = await self.cluster.share(inventory)
@@ -137,24 +138,43 @@ class Daemon:
         self.state.last_status = status
         self.notifier.status(status)
         log.info("%s", status, extra={"cycle": iso_z(scheduled), "duration": round(duration, 3)})
-        interval = self.state.settings.collector.interval
-        if self.cluster is not None and duration > interval:
-            await self.cluster.beat_again()  # the scheduler skips the next start, and its beat
-        if duration > interval:
-            log.warning(
-                "cycle %s overran: %.1f s (poll %.1f s, store %.1f s) > interval %g s; "
-                "%d scheduled cycle(s) skipped",
-                iso_z(scheduled),
-                duration,
-                polled,
-                duration - polled,
-                interval,
-                int(duration // interval),
-            )
         del outcome  # the cycle's readings, before their memory is handed back
         release_freed_memory()
+        # Last, with no wait after it: a start that comes before the job ends is skipped.
+        await self._overran(scheduled, late, duration, polled)
         if self.max_cycles is not None and self.state.cycles_done >= self.max_cycles:
             self.state.stop.set()
+
+    async def _overran(
+        self, scheduled: datetime, late: float, duration: float, polled: float
+    ) -> None:
+        """Say how many scheduled starts this cycle ran past (the scheduler skips them), and
+        beat again for the skipped one.
+
+        Counted from the cycle's scheduled time, not from its own start: a cycle that
+        started ``late`` (a busy host) can end past the next start while taking less than
+        the interval, and that start is skipped all the same, its share of the PDUs polled
+        by nobody (the others count this collector live)."""
+        interval = self.state.settings.collector.interval
+        skipped = int((time.time() - scheduled.timestamp()) // interval)
+        if skipped < 1 or self.state.stop.is_set():  # stopping: no start is due any more
+            return
+        if self.cluster is not None:
+            await self.cluster.beat_again()  # the skipped start's beat
+            skipped = int((time.time() - scheduled.timestamp()) // interval)  # and its wait
+        took = f"{duration:.1f} s (poll {polled:.1f} s, store {duration - polled:.1f} s)"
+        if duration > interval:
+            late_by = f" (it started {late:.1f} s late)" if late >= 0.05 else ""
+            log.warning(
+                "cycle %s overran: %s > interval %g s; %d scheduled cycle(s) skipped%s",
+                iso_z(scheduled), took, interval, skipped, late_by,
+            )  # fmt: skip
+        else:
+            log.warning(
+                "cycle %s overran: it started %.1f s late and took %s, past the next start "
+                "(interval %g s); %d scheduled cycle(s) skipped",
+                iso_z(scheduled), late, took, interval, skipped,
+            )  # fmt: skip
 
     # --- reload ------------------------------------------------------------------------
 
@@ -475,8 +495,21 @@ class _SchedulerLogs(logging.Filter):
         if "was missed by" in message and isinstance(record.args, tuple) and record.args:
             job, late = record.args[0], record.args[-1]
             name = _JOB_NAMES.get(getattr(job, "id", ""), str(job))
+            due = _missed_cycle(job, late)
+            if due is not None:  # which cycle is missing, in the cycle's own words
+                name = f"{name} {iso_z(due)}"
             record.msg, record.args = "%s skipped: it was due %s ago (past its grace)", (name, late)
         return True
+
+
+def _missed_cycle(job: object, late: object) -> datetime | None:
+    """The cycle a missed run of the SNMP job was for (the last multiple of its interval)."""
+    interval = getattr(getattr(job, "trigger", None), "interval", None)
+    if getattr(job, "id", "") != "snmp-cycle" or not isinstance(interval, timedelta):
+        return None
+    if not isinstance(late, timedelta):
+        return None
+    return cycle_time(datetime.now(UTC) - late, interval.total_seconds())
 
 
 def _scheduler(daemon: Daemon) -> AsyncIOScheduler:
@@ -531,7 +564,15 @@ async def _serve(daemon: Daemon, stack: contextlib.AsyncExitStack) -> None:
     finally:
         daemon.notifier.stopping()
         scheduler.shutdown(wait=False)  # no new cycles; the one in flight is ours to finish
-        await daemon.finish_inflight(state.settings.daemon.shutdown_grace)
+        # The others take over from their next cycle: the row is expired while the cycle in
+        # flight ends, not after it (see Cluster.leave), and the grace runs from the stop.
+        cluster = daemon.cluster
+        leaving = None if cluster is None else asyncio.create_task(cluster.leave())
+        try:
+            await daemon.finish_inflight(state.settings.daemon.shutdown_grace)
+        finally:
+            if leaving is not None:
+                await leaving
 
 
 def _tasks(daemon: Daemon) -> dict[str, Callable[[], Awaitable[None]]]:

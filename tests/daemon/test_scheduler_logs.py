@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from powermond.collect.cycle import cycle_time
 from powermond.daemon import _SchedulerLogs
+from powermond.output import iso_z
 
 
 def record(message: str, *args: object) -> logging.LogRecord:
@@ -34,3 +37,14 @@ def test_other_records_pass_unchanged() -> None:
     other = record("Scheduler started")
     assert _SchedulerLogs().filter(other)
     assert other.getMessage() == "Scheduler started"
+
+
+def test_a_missed_cycle_is_named() -> None:
+    # Which cycle has no readings: the one due at the last multiple of the interval.
+    job = SimpleNamespace(id="snmp-cycle", trigger=SimpleNamespace(interval=timedelta(seconds=5)))
+    missed = record('Run time of job "%s" was missed by %s', job, timedelta(seconds=1.5))
+    due = cycle_time(datetime.now(UTC) - timedelta(seconds=1.5), 5)
+    assert _SchedulerLogs().filter(missed)
+    assert missed.getMessage() == (
+        f"SNMP cycle {iso_z(due)} skipped: it was due 0:00:01.500000 ago (past its grace)"
+    )

@@ -136,3 +136,39 @@ async def test_a_stopped_collector_of_the_same_name_does_not_block_a_start(
         await collector(db, "twin", host=host, pid=os.getpid()).join()
     await old.leave()
     await collector(db, "twin", host=host, pid=os.getpid()).join()
+
+
+async def test_a_stopping_collector_beats_no_more_once_it_left(
+    db: Database, inventory: Inventory
+) -> None:
+    # The daemon leaves as soon as it starts no more cycles, while the one in flight still
+    # polls: that cycle's share (and an overrun's second beat) must not make it live again,
+    # or the others would leave its PDUs to it for a cycle it does not poll.
+    a, b = collector(db, "a"), collector(db, "b")
+    await b.share(inventory)
+    mine = await polled(a, inventory)
+    await a.leave()
+    assert await polled(a, inventory) == mine  # the cycle in flight: the share it had
+    await a.beat_again()
+    left = await row(db, "a")
+    assert left is not None
+    assert left.stopped
+    assert await polled(b, inventory) == set(PDUS)  # b takes a's PDUs at its next cycle
+    await a.leave()  # at exit again: nothing more
+    assert await row(db, "a") == left
+
+
+async def test_a_leave_waits_for_a_beat_under_way(db: Database, inventory: Inventory) -> None:
+    # A stop that comes while the cycle starting then beats: the expiry lands after it.
+    a = collector(db, "a")
+    beat = asyncio.create_task(a.share(inventory))
+    for _ in range(1000):  # until the beat has begun (holds the rows' turn)
+        if a._rows.locked():
+            break
+        await asyncio.sleep(0)
+    assert a._rows.locked()
+    await a.leave()
+    await beat
+    left = await row(db, "a")
+    assert left is not None
+    assert left.stopped
