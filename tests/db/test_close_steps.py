@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from powermond.collect.store import store_cycle
 from powermond.db import close_steps, rollups
@@ -19,6 +19,7 @@ from powermond.db.apply import apply_inventory
 from powermond.db.close_steps import Closer, progress
 from powermond.db.collectors import CYCLE_LOCK, lock
 from powermond.db.engine import Database
+from powermond.db.migrate import current_revision, downgrade, head_revision, migrate
 from powermond.db.rollups import recompute
 from powermond.energy import hour_of
 
@@ -178,7 +179,8 @@ def test_the_budget_bounds_a_cycles_steps() -> None:
     intervals = {39600 + k * 300: 300.0 for k in range(13)}
     for pdus, cycles in ((1000, 1), (10_000, close_steps.CLOSE_CYCLES)):
         ids = list(range(1, pdus * 48 + 1))
-        plan = rollups.Plan(11, 12, 601, intervals, "postgresql", ids, sorted(intervals))
+        ranges = [(lo, hi, hi - lo + 1) for lo, hi in rollups.outlet_ranges(ids, 13)]
+        plan = rollups.Plan(11, 12, 601, intervals, "postgresql", ranges, sorted(intervals))
         total = plan.readings()
         closer = Closer()
         closer._budget_for(plan)
@@ -192,3 +194,41 @@ def test_the_budget_bounds_a_cycles_steps() -> None:
             assert [s.done for s in plan.steps(step.part, step.done)] == [
                 s.done for s in steps[k + 1 :]
             ]
+
+
+async def test_migration_0016_leaves_a_close_under_way_open(
+    racked: Database, one_step_a_cycle: None
+) -> None:
+    """The downgrade drops the progress: the hours stay open (revision 0015 closes them in
+    one go); after the upgrade their close starts again from its first step."""
+    history = History(26)
+    await store(racked, history, range(DUE + 3))
+    before = await progress_of(racked)
+    assert before is not None
+    assert before[2] == 1
+    url = racked.engine.url.render_as_string(hide_password=False)
+    await racked.engine.dispose()  # SQLite: the migration's connection alone on the file
+    await downgrade(url, "0015")
+    assert await current_revision(url) == "0015"
+    assert H11 in await open_hours(racked)
+    async with racked.transaction() as session:
+        tables = await session.run_sync(lambda s: inspect(s.get_bind()).get_table_names())
+    assert "close_progress" not in tables
+    await migrate(url)
+    assert await current_revision(url) == head_revision()
+    await store(racked, history, range(DUE + 3, DUE + 4))
+    found = await progress_of(racked)
+    assert found is not None
+    assert found[2] == 0  # power_hourly's first outlet range again (it was at the peaks)
+    await store(racked, history, range(DUE + 4, DUE + 11))
+    assert H11 not in await open_hours(racked)
+    await assert_exact(racked)
+
+
+async def test_the_database_cuts_the_outlets_as_outlet_ranges(racked: Database) -> None:
+    async with racked.transaction() as session:
+        ids = sorted((await session.scalars(text("SELECT id FROM outlet"))).all())
+        for cycles in (1, 13, rollups.READINGS_PER_STATEMENT // 2, 10**9):
+            found = await rollups.stored_outlet_ranges(session, cycles)
+            assert [(lo, hi) for lo, hi, _ in found] == rollups.outlet_ranges(ids, cycles)
+            assert sum(n for *_, n in found) == len(ids)

@@ -33,7 +33,6 @@ from powermond.db.daily import POWER, reopen
 from powermond.db.open_hours import runs
 from powermond.db.rollups import (
     Plan,
-    all_outlet_ids,
     due_hours,
     plan_close,
     raise_last_hours,
@@ -84,7 +83,6 @@ class Closer:
         self.closed = 0  # hours closed
         self._plan: Plan | None = None
         self._token: int | None = None
-        self._outlet_ids: list[int] | None = None
 
     async def step(self, session: AsyncSession) -> bool:
         """Run the next step; ``False`` when this caller is done: its budget is spent or
@@ -162,10 +160,8 @@ class Closer:
             self.budget = max(CLOSE_READINGS, -(-plan.readings() // CLOSE_CYCLES))
 
     async def _planned(self, session: AsyncSession, h0: int, h1: int) -> Plan:
-        if self._outlet_ids is None:  # read once by a caller: an added outlet has no reading
-            self._outlet_ids = await all_outlet_ids(session)  # in the hours (it would reopen)
         dialect = session.get_bind().dialect.name
-        return await plan_close(session, h0, h1, await reach(session), dialect, self._outlet_ids)
+        return await plan_close(session, h0, h1, await reach(session), dialect)
 
 
 async def _pruned(session: AsyncSession, h0: int) -> bool:
