@@ -587,15 +587,29 @@ async def recompute(session: AsyncSession, start: datetime, end: datetime) -> No
 
 
 async def stored_outlet_ranges(session: AsyncSession, cycles: int) -> list[tuple[int, int, int]]:
-    """:func:`outlet_ranges` of every outlet's id, cut by the database (reading 480,000 ids
-    into Python took 0.5 s of CPU, for each cycle a close in steps runs): (first id, last
-    id, outlets) of each range, in order."""
+    """:func:`outlet_ranges` of every outlet's id, cut by walking the outlets' key (two
+    probes a range: its first id, and the one ``size`` ids on): (first id, last id,
+    outlets) of each range, in order. Reading 480,000 ids into Python took 0.5 s of CPU,
+    a row-numbering window over them in SQLite 0.3 s; a close in steps plans once per
+    cycle it runs in."""
     size = max(1, READINGS_PER_STATEMENT // max(1, cycles))
-    n = func.row_number().over(order_by=_outlet.c.id) - 1
-    numbered = select(_outlet.c.id.label("id"), (n - n % size).label("k")).subquery("n")
-    c = numbered.c
-    stmt = select(func.min(c.id), func.max(c.id), func.count()).group_by(c.k).order_by(c.k)
-    return [(int(lo), int(hi), int(k)) for lo, hi, k in await session.execute(stmt)]
+    key = _outlet.c.id
+    found: list[tuple[int, int, int]] = []
+    while True:
+        ids = select(key).order_by(key)
+        if found:
+            ids = ids.where(key > found[-1][1])
+        first = await session.scalar(ids.limit(1))
+        if first is None:
+            return found
+        last = await session.scalar(ids.offset(size - 1).limit(1))
+        if last is not None:
+            found.append((int(first), int(last), size))
+            continue
+        rest = select(func.max(key), func.count()).where(key >= first)
+        top, count = (await session.execute(rest)).one()
+        found.append((int(first), int(top), int(count)))
+        return found
 
 
 async def run_steps(session: AsyncSession, steps: Sequence[Step]) -> None:
