@@ -233,14 +233,13 @@ async def test_a_close_in_outlet_ranges_writes_the_rows_of_one_statement(
     assert len({row[3] for row in whole["power_hourly"]}) >= 3
     monkeypatch.setattr(rollups, "READINGS_PER_STATEMENT", 1)  # one outlet a statement
     statements: list[int] = []
-    real = rollups.roll_up
+    real = rollups.run_steps
 
-    def counted(*args: object, **kw: object) -> list[object]:
-        found = real(*args, **kw)  # type: ignore[arg-type]
-        statements.append(len(found))
-        return found  # type: ignore[return-value]
+    async def counted(session: object, steps: list[rollups.Step]) -> None:
+        statements.append(sum(len(step.statements()) for step in steps))
+        await real(session, steps)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(rollups, "roll_up", counted)
+    monkeypatch.setattr(rollups, "run_steps", counted)
     async with racked.transaction() as session:
         await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
     assert statements

@@ -5,7 +5,8 @@ cycle in the database. When the write fails, the cycle goes to the durable spool
 replayed, oldest first, before the next cycle is written; ``add_cycle_many`` skips rows
 already stored, so a replay after an ambiguous failure (commit sent, answer lost) adds nothing
 twice. The cycle's transaction marks open the hours its readings change; the hours no reading
-can change any more are rolled up right after it (:mod:`powermond.db.rollups`).
+can change any more are rolled up right after it (:mod:`powermond.db.rollups`), a large
+site's over the next few cycles (:mod:`powermond.db.close_steps`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from powermond.db.close_steps import Closer
 from powermond.db.collectors import CYCLE_LOCK, lock
 from powermond.db.cycles import (
     DAEMON,
@@ -28,7 +30,7 @@ from powermond.db.cycles import (
 from powermond.db.engine import Database
 from powermond.db.errors import DatabaseUnavailable
 from powermond.db.repositories import ReadingRepository
-from powermond.db.rollups import add_cycle, close_due_hours, due_hours, interval_changed
+from powermond.db.rollups import add_cycle, due_hours, interval_changed
 from powermond.db.rows import CycleRow, StoredCycle
 from powermond.errors import PowermonError
 from powermond.inventory.model import Inventory
@@ -110,19 +112,26 @@ async def store_cycle(
     return stored.added
 
 
-async def _close_due_hours(db: Database) -> None:
-    """Roll up the hours no reading can change any more, in a transaction of its own after
+async def _close_due_hours(db: Database) -> Closer:
+    """Roll up the hours no reading can change any more, in transactions of their own after
     the cycle's: about once an hour, and the cycle is stored (and counted) whether or not
-    this succeeds. An hour not closed stays open (reports read it from the raw readings)
-    and is closed after a later cycle."""
+    this succeeds. A large site's close is spread over the next cycles, a step per
+    transaction (:mod:`powermond.db.close_steps`: the cycle lock is let go between steps, so
+    the other collectors' cycles are not held up either); a small site's is run whole. An
+    hour not closed yet stays open (reports read it from the raw readings) and is closed
+    after a later cycle."""
+    closer = Closer()
     try:
-        async with db.transaction() as session:
-            await lock(session, CYCLE_LOCK)
-            closed = await close_due_hours(session)
+        more = True
+        while more:
+            async with db.transaction() as session:
+                await lock(session, CYCLE_LOCK)
+                more = await closer.step(session)
     except PowermonError as exc:  # DatabaseUnavailable included
         log.warning("could not roll up the closed hours (retried after the next cycle): %s", exc)
-        return
-    log.debug("rolled up %d hour(s)", closed)
+        return closer
+    log.debug("rolled up %d hour(s) in %d step(s)", closer.closed, closer.steps)
+    return closer
 
 
 async def _record(

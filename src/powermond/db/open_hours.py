@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from powermond.db import schema
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 HOURS_PER_STATEMENT = 24
 
 _open = schema.open_hour.c
+_progress = schema.close_progress
 
 
 async def open_hours(session: Session, h0: int, h1: int) -> list[int]:
@@ -37,3 +38,11 @@ def runs(hours: Sequence[int]) -> list[tuple[int, int]]:
         else:
             found.append((h, h + 1))
     return found
+
+
+async def discard_progress(session: Session, h0: int, h1: int) -> None:
+    """Void the close in steps (``close_progress``, :mod:`powermond.db.close_steps`) of any
+    hours overlapping ``[h0, h1)``: their readings changed (the rows its steps wrote may be
+    stale: it starts again from its first step), or they are being closed whole."""
+    c = _progress.c
+    await session.execute(delete(_progress).where(c.first_hour < h1, c.end_hour > h0))

@@ -18,11 +18,15 @@ exactly when the hour is not *open* (an ``open_hour`` row, migration 0012):
   bridged), and reopen their days (``db.daily``), in the writer's transaction. That is two
   small statements: no per-cycle rollup work.
 * An hour closes once it is *due*: its end plus ``reach`` is at or before the newest stored
-  cycle, so no reading written in time order can change it any more (:func:`close_due_hours`,
-  after each cycle's write, in a transaction of its own under the cycle lock). Closing is
-  :func:`recompute`: one ``INSERT … SELECT`` over the hour's readings (each one's next reading
-  found with ``LEAD``), one per peak table. A late cycle only reopens the hours it changes;
-  they close again at the next cycle.
+  cycle, so no reading written in time order can change it any more (after each cycle's
+  write, in transactions of their own under the cycle lock: :mod:`powermond.db.close_steps`;
+  :func:`close_due_hours` in one go). Closing is :func:`recompute`: one ``INSERT … SELECT``
+  after another over the hour's readings (each one's next reading found with ``LEAD``, or
+  paired by key seeks on SQLite) by outlet id ranges, the peaks by windows of whole
+  cycles, each a :class:`Step`; a large site's steps are spread over the next cycles
+  (``close_progress`` says how far they are; the hour stays open until the last). A late
+  cycle only reopens the hours it changes (voiding the progress of their close); they
+  close again after the next cycles.
 * Readers (``db.reports``) read the open hours' rows through the same SELECTs over the raw
   readings, so a report's figures are the same to the unit whether an hour is open or
   closed (tests check it on every database).
@@ -34,8 +38,9 @@ readings again (bench/bench_store.py; docs/scaling.md).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
@@ -65,7 +70,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from powermond.db.bulk import dialect_insert, insert_rows, on_conflict_update
 from powermond.db.daily import LOAD, POWER, reopen
 from powermond.db.latest import reading_times as listed_times
-from powermond.db.open_hours import HOURS_PER_STATEMENT, open_hours, runs
+from powermond.db.open_hours import HOURS_PER_STATEMENT, discard_progress, open_hours, runs
 from powermond.db.repository_base import chunked
 from powermond.db.rows import StoredCycle
 from powermond.db.tables import (
@@ -492,10 +497,12 @@ def peak_rows(
 
 async def _mark_open(session: AsyncSession, first: int, last: int) -> None:
     """Mark open the hours ``first`` to ``last`` (epoch seconds, inclusive), reopening their
-    days: their rows are about to go stale."""
+    days and voiding a close of them in steps under way (:mod:`powermond.db.close_steps`:
+    the rows of its steps so far may be stale): their rows are about to go stale."""
     await reopen(session, POWER, _dt(first), _dt(last))
-    hours = [(h,) for h in range(first // HOUR_S, last // HOUR_S + 1)]
-    await insert_rows(session, _open, ("hour",), hours, ("hour",))
+    h0, h1 = first // HOUR_S, last // HOUR_S + 1
+    await discard_progress(session, h0, h1)
+    await insert_rows(session, _open, ("hour",), [(h,) for h in range(h0, h1)], ("hour",))
 
 
 async def add_cycle(session: AsyncSession, stored: StoredCycle) -> None:
@@ -553,11 +560,13 @@ async def close_hours_before(session: AsyncSession, end: datetime) -> None:
 async def recompute(session: AsyncSession, start: datetime, end: datetime) -> None:
     """Rewrite the power rollups and peaks of the whole hours in ``[start, end)`` from the
     raw readings; they are closed (valid) after it. Hours before the retention horizon keep
-    their rollups: their readings are gone."""
+    their rollups: their readings are gone. A close of them in steps under way
+    (:mod:`powermond.db.close_steps`) is void: these hours are whole now."""
     from powermond.db.retention import pruned_before
 
     start, end = hour_of(start), _ceil_hour(end)
     h0, h1 = _epoch(start) // HOUR_S, _epoch(end) // HOUR_S
+    await discard_progress(session, h0, h1)
     closing = delete(_open).where(_open.c.hour >= h0, _open.c.hour < h1)
     horizon = await pruned_before(session)
     if horizon is not None:
@@ -569,22 +578,73 @@ async def recompute(session: AsyncSession, start: datetime, end: datetime) -> No
     h0 = _epoch(start) // HOUR_S
     dialect = session.get_bind().dialect.name
     reach_s = await reach(session)
+    for a in range(h0, h1, HOURS_PER_STATEMENT):
+        b = min(a + HOURS_PER_STATEMENT, h1)
+        plan = await plan_close(session, a, b, reach_s, dialect)
+        await run_steps(session, plan.steps())
+        await raise_last_hours(session, dialect, a, b)
+    await session.execute(closing)
+
+
+async def stored_outlet_ranges(session: AsyncSession, cycles: int) -> list[tuple[int, int, int]]:
+    """:func:`outlet_ranges` of every outlet's id, cut by walking the outlets' key (two
+    probes a range: its first id, and the one ``size`` ids on): (first id, last id,
+    outlets) of each range, in order. Reading 480,000 ids into Python took 0.5 s of CPU,
+    a row-numbering window over them in SQLite 0.3 s; a close in steps plans once per
+    cycle it runs in."""
+    size = max(1, READINGS_PER_STATEMENT // max(1, cycles))
+    key = _outlet.c.id
+    found: list[tuple[int, int, int]] = []
+    while True:
+        ids = select(key).order_by(key)
+        if found:
+            ids = ids.where(key > found[-1][1])
+        first = await session.scalar(ids.limit(1))
+        if first is None:
+            return found
+        last = await session.scalar(ids.offset(size - 1).limit(1))
+        if last is not None:
+            found.append((int(first), int(last), size))
+            continue
+        rest = select(func.max(key), func.count()).where(key >= first)
+        top, count = (await session.execute(rest)).one()
+        found.append((int(first), int(top), int(count)))
+        return found
+
+
+async def run_steps(session: AsyncSession, steps: Sequence[Step]) -> None:
+    """Run the statements of ``steps``, their sorts and aggregates given memory."""
+    dialect = session.get_bind().dialect.name
     await _sorting_memory(session, dialect, True)
-    outlet_ids = sorted((await session.scalars(select(_outlet.c.id))).all())
     try:
-        for a in range(h0, h1, HOURS_PER_STATEMENT):
-            b = min(a + HOURS_PER_STATEMENT, h1)
-            intervals = await cycle_intervals(session, a * HOUR_S, b * HOUR_S + reach_s)
-            cycles = sum(1 for at in intervals if at < b * HOUR_S) + 1  # and one past the end
-            ranges = outlet_ranges(outlet_ids, cycles)
-            times = await reading_times(session, dialect, a * HOUR_S, b * HOUR_S + reach_s)
-            for stmt in roll_up(a, b, reach_s, intervals, dialect, ranges, times):
+        for step in steps:
+            for stmt in step.statements():
                 await session.execute(stmt)
-            raising = _RAISE_LAST_HOURS_MARIADB if dialect in MARIADB else _RAISE_LAST_HOURS
-            await session.execute(raising, {"h0": a, "h1": b})
     finally:
         await _sorting_memory(session, dialect, False)
-    await session.execute(closing)
+
+
+async def raise_last_hours(session: AsyncSession, dialect: str, h0: int, h1: int) -> None:
+    """Raise ``outlet_last_hour`` to the newest of the hours ``[h0, h1)``' rows (their close
+    is complete: the last statements of it)."""
+    raising = _RAISE_LAST_HOURS_MARIADB if dialect in MARIADB else _RAISE_LAST_HOURS
+    await session.execute(raising, {"h0": h0, "h1": h1})
+
+
+async def plan_close(session: AsyncSession, h0: int, h1: int, reach_s: int, dialect: str) -> Plan:
+    """What the close of the hours ``[h0, h1)`` (at most :data:`HOURS_PER_STATEMENT`) reads
+    once: the cycles' intervals and the readings' times, up to ``reach_s`` past the end,
+    and the outlet id ranges of its statements."""
+    intervals = await cycle_intervals(session, h0 * HOUR_S, h1 * HOUR_S + reach_s)
+    times = await reading_times(session, dialect, h0 * HOUR_S, h1 * HOUR_S + reach_s)
+    ranges = await stored_outlet_ranges(session, _cycles(intervals, h1))
+    return Plan(h0, h1, reach_s, intervals, dialect, ranges, times)
+
+
+def _cycles(intervals: Mapping[int, float], h1: int) -> int:
+    """The cycles an outlet has readings of in a close ending at hour ``h1`` (at most), one
+    past the end included."""
+    return sum(1 for at in intervals if at < h1 * HOUR_S) + 1
 
 
 async def _sorting_memory(session: AsyncSession, dialect: str, more: bool) -> None:
@@ -629,6 +689,61 @@ def outlet_ranges(outlet_ids: Sequence[int], cycles: int) -> list[tuple[int, int
     ]
 
 
+# The parts of a close, in order (:class:`Step`).
+POWER_PART, MACHINE_PEAKS, PDU_PEAKS = 0, 1, 2
+_PEAK_PARTS = {"machine": MACHINE_PEAKS, "pdu": PDU_PEAKS}
+
+
+class Step(NamedTuple):
+    """A slice of a close (:func:`roll_up_steps`): statements whose rows are whole together
+    (one transaction), with where their part stands after them (``done``: ``POWER_PART``,
+    ``power_hourly`` by outlet id ranges: the range's last id; ``MACHINE_PEAKS`` and
+    ``PDU_PEAKS``, by windows of whole cycles: the window's end, epoch seconds), and about
+    how many readings they read (an outlet range's ids, or all outlets', times the cycles)."""
+
+    part: int
+    done: int
+    readings: int
+    statements: Callable[[], list[Any]]
+
+
+class Plan(NamedTuple):
+    """The close of the hours ``[h0, h1)`` as :func:`plan_close` read what it needs; its
+    :meth:`steps` are those :func:`recompute` runs, from the start or after any of them."""
+
+    h0: int
+    h1: int
+    reach: int
+    intervals: Mapping[int, float]
+    dialect: str
+    ranges: Sequence[tuple[int, int, int]]  # stored_outlet_ranges
+    times: Sequence[int] | None
+
+    def steps(self, part: int = POWER_PART, done: int | None = None) -> list[Step]:
+        """The steps left after one that left ``part`` at ``done`` (``None``: all). The
+        outlet ranges left start after ``done`` (whatever outlets were added since: none
+        has a reading in these hours, a write would have reopened them and voided it)."""
+        ranges = [(lo, hi) for lo, hi, _ in self.ranges] if part == POWER_PART else []
+        if done is not None and part == POWER_PART:
+            ranges = [(max(lo, done + 1), hi) for lo, hi in ranges if hi > done]
+        every = sum(hi - lo + 1 for lo, hi, _ in self.ranges)
+        return roll_up_steps(
+            self.h0, self.h1, self.reach, self.intervals, self.dialect, ranges, self.times,
+            outlet_count=every, part=part, done=None if part == POWER_PART else done,
+            cycles=_cycles(self.intervals, self.h1),
+        )  # fmt: skip
+
+    def readings(self) -> int:
+        """About how many readings the whole close reads: its steps', and the rows its end
+        reads (:meth:`last_readings`)."""
+        return sum(step.readings for step in self.steps()) + self.last_readings()
+
+    def last_readings(self) -> int:
+        """The ``power_hourly`` rows the ``outlet_last_hour`` raise at its end reads (about:
+        one per outlet and hour)."""
+        return sum(n for *_, n in self.ranges) * (self.h1 - self.h0)
+
+
 def roll_up(
     h0: int,
     h1: int,
@@ -639,44 +754,126 @@ def roll_up(
     times: Sequence[int] | None = None,
 ) -> list[Any]:
     """The statements that rewrite the rows of the hours ``[h0, h1)`` from the raw readings:
-    DELETEs and INSERT … SELECTs per table (also run by migration 0012's downgrade);
+    DELETEs and INSERT … SELECTs per table (also run by migration 0012's downgrade), those
+    of :func:`roll_up_steps` one after another."""
+    steps = roll_up_steps(h0, h1, reach, intervals, dialect, outlets, times)
+    return [stmt for step in steps for stmt in step.statements()]
+
+
+def roll_up_steps(
+    h0: int,
+    h1: int,
+    reach: int,
+    intervals: Mapping[int, float],
+    dialect: str,
+    outlets: Sequence[tuple[int, int]] | None = None,
+    times: Sequence[int] | None = None,
+    *,
+    outlet_count: int | None = None,
+    part: int = POWER_PART,
+    done: int | None = None,
+    cycles: int = 1,
+) -> list[Step]:
+    """The steps that rewrite the rows of the hours ``[h0, h1)`` from the raw readings;
     ``intervals``: :func:`cycle_intervals` of ``[h0, h1)`` and ``reach`` past it;
-    ``outlets``: the outlet id ranges of one ``power_hourly`` statement each (``None``: one
-    for all), ``times``: the readings' times those statements list (:func:`reading_times`).
-    An outlet's rows depend on its readings alone; the peaks, sums over outlets,
-    are one statement per hour."""
-    found: list[Any] = []
-    for lo_hi in [None] if outlets is None else outlets:
-        gone = delete(_hourly).where(_hourly.c.hour >= h0, _hourly.c.hour < h1)
-        if lo_hi is not None:
-            gone = gone.where(_hourly.c.outlet_id.between(*lo_hi))
-        listed = times if lo_hi is not None else None
-        if dialect == "sqlite" and listed is not None and len(listed) <= SQLITE_BY_OUTLET_TIMES:
-            assert lo_hi is not None
-            found.append(gone)
-            for h in range(h0, h1):
-                found += _paired_hour(h, reach, intervals, listed, lo_hi)
-            continue
-        rows = hourly_rows(
-            h0 * HOUR_S, h1 * HOUR_S, reach, intervals, dialect, outlets=lo_hi, times=listed
-        )
-        if dialect != "sqlite":  # (SQLite's GROUP BY already gives them in this order)
-            rows = rows.order_by(*list(rows.selected_columns)[:3])
-        names = [c.name for c in rows.selected_columns]
-        found += [gone, dialect_insert(_hourly, dialect).from_select(names, rows)]
+    ``outlets``: the outlet id ranges of one ``power_hourly`` step each (``None``: one
+    statement for all, and one per peak table), ``times``: the readings' times those
+    statements list (:func:`reading_times`); ``outlet_count``: the outlets the peaks'
+    windows are cut for (else the ranges'), ``cycles``: those of an outlet's statement.
+    From ``part`` on, and in a peak part after its window ending at ``done``. An outlet's
+    rows depend on its readings alone; the peaks, sums over outlets, are per window of whole
+    cycles: an hour's first one inserts (its rows deleted with it), the others raise. Each
+    step's statements are made when asked for (a close runs one step of dozens at a time)."""
+    found: list[Step] = []
+    for lo_hi in ([None] if outlets is None else outlets) if part == POWER_PART else []:
+        last = 0 if lo_hi is None else lo_hi[1]
+        readings = 0 if lo_hi is None else (lo_hi[1] - lo_hi[0] + 1) * cycles
+        make = partial(_power_statements, h0, h1, reach, intervals, dialect, lo_hi, times)
+        found.append(Step(POWER_PART, last, readings, make))
     for kind, target in _PEAKS.items():
-        found.append(delete(target).where(target.c.hour >= h0, target.c.hour < h1))
-        if outlets is None:
-            peaks = peak_rows(kind, h0, h1, dialect)
-            names = [c.name for c in peaks.selected_columns]
-            found.append(dialect_insert(target, dialect).from_select(names, peaks))
+        if _PEAK_PARTS[kind] < part:
             continue
-        outlet_count = sum(hi - lo + 1 for lo, hi in outlets)  # at most: ids may have gaps
-        cycles = max(1, READINGS_PER_STATEMENT // max(1, outlet_count))
-        for h in range(h0, h1):
-            for n, (s0, s1) in enumerate(_windows(h, intervals, cycles)):
-                found.append(_peaks_of_window(kind, target, h, s0, s1, dialect, raise_=n > 0))
+        since = done if _PEAK_PARTS[kind] == part else None
+        found += _peak_steps(kind, target, h0, h1, intervals, dialect, outlets, outlet_count, since)
     return found
+
+
+def _power_statements(
+    h0: int,
+    h1: int,
+    reach: int,
+    intervals: Mapping[int, float],
+    dialect: str,
+    lo_hi: tuple[int, int] | None,
+    times: Sequence[int] | None,
+) -> list[Any]:
+    """The ``power_hourly`` statements of the outlet id range ``lo_hi`` (``None``: all)."""
+    gone = delete(_hourly).where(_hourly.c.hour >= h0, _hourly.c.hour < h1)
+    if lo_hi is None:
+        times = None
+    else:
+        gone = gone.where(_hourly.c.outlet_id.between(*lo_hi))
+    if dialect == "sqlite" and times is not None and len(times) <= SQLITE_BY_OUTLET_TIMES:
+        assert lo_hi is not None
+        stmts: list[Any] = [gone]
+        for h in range(h0, h1):
+            stmts += _paired_hour(h, reach, intervals, times, lo_hi)
+        return stmts
+    rows = hourly_rows(
+        h0 * HOUR_S, h1 * HOUR_S, reach, intervals, dialect, outlets=lo_hi, times=times
+    )
+    if dialect != "sqlite":  # (SQLite's GROUP BY already gives them in this order)
+        rows = rows.order_by(*list(rows.selected_columns)[:3])
+    names = [c.name for c in rows.selected_columns]
+    return [gone, dialect_insert(_hourly, dialect).from_select(names, rows)]
+
+
+def _peak_steps(
+    kind: str,
+    target: Any,
+    h0: int,
+    h1: int,
+    intervals: Mapping[int, float],
+    dialect: str,
+    outlets: Sequence[tuple[int, int]] | None,
+    outlet_count: int | None,
+    since: int | None,
+) -> list[Step]:
+    """The steps of ``kind``'s peaks of the hours ``[h0, h1)`` (after ``since``, epoch
+    seconds, when given: a window cut there is the rest of the one it was in)."""
+    part = _PEAK_PARTS[kind]
+    if outlets is None:
+        return [Step(part, h1 * HOUR_S, 0, partial(_all_peaks, kind, target, h0, h1, dialect))]
+    if outlet_count is None:
+        outlet_count = sum(hi - lo + 1 for lo, hi in outlets)  # at most: ids may have gaps
+    cycles = max(1, READINGS_PER_STATEMENT // max(1, outlet_count))
+    found: list[Step] = []
+    for h in range(h0, h1):
+        for s0, s1 in _windows(h, intervals, cycles):
+            if since is not None:
+                if s1 <= since:
+                    continue
+                s0 = max(s0, since)
+            make = partial(_window_statements, kind, target, h, s0, s1, dialect)
+            times = max(1, sum(1 for at in intervals if s0 <= at < s1))
+            found.append(Step(part, s1, outlet_count * times, make))
+    return found
+
+
+def _all_peaks(kind: str, target: Any, h0: int, h1: int, dialect: str) -> list[Any]:
+    """``kind``'s peak rows of the hours ``[h0, h1)`` by one statement."""
+    peaks = peak_rows(kind, h0, h1, dialect)
+    names = [c.name for c in peaks.selected_columns]
+    gone = delete(target).where(target.c.hour >= h0, target.c.hour < h1)
+    return [gone, dialect_insert(target, dialect).from_select(names, peaks)]
+
+
+def _window_statements(kind: str, target: Any, h: int, s0: int, s1: int, dialect: str) -> list[Any]:
+    """``kind``'s peaks of hour ``h``'s cycles in ``[s0, s1)``: the hour's first window
+    deletes its rows and inserts, a later one raises."""
+    first = s0 == h * HOUR_S
+    window = _peaks_of_window(kind, target, h, s0, s1, dialect, raise_=not first)
+    return [delete(target).where(target.c.hour == h), window] if first else [window]
 
 
 # power_hourly's machine_id while a paired statement (_paired_hour) rolls up an outlet

@@ -414,6 +414,23 @@ open_hour = Table(
     PrimaryKeyConstraint("hour"),
 )
 
+# A close of due hours ``[first_hour, end_hour)`` done in steps over several cycles
+# (``db.close_steps``, migration 0016): the hours stay open (readers take them from the raw
+# readings) until its last step; ``part`` and ``done`` say where its steps stand
+# (``db.rollups.Step``), ``token`` which attempt wrote them (a caller's plan of the close
+# is its own only while the token is). A write that reopens any of its hours deletes it:
+# the close starts again from its first step. At most one row.
+close_progress = Table(
+    "close_progress",
+    METADATA,
+    required("first_hour", Integer, autoincrement=False),
+    required("end_hour", Integer),
+    required("token", BigInteger),
+    required("part", Integer),
+    required("done", BigInteger),
+    PrimaryKeyConstraint("first_hour"),
+)
+
 
 # --- PDU health (db/health.py, migration 0004) ---------------------------------------------
 
