@@ -83,7 +83,10 @@ async def run(args: argparse.Namespace, etc: Path) -> list[tuple[float, ...]]:
         meter = Meter()
         daemon._poll = meter.wrap("poll", daemon._poll)  # type: ignore[method-assign]
         daemon.writer.write = meter.wrap("store", daemon.writer.write)  # type: ignore[method-assign]
-        first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        # Scheduled from the next whole hour on, run back to back: the daemon's overrun report
+        # (counted from the scheduled time) stays quiet; this bench times the cycles, not the
+        # schedule (from a past time, every cycle was reported as having overrun).
+        first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         for k in range(args.cycles):
             meter.spent.clear()
             last = k == args.cycles - 1
