@@ -21,6 +21,7 @@ from powermond.collect.store import store_cycle
 from powermond.db.apply import apply_inventory
 from powermond.db.catalog import MachineReadings, OutletRepository
 from powermond.db.engine import Database
+from powermond.db.errors import DatabaseError
 from powermond.db.migrate import current_revision, downgrade, head_revision, migrate
 from powermond.db.reports import ReportRepository
 from powermond.db.rollups import close_due_hours
@@ -213,7 +214,7 @@ async def test_upgrade_keeps_every_reading_and_what_readers_find(
                 False,
                 to_outlet,
             )
-            assert layout == (["cycle", "outlet_id"], [], True, to_outlet)
+            assert layout == (["cycle", "outlet_id"], [], True, [])  # 0017: no foreign key
         elif db.dialect == "postgresql":  # 0015: the key by cycle, nothing else
             assert old_layout == (
                 ["outlet_id", "cycle"],
@@ -508,3 +509,71 @@ async def test_postgresql_readers_read_the_key(db: Database, make_inventory: Mak
         or "cycle" not in (node.get("Index Cond") or node.get("Recheck Cond") or "")
     ]
     assert bad == []
+
+
+async def _sqlite_table_and_check(db: Database) -> tuple[str, list[str]]:
+    """power_reading's CREATE statement as SQLite keeps it, and a whole integrity_check."""
+    async with db.engine.connect() as connection:
+        created = await connection.scalar(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'power_reading'")
+        )
+        checked = (await connection.execute(text("PRAGMA integrity_check"))).scalars().all()
+    return str(created), list(checked)
+
+
+@pytest.mark.timeout(120)
+async def test_0017_drops_sqlite_readings_foreign_key_and_keeps_every_reading(
+    db_url: str, make_inventory: MakeInventory
+) -> None:
+    """0017 removes SQLite's foreign key of the readings to outlet in place (the table's
+    CREATE statement rewritten, no reading copied), its downgrade puts it back as it was,
+    and neither loses a reading nor leaves the file failing integrity_check; a downgrade
+    with a reading of an unknown outlet refuses. A no-op on the servers (0014, 0015)."""
+    await migrate(db_url, "0016")
+    async with Database.from_url(db_url) as db:
+        async with db.transaction() as session:
+            await apply_inventory(session, make_inventory(PDUS, MACHINES))
+        await _store_and_close(db)
+        before, old_layout = await stored_readings(db), await _layout(db)
+        sqlite = db.dialect == "sqlite"
+        old_table = await _sqlite_table_and_check(db) if sqlite else None
+    assert len(before) == 30 * 3 + 6
+
+    await migrate(db_url)
+    assert await current_revision(db_url) == "0017" == head_revision()
+    async with Database.from_url(db_url) as db:
+        assert await stored_readings(db) == before
+        layout = await _layout(db)
+        assert layout == ((*old_layout[:3], []) if sqlite else old_layout)
+        if sqlite:
+            assert old_layout[3] == [(["outlet_id"], "outlet")]
+            created, checked = await _sqlite_table_and_check(db)
+            assert checked == ["ok"]
+            assert old_table is not None
+            assert created != old_table[0]
+            assert "FOREIGN KEY" not in created
+        async with db.transaction() as session:  # no key refuses a reading of no outlet
+            await session.execute(
+                text("INSERT INTO power_reading (cycle, outlet_id, watts) VALUES (1, 99999, 1)")
+            )
+
+    if not sqlite:
+        await downgrade(db_url, "0016")
+        async with Database.from_url(db_url) as db:
+            assert await _layout(db) == old_layout
+        return
+    with pytest.raises(RuntimeError, match="outlets that do not exist"):
+        await downgrade(db_url, "0016")
+    assert await current_revision(db_url) == "0017"
+    async with Database.from_url(db_url) as db, db.transaction() as session:
+        await session.execute(text("DELETE FROM power_reading WHERE outlet_id = 99999"))
+    await downgrade(db_url, "0016")
+    async with Database.from_url(db_url) as db:
+        assert await stored_readings(db) == before
+        assert await _layout(db) == old_layout
+        assert await _sqlite_table_and_check(db) == old_table
+        with pytest.raises(DatabaseError, match="FOREIGN KEY"):
+            async with db.transaction() as session:
+                await session.execute(
+                    text("INSERT INTO power_reading (cycle, outlet_id) VALUES (1, 99999)")
+                )
