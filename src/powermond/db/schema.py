@@ -151,7 +151,7 @@ def declared_on(schema_object: object, dialect: str) -> bool:
 # page write per outlet and cycle once each outlet's entries fill a page (~17 h of
 # history): 199 MB of WAL per 1,000-PDU cycle on SQLite (bench/bench_sqlite_history.py).
 # - SQLite: the primary key (cycle, outlet_id) and no index at all (migration 0013), and
-#   since 0017 no foreign key to outlet (its check was ~15 % of the insert): each
+#   since 0017 no foreign key to outlet (its check was about a quarter of the insert): each
 #   cycle appends to the end of the table (1-4 MB of WAL). An outlet's readings are read
 #   by listing the times of the period asked for (the key's own, one probe each) and
 #   seeking (cycle, outlet_id) at each; its newest through ``outlet_last_hour``.
@@ -169,7 +169,7 @@ def declared_on(schema_object: object, dialect: str) -> bool:
 # Alembic does not compare primary keys, so the declaration below stays migration 0005's
 # order; tests/db/test_reading_key_migration.py checks each database's real key.
 # No foreign keys: InnoDB would add an index for each, PostgreSQL's locked the outlet's row
-# for every reading, and SQLite's check of each reading's outlet was ~15 % of its insert
+# for every reading, and SQLite's check of each reading's outlet was about a quarter of its insert
 # (dropped by migrations 0014, 0015 and 0017); outlets and machines are never deleted, and
 # the writer resolves outlet ids itself.
 power_reading = Table(
