@@ -1,0 +1,75 @@
+"""The drivers' imports: asyncmy without cryptography until a password needs RSA.
+
+Each check runs in a fresh interpreter: this one has imported asyncmy already (other tests)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("asyncmy")
+
+
+def _run(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_mariadb_engine_does_not_import_cryptography() -> None:
+    out = _run("""
+        import sys
+        from powermond.db.engine import create_engine
+        create_engine("mysql+asyncmy://root@127.0.0.1:3306/test")
+        assert "asyncmy.auth" in sys.modules  # the dialect imported its driver
+        print(sorted(m for m in sys.modules if m.split(".")[0] == "cryptography"))
+    """)
+    assert out == "[]"
+
+
+def test_rsa_password_encryption_imports_cryptography_when_asked() -> None:
+    """MySQL's caching_sha2_password without TLS: the password encrypted with the server's
+    public key, as asyncmy's own does, and the original function back in place after."""
+    out = _run("""
+        import os, sys
+        from powermond.db.drivers import import_asyncmy
+        import_asyncmy()
+        from asyncmy import auth
+        assert "cryptography" not in sys.modules
+        original = auth.sha2_rsa_encrypt.__closure__  # the stand-in's: it wraps the original
+
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        salt = os.urandom(20)
+        sealed = auth.sha2_rsa_encrypt(b"secret", salt, pem)
+        oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+        assert key.decrypt(sealed, oaep) == auth._xor_password(b"secret\\0", salt)
+        assert auth._have_cryptography is True
+        assert auth.sha2_rsa_encrypt.__closure__ is None  # asyncmy's own again
+        assert key.decrypt(auth.sha2_rsa_encrypt(b"secret", salt, pem), oaep)
+        print("ok", original is not None)
+    """)
+    assert out == "ok True"
+
+
+def test_nothing_changes_when_cryptography_is_imported_already() -> None:
+    out = _run("""
+        import cryptography
+        from powermond.db.drivers import import_asyncmy
+        import_asyncmy()
+        from asyncmy import auth
+        print(auth._have_cryptography, auth.sha2_rsa_encrypt.__module__)
+    """)
+    assert out == "True asyncmy.auth"
