@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import pytest
+from tests.conftest import MARIADB, require_server
 
 pytest.importorskip("asyncmy")
 
@@ -24,12 +25,20 @@ def _run(code: str) -> str:
     return done.stdout.strip()
 
 
-def test_a_mariadb_engine_does_not_import_cryptography() -> None:
+@pytest.mark.mariadb
+def test_a_mariadb_connection_does_not_import_cryptography() -> None:
+    require_server("MariaDB", MARIADB)
     out = _run("""
-        import sys
-        from powermond.db.engine import create_engine
-        create_engine("mysql+asyncmy://root@127.0.0.1:3306/test")
-        assert "asyncmy.auth" in sys.modules  # the dialect imported its driver
+        import asyncio, sys
+        from sqlalchemy import text
+        from powermond.db.engine import Database
+
+        async def main():
+            async with Database.from_url("mysql+asyncmy://root@127.0.0.1:3306/test") as db:
+                async with db.transaction() as session:
+                    assert await session.scalar(text("SELECT 1")) == 1
+
+        asyncio.run(main())
         print(sorted(m for m in sys.modules if m.split(".")[0] == "cryptography"))
     """)
     assert out == "[]"
