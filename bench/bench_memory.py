@@ -20,7 +20,8 @@ VmHWM: the peak) and CPU seconds (user + system) of this process after the start
 cycles 1, 2, 5, 10, 20, 50, 100 (as many as ``--cycles`` and ``--minutes`` allow; it says
 how many ran); ``--each``: after every cycle, with that cycle's own peak (VmHWM is reset
 through /proc/self/clear_refs after each line; the peak over the run is printed at the end).
-With 300 s cycles from a whole hour, the hour's close runs after cycle 13, 25, 37, …
+With 300 s cycles from a whole hour, the hours' closes start after cycle 16, 28, 40, …
+(an hour is due at :10:01 of the next), each spread over the next few cycles.
 ``--db mariadb|postgres`` makes a fresh database on the local server (MariaDB
 127.0.0.1:3306 as root, PostgreSQL 127.0.0.1:5432 as postgres; ``--db-name``, default
 ``pm_memory_<random>``) and drops it afterwards.
