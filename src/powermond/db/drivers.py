@@ -4,7 +4,7 @@ asyncmy imports ``cryptography`` when it is imported (``asyncmy.auth``), for one
 only: encrypting the password with the server's RSA key, which MySQL's ``sha256_password``
 and ``caching_sha2_password`` ask for over a connection without TLS. MariaDB has neither
 (its ``mysql_native_password`` and ``ed25519`` need no RSA), but the import stays in the
-daemon for good: 9.5 MB of RSS (7.4 MB of them the pages of cryptography's Rust library),
+daemon for good: 9.5 MB of RSS (7.4 MB of them file pages, most of them its Rust library's),
 which took a 10,000-PDU collector on MariaDB from 142 to 151 MB between cycles, past
 issue 15's 150 MB (bench/bench_memory.py --db mariadb). :func:`import_asyncmy` imports
 asyncmy without it; the encryption imports it when first asked to encrypt.
