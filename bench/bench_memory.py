@@ -1,7 +1,8 @@
 """Memory benchmark: the daemon's own cycle path over N in-process simulated PDUs.
 
-    .venv/bin/python bench/bench_memory.py [--pdus 10000] [--cycles 100] [--db-url URL]
-                                           [--minutes 6] [--tracemalloc] [--heap] [--metrics]
+    .venv/bin/python bench/bench_memory.py [--pdus 10000] [--cycles 100] [--minutes 6]
+                                           [--db sqlite|mariadb|postgres | --db-url URL]
+                                           [--each] [--tracemalloc] [--heap] [--metrics]
 
 The daemon is assembled as ``powermond`` assembles it (``daemon._assemble``: database,
 collector row, spool, poller, monitor, writer; the configuration of bench_daemon.py, N
@@ -17,7 +18,14 @@ and the figures are the daemon's own.
 Cycles run back to back with scheduled times ``--interval`` apart. Prints RSS (VmRSS, and
 VmHWM: the peak) and CPU seconds (user + system) of this process after the start and after
 cycles 1, 2, 5, 10, 20, 50, 100 (as many as ``--cycles`` and ``--minutes`` allow; it says
-how many ran). ``--tracemalloc`` (several times slower) also prints, after cycle 1 and the
+how many ran); ``--each``: after every cycle, with that cycle's own peak (VmHWM is reset
+through /proc/self/clear_refs after each line; the peak over the run is printed at the end).
+With 300 s cycles from a whole hour, the hours' closes start after cycle 16, 28, 40, …
+(an hour is due at :10:01 of the next), each spread over the next few cycles.
+``--db mariadb|postgres`` makes a fresh database on the local server (MariaDB
+127.0.0.1:3306 as root, PostgreSQL 127.0.0.1:5432 as postgres; ``--db-name``, default
+``pm_memory_<random>``) and drops it afterwards.
+``--tracemalloc`` (several times slower) also prints, after cycle 1 and the
 last, what Python allocations are alive between cycles, by source line, and the sizes of the
 inventory and the objects the daemon keeps. ``--heap`` adds to each line where the anonymous
 memory is: pymalloc's arenas (Python's small objects; an arena is returned only when every
@@ -37,7 +45,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -157,13 +166,20 @@ def heaps() -> str:
     return f" | pymalloc {arenas} MB ({used:.1f} in use), malloc {malloc:.1f} MB in use"
 
 
-def line(what: str, started_cpu: float, heap: bool = False) -> None:
+_PEAK = [0.0]  # VmHWM over the run, kept across the resets of --each
+
+
+def line(what: str, started_cpu: float, heap: bool = False, reset_peak: bool = False) -> None:
+    peak = vm("VmHWM")
+    _PEAK[0] = max(_PEAK[0], peak)
     print(
         f"  {what:<16} RSS {vm('VmRSS'):6.1f} MB (anon {vm('RssAnon'):5.1f}, files "
-        f"{vm('RssFile') + vm('RssShmem'):5.1f}), peak {vm('VmHWM'):6.1f} MB, "
+        f"{vm('RssFile') + vm('RssShmem'):5.1f}), peak {peak:6.1f} MB, "
         f"CPU {cpu_seconds() - started_cpu:7.1f} s{sqlite_heap()}{heaps() if heap else ''}",
         flush=True,
     )
+    if reset_peak:  # VmHWM from now on is the next cycle's own peak (Linux 4.0 and later)
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def top_allocations(snapshot: tracemalloc.Snapshot, n: int = 12) -> None:
@@ -258,7 +274,7 @@ async def run(args: argparse.Namespace, etc: Path) -> None:
         if args.tracemalloc:
             _trace_stages(daemon)
         gc.collect()
-        line("started", started_cpu, args.heap)
+        line("started", started_cpu, args.heap, args.each)
         # Scheduled from the next whole hour on, run back to back: the daemon's overrun report
         # (counted from the scheduled time) stays quiet; this bench times the cycles, not the
         # schedule (from a past time, every cycle was reported as having overrun).
@@ -269,14 +285,57 @@ async def run(args: argparse.Namespace, etc: Path) -> None:
             await daemon._cycle(first + timedelta(seconds=args.interval * k))
             done = k + 1
             last = done == args.cycles or time.monotonic() > deadline
-            if done in REPORTED or last:
-                line(f"after cycle {done}", started_cpu, args.heap)
+            if done in REPORTED or last or args.each:
+                line(f"after cycle {done}", started_cpu, args.heap, args.each)
                 if args.tracemalloc and (done == 1 or last):
                     top_allocations(tracemalloc.take_snapshot())
                     sizes(daemon)
             if last:
                 break
-        print(f"{done} cycles ran ({state.last_status})")
+        print(f"{done} cycles ran ({state.last_status}); peak RSS (VmHWM) {_PEAK[0]:.1f} MB")
+
+
+SERVERS = {  # as bench_store.py's; the administrative database to connect to first
+    "mariadb": ("mysql+asyncmy://root@127.0.0.1:3306", "test"),
+    "postgres": ("postgresql+asyncpg://postgres@127.0.0.1:5432", "postgres"),
+}
+
+
+@contextlib.contextmanager
+def database(args: argparse.Namespace) -> Iterator[str | None]:
+    """``--db-url``, or a fresh database on ``--db``'s server (dropped afterwards), or None
+    (SQLite in the temporary directory)."""
+    if args.db_url or args.db == "sqlite":
+        yield args.db_url
+        return
+    base, admin_db = SERVERS[args.db]
+    name = args.db_name or f"pm_memory_{uuid.uuid4().hex[:8]}"
+    force = " WITH (FORCE)" if args.db == "postgres" else ""
+    _admin(f"{base}/{admin_db}", f"CREATE DATABASE {name}")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        _admin(f"{base}/{admin_db}", f"DROP DATABASE IF EXISTS {name}{force}")
+
+
+# In a process of its own: the process measured imports the driver as the daemon does.
+_ADMIN = """
+import asyncio, sys
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+async def run(url, sql):
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(sql))
+    await engine.dispose()
+
+asyncio.run(run(*sys.argv[1:]))
+"""
+
+
+def _admin(url: str, sql: str) -> None:
+    subprocess.run([sys.executable, "-c", _ADMIN, url, sql], check=True, timeout=120)
 
 
 def main() -> None:
@@ -285,14 +344,17 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=100)
     parser.add_argument("--interval", type=float, default=300)
     parser.add_argument("--minutes", type=float, default=6.0, help="stop after this long")
-    parser.add_argument("--db-url", default=None)
+    parser.add_argument("--db", choices=["sqlite", *SERVERS], default="sqlite")
+    parser.add_argument("--db-name", default=None, help="the database --db makes and drops")
+    parser.add_argument("--db-url", default=None, help="an existing database instead")
+    parser.add_argument("--each", action="store_true", help="a line after every cycle")
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--heap", action="store_true", help="pymalloc and malloc in use")
     parser.add_argument("--metrics", action="store_true", help="[metrics] listen set")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="pm-bench-memory-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pm-bench-memory-") as tmp, database(args) as url:
         root = Path(tmp)
-        db_url = args.db_url or f"sqlite+aiosqlite:///{root / 'powermon.db'}"
+        db_url = url or f"sqlite+aiosqlite:///{root / 'powermon.db'}"
         endpoints = [(f"pdu{i}", 20000 + i // 100) for i in range(args.pdus)]
         etc = write_config(root, db_url, endpoints, args.interval)
         toml = etc / "powermon.toml"  # a 10,000-PDU store takes longer than the 10 s default

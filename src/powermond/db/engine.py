@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from powermond.db.drivers import import_asyncmy
 from powermond.db.errors import DatabaseUnavailable, unit_of_work_error
 from powermond.db.sqlite_access import is_read_only, read_only_pragmas, sqlite_pragmas
 
@@ -42,6 +43,8 @@ def create_engine(url: str | URL) -> AsyncEngine:
         pragmas = read_only_pragmas if is_read_only(parsed) else sqlite_pragmas
         event.listen(engine.sync_engine, "connect", pragmas)
         return engine
+    if parsed.get_driver_name() == "asyncmy":
+        import_asyncmy()  # before the dialect imports it: without cryptography
     # Servers drop idle connections; pre-ping finds out before a statement fails.
     return create_async_engine(parsed, pool_pre_ping=True, pool_recycle=SERVER_POOL_RECYCLE_S)
 
