@@ -195,6 +195,23 @@ async def test_short_intervals_pair_each_reading_with_its_next(racked: Database)
     assert len({h for _, _, h in tallies}) == 3  # 10:40 .. 12:58
 
 
+async def test_spans_at_the_whole_second_bound(racked: Database) -> None:
+    """Cycles recorded at 150.5 s (bridged: spans up to 301 s, ``floor(2 * 150.5)``), some
+    301 s and some 302 s apart: the rollups bridge the first and not the second, as the
+    report's rules do, open hours and closed ones alike."""
+    history = History(5)
+    t = T0
+    for n, gap in enumerate([150, 301, 150, 302, 151, 301, 302, 150] * 6):
+        await store_cycle(racked, t, history.cycle(n), interval=150.5)
+        t += timedelta(seconds=gap)
+    stored = await stored_figures(racked)
+    assert_same(stored, await expected_figures(racked))
+    assert await open_hours(racked)  # the last ones are read from the raw readings
+    async with racked.transaction() as session:
+        await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
+    assert await stored_figures(racked) == stored
+
+
 def test_outlet_ranges_bound_the_readings_of_a_statement() -> None:
     assert rollups.outlet_ranges([], 13) == []
     assert rollups.outlet_ranges([1, 2, 5, 9, 10], 2 * rollups.READINGS_PER_STATEMENT) == [

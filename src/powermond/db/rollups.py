@@ -84,7 +84,7 @@ from powermond.db.tables import (
     PowerHourly,
 )
 from powermond.db.types import HOUR_S, epoch_seconds
-from powermond.energy import DEFAULT_INTERVAL_S, hour_of
+from powermond.energy import DEFAULT_INTERVAL_S, bridged_span_s, hour_of
 from powermond.readings import INLET
 
 __all__ = [
@@ -250,34 +250,43 @@ async def cycle_intervals(session: AsyncSession, s0: int, s1: int) -> dict[int, 
     return {int(at): float(s) for at, s in await session.execute(intervals_query(s0, s1))}
 
 
-def _longest(a: Any, b: Any, intervals: Mapping[int, float]) -> Any:
-    """SQL: the longer recorded interval of the cycles at ``a`` and ``b`` (a time without a
-    cycle row, or no time: the default), given every cycle's of the range: a CASE over the
-    few cycle times instead of a join per reading (which cost MariaDB a third of a close),
-    and a constant when every cycle ran at the default interval."""
-    by_s: dict[float, list[int]] = {}
+def _bound(a: Any, b: Any, intervals: Mapping[int, float]) -> Any:
+    """SQL: the longest span (whole seconds) bridged between the readings at ``a`` and ``b``:
+    :func:`~powermond.energy.bridged_span_s` of the longer recorded interval of their
+    cycles (a time without a cycle row, or no time: the default), computed here for each
+    distinct interval of the range given every cycle's (``intervals``), an integer literal:
+    a CASE over the few cycle times instead of a join per reading (which cost MariaDB a
+    third of a close), and a constant when every cycle ran at the default interval. (Until
+    2026-12-03 the interval itself, a Double the span was compared with twice of.)"""
+    default = bridged_span_s(DEFAULT_INTERVAL_S)
+    by_bound: dict[int, list[int]] = {}
     for at, s in intervals.items():
-        if s != DEFAULT_INTERVAL_S:
-            by_s.setdefault(s, []).append(at)
-    default = literal(DEFAULT_INTERVAL_S, Double)
-    if not by_s:
-        return default
+        if (bound := bridged_span_s(s)) != default:
+            by_bound.setdefault(bound, []).append(at)
+    if not by_bound:
+        return _seconds(default)
 
     def of(at: Any) -> Any:
-        cases = [(at.in_(sorted(ats)), literal(s, Double)) for s, ats in sorted(by_s.items())]
-        return case(*cases, else_=default)
+        cases = [(at.in_(sorted(ats)), _seconds(n)) for n, ats in sorted(by_bound.items())]
+        return case(*cases, else_=_seconds(default))
 
     return _larger(of(a), of(b))
 
 
-def _interval(a: Any, b: Any, longest: Any) -> dict[str, Any]:
+def _seconds(n: int) -> Any:
+    """SQL: the integer literal ``n`` (not a parameter: every dialect compares it as an
+    integer with the integer span)."""
+    return literal_column(str(int(n)), BigInteger)
+
+
+def _interval(a: Any, b: Any, bound: Any) -> dict[str, Any]:
     """The tally columns of the interval between readings ``a`` and ``b`` (``b`` later; ``b``
-    may be missing, all NULL) whose cycles' longer recorded interval is ``longest``.
+    may be missing, all NULL), bridged when its span is at most ``bound`` (:func:`_bound`).
     :func:`powermond.energy.interval_energy` in SQL."""
     # Signed 64 bits: MariaDB's cycle is unsigned (a product with negative watts would be
     # out of range), PostgreSQL's 4 bytes (span x mW passes 2^31 at 600 s and 3.6 kW).
     span = cast(b.cycle, BigInteger) - cast(a.cycle, BigInteger)
-    bridged = span <= 2 * longest
+    bridged = span <= bound
     counters = and_(a.energy_kwh.is_not(None), b.energy_kwh.is_not(None))
     watts = and_(a.watts.is_not(None), b.watts.is_not(None))
     rose = and_(counters, b.energy_kwh >= a.energy_kwh)
@@ -304,7 +313,7 @@ async def reach(session: AsyncSession) -> int:
 
 def reach_of(longest: float | None) -> int:
     """:func:`reach` given the longest recorded interval (``None``: no cycle row)."""
-    return int(2 * max(float(longest or 0.0), DEFAULT_INTERVAL_S)) + 1
+    return bridged_span_s(max(float(longest or 0.0), DEFAULT_INTERVAL_S)) + 1
 
 
 # --- the rows of hours, from the raw readings ------------------------------------------------
@@ -416,7 +425,7 @@ def hourly_rows(
     if times is not None:
         readings = readings.where(r.cycle.in_(times))
     n = readings.subquery("n")
-    to_q = _interval(n.c, _next(n), _longest(n.c.cycle, n.c.q_cycle, intervals))
+    to_q = _interval(n.c, _next(n), _bound(n.c.cycle, n.c.q_cycle, intervals))
     per_reading = select(
         hour_number(n.c.cycle).label("hour"),
         n.c.outlet_id,
@@ -778,8 +787,9 @@ def roll_up_steps(
     ``intervals``: :func:`cycle_intervals` of ``[h0, h1)`` and ``reach`` past it;
     ``outlets``: the outlet id ranges of one ``power_hourly`` step each (``None``: one
     statement for all, and one per peak table), ``times``: the readings' times those
-    statements list (:func:`reading_times`); ``outlet_count``: the outlets the peaks'
-    windows are cut for (else the ranges'), ``cycles``: those of an outlet's statement.
+    statements list (:func:`reading_times`);
+    ``outlet_count``: the outlets the peaks' windows are cut for (else the ranges'),
+    ``cycles``: those of an outlet's statement.
     From ``part`` on, and in a peak part after its window ending at ``done``. An outlet's
     rows depend on its readings alone; the peaks, sums over outlets, are per window of whole
     cycles: an hour's first one inserts (its rows deleted with it), the others raise. Each
@@ -921,7 +931,7 @@ def _paired_hour(
         }
     )
     outlet = literal_column("o.id", Integer)
-    tally = _interval(a, b, _longest(a.cycle, b.cycle, intervals))
+    tally = _interval(a, b, _bound(a.cycle, b.cycle, intervals))
     machine = func.coalesce(a.machine_id, 0)
     rows = (
         select(
