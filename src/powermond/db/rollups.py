@@ -94,6 +94,7 @@ __all__ = [
     "PduPeakHourly",
     "PowerHourly",
     "add_cycle",
+    "bridged_times",
     "chunked",
     "close_due_hours",
     "hourly_rows",
@@ -396,7 +397,8 @@ def hourly_rows(
     ``machine_ids``: the rows of the outlets that fed these (and only those are exact for
     these machines: the caller keeps their rows), all readings of such an outlet still read;
     ``outlets``: only the outlets of this inclusive id range; ``times``: every time a
-    reading of ``[s0, s1 + reach)`` has (:func:`reading_times`), listed in the WHERE so that
+    reading of ``[s0, s1 + reach)`` has (:func:`reading_times`; or those of them
+    :func:`bridged_times` keeps: the others are never bridged), listed in the WHERE so that
     MariaDB reads its key (cycle, outlet_id) as one range of the outlets per time.
     Each reading's next one (the interval it opens) is found by ``LEAD`` over its outlet's
     readings up to ``reach`` past the end: one ordered pass, where
@@ -646,8 +648,35 @@ async def plan_close(session: AsyncSession, h0: int, h1: int, reach_s: int, dial
     and the outlet id ranges of its statements."""
     intervals = await cycle_intervals(session, h0 * HOUR_S, h1 * HOUR_S + reach_s)
     times = await reading_times(session, dialect, h0 * HOUR_S, h1 * HOUR_S + reach_s)
+    if times is not None:
+        times = bridged_times(times, h1 * HOUR_S, intervals)
     ranges = await stored_outlet_ranges(session, _cycles(intervals, h1))
     return Plan(h0, h1, reach_s, intervals, dialect, ranges, times)
+
+
+def bridged_times(times: Sequence[int], end: int, intervals: Mapping[int, float]) -> list[int]:
+    """Of ``times`` (a close's reading times, up to ``reach`` past ``end``), those a close
+    ending at ``end`` needs: every one before it, and those after it up to the last that
+    some reading before it can be bridged to (its span from an earlier time at most
+    :func:`~powermond.energy.bridged_span_s` of either time's recorded interval, as
+    :func:`_bound` says), with every time between (a reading's next one is then its next
+    among these, or one that is never bridged: as if it had none). ``reach`` is twice the
+    longest interval ever recorded, so at the default interval the close read three
+    cycles past the hour where two can be bridged (the reading at ``end``, and the one
+    after it, from the hour's last time for an outlet that missed the cycle at ``end``)."""
+
+    def bound(t: int) -> int:
+        return bridged_span_s(intervals.get(t, DEFAULT_INTERVAL_S))
+
+    listed = sorted(times)
+    mine = [t for t in listed if t < end]
+    if not mine:
+        return []
+    farthest = max(t + bound(t) for t in mine)  # bridged from an earlier time's interval
+    last = mine[-1]  # the nearest to each later time, for that later time's interval
+    past = [u for u in listed if u >= end]
+    needed = [i for i, u in enumerate(past) if u <= farthest or u - last <= bound(u)]
+    return mine + past[: needed[-1] + 1] if needed else mine
 
 
 def _cycles(intervals: Mapping[int, float], h1: int) -> int:
@@ -787,7 +816,7 @@ def roll_up_steps(
     ``intervals``: :func:`cycle_intervals` of ``[h0, h1)`` and ``reach`` past it;
     ``outlets``: the outlet id ranges of one ``power_hourly`` step each (``None``: one
     statement for all, and one per peak table), ``times``: the readings' times those
-    statements list (:func:`reading_times`);
+    statements list (:func:`reading_times`, trimmed by :func:`bridged_times`);
     ``outlet_count``: the outlets the peaks' windows are cut for (else the ranges'),
     ``cycles``: those of an outlet's statement.
     From ``part`` on, and in a peak part after its window ending at ``done``. An outlet's
@@ -900,7 +929,8 @@ def _paired_hour(
 ) -> list[Any]:
     """SQLite: the statements that insert hour ``h``'s ``power_hourly`` rows of the outlet
     id range ``outlets`` (its rows deleted before), ``times`` every time a reading of the
-    hour or of ``reach`` past it has (:func:`reading_times`).
+    hour or of ``reach`` past it has (:func:`reading_times`), or those of them
+    :func:`bridged_times` keeps (a later time's reading is never bridged to).
 
     The same rows as :func:`hourly_rows`, found without its window and its sorts: each
     outlet (in id order) joined to its readings of the hour by key seeks (in time order),
