@@ -520,7 +520,8 @@ def _mariadb_outlets() -> Any:
     """MariaDB: the metered outlets' (id, pdu_id) as a derived table, which it materializes
     once (a LIMIT keeps it from merging it) with a key on id to join each reading to: the
     join of the readings to ``outlet`` itself (``eq_ref`` on its primary key per reading)
-    took a 1,000-PDU close window's statement 0.9-1.2 s, this 0.5-0.9 s (2026-12-03)."""
+    took the sums of a 1,000-PDU close window of 10 cycles 0.87-1.17 s (median of each of
+    two series, alternated, load ~5.5), this 0.65-0.87 s (2026-12-03; docs/scaling.md)."""
     o = _outlet
     rows = select(o.c.id, o.c.pdu_id).where(*_metered(o.c)).limit(_EVERY_ROW)
     return rows.subquery("o")
