@@ -29,6 +29,7 @@ the readings' integer units); tests check that both give the same tallies.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -57,7 +58,8 @@ class Spacing:
         return self.intervals.get(time, self.default)
 
     def max_gap(self, first: datetime, second: datetime) -> timedelta:
-        """The longest ``first -> second`` interval bridged: twice either cycle's interval."""
+        """The longest ``first -> second`` interval bridged: twice either cycle's interval
+        (for the stored readings' whole-second times, :func:`bridged_span_s` of either)."""
         default = timedelta(seconds=2 * self.default)
         return max(self._gaps.get(first, default), self._gaps.get(second, default))
 
@@ -66,6 +68,14 @@ class Spacing:
         """The longest interval bridged anywhere here: how far past a period to read."""
         longest = max(self.intervals.values(), default=self.default)
         return timedelta(seconds=2 * longest)
+
+
+def bridged_span_s(interval_s: float) -> int:
+    """The longest span in whole seconds bridged next to a cycle recorded at ``interval_s``:
+    ``floor(2 * interval_s)``. Stored readings' times are whole seconds, so their span is
+    at most twice the interval exactly when it is at most this (:meth:`Spacing.max_gap`'s
+    rule); the rollups' SQL compares the integer span with it (``db.rollups._interval``)."""
+    return math.floor(2 * interval_s)
 
 
 @dataclass(frozen=True, slots=True)

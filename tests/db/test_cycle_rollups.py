@@ -195,6 +195,72 @@ async def test_short_intervals_pair_each_reading_with_its_next(racked: Database)
     assert len({h for _, _, h in tallies}) == 3  # 10:40 .. 12:58
 
 
+async def test_spans_at_the_whole_second_bound(racked: Database) -> None:
+    """Cycles recorded at 150.5 s (bridged: spans up to 301 s, ``floor(2 * 150.5)``), some
+    301 s and some 302 s apart: the rollups bridge the first and not the second, as the
+    report's rules do, open hours and closed ones alike."""
+    history = History(5)
+    t = T0
+    for n, gap in enumerate([150, 301, 150, 302, 151, 301, 302, 150] * 6):
+        await store_cycle(racked, t, history.cycle(n), interval=150.5)
+        t += timedelta(seconds=gap)
+    stored = await stored_figures(racked)
+    assert_same(stored, await expected_figures(racked))
+    assert await open_hours(racked)  # the last ones are read from the raw readings
+    async with racked.transaction() as session:
+        await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
+    assert await stored_figures(racked) == stored
+
+
+def test_bridged_times_keep_what_a_reading_of_the_hours_can_be_bridged_to() -> None:
+    """A close reads the times past its end that a reading before it can be bridged to,
+    with every time between them, and none after."""
+    end = 39600
+    hour = list(range(36000, end, 300))
+    past = [end, end + 300, end + 600]  # reach 601 s at the default interval
+    bridged = rollups.bridged_times
+    # The next cycle, and the one after for an outlet that missed it (a 600 s span).
+    assert bridged(hour + past, end, {}) == [*hour, end, end + 300]
+    assert bridged(list(reversed(hour + past)), end, {}) == [*hour, end, end + 300]
+    assert bridged(hour, end, {}) == hour  # no time past the end
+    assert bridged(past, end, {}) == []  # no reading in the hours: nothing to bridge
+    early = [t for t in hour if t <= end - 900]  # the hour's last two cycles missed
+    assert bridged(early + past, end, {}) == early  # the gap is longer than 600 s
+    assert bridged(early + past, end, {early[-1]: 450.0}) == [*early, end]  # 900 s
+    # A later time's interval bridges it from the hour's last time, with those between.
+    assert bridged(hour + past, end, {end + 600: 450.0}) == hour + past
+    # At 120 s (bridged up to 240 s): two times past the end of five listed.
+    short = list(range(36000, end, 120))
+    later = list(range(end, end + 601, 120))
+    intervals = dict.fromkeys(short + later, 120.0)
+    assert bridged(short + later, end, intervals) == [*short, end, end + 120]
+    intervals[end + 360] = 300.0  # 480 s after 39480: within twice its own interval
+    assert bridged(short + later, end, intervals) == [*short, *later[:4]]
+    # A fractional interval: 150.5 s bridges 301 s, not 302 s.
+    times = [end - 1, end + 300, end + 301]
+    assert bridged(times, end, dict.fromkeys(times, 150.5)) == times[:2]
+    times = [end - 2, end + 300]
+    assert bridged(times, end, dict.fromkeys(times, 150.5)) == times[:1]
+
+
+async def test_a_close_reads_the_times_it_can_bridge(racked: Database) -> None:
+    """plan_close lists an hour's times and the two after it (not the third, within
+    ``reach``), and the rows are those of a close of every time (SQLite's paired path
+    and LEAD alike), a missed cycle at the hour's end included."""
+    history = History(6)
+    for n in range(30):
+        readings = history.cycle(n)
+        if n == 16:  # 12:00: pdu-a missed, its 11:55 readings bridged to 12:05
+            del readings["pdu-a"]
+        await store_cycle(racked, T0 + n * STEP, readings, interval=INTERVAL)
+    h = int(T0.timestamp()) // 3600 + 1  # 11:00
+    async with racked.transaction() as session:
+        dialect = session.get_bind().dialect.name
+        plan = await rollups.plan_close(session, h, h + 1, await rollups.reach(session), dialect)
+    assert plan.times == [h * 3600 + k * 300 for k in range(14)]
+    assert_same(await stored_figures(racked), await expected_figures(racked))
+
+
 def test_outlet_ranges_bound_the_readings_of_a_statement() -> None:
     assert rollups.outlet_ranges([], 13) == []
     assert rollups.outlet_ranges([1, 2, 5, 9, 10], 2 * rollups.READINGS_PER_STATEMENT) == [

@@ -539,8 +539,8 @@ async def test_0017_drops_sqlite_readings_foreign_key_and_keeps_every_reading(
         old_table = await _sqlite_table_and_check(db) if sqlite else None
     assert len(before) == 30 * 3 + 6
 
-    await migrate(db_url)
-    assert await current_revision(db_url) == "0017" == head_revision()
+    await migrate(db_url, "0017")
+    assert await current_revision(db_url) == "0017"
     async with Database.from_url(db_url) as db:
         assert await stored_readings(db) == before
         layout = await _layout(db)
@@ -577,3 +577,52 @@ async def test_0017_drops_sqlite_readings_foreign_key_and_keeps_every_reading(
                 await session.execute(
                     text("INSERT INTO power_reading (cycle, outlet_id) VALUES (1, 99999)")
                 )
+
+
+async def _fillfactor(db: Database) -> list[str] | None:
+    async with db.transaction() as session:
+        found = await session.scalar(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'outlet_last_hour'")
+        )
+    return None if found is None else list(found)
+
+
+@pytest.mark.timeout(120)
+async def test_0018_gives_postgresql_outlet_last_hour_free_pages(
+    db_url: str, make_inventory: MakeInventory
+) -> None:
+    """0018 sets PostgreSQL's outlet_last_hour's fillfactor to 50 and rewrites the table
+    (its rows kept), so each close's raise of it is a HOT update; the downgrade resets it.
+    A no-op on SQLite and MariaDB."""
+    await migrate(db_url, "0017")
+    async with Database.from_url(db_url) as db:
+        async with db.transaction() as session:
+            await apply_inventory(session, make_inventory(PDUS, MACHINES))
+        await _store_and_close(db)
+        before = await _last_hours(db)
+        postgresql = db.dialect == "postgresql"
+        if postgresql:
+            assert await _fillfactor(db) is None
+    assert before
+    await migrate(db_url)
+    assert await current_revision(db_url) == "0018" == head_revision()
+    async with Database.from_url(db_url) as db:
+        assert await _last_hours(db) == before
+        if postgresql:
+            assert await _fillfactor(db) == ["fillfactor=50"]
+            async with db.transaction() as session:
+                clustered = await session.scalar(
+                    text("SELECT count(*) FROM pg_index WHERE indisclustered")
+                )
+            assert clustered == 0
+    await downgrade(db_url, "0017")
+    async with Database.from_url(db_url) as db:
+        assert await _last_hours(db) == before
+        if postgresql:
+            assert await _fillfactor(db) is None
+
+
+async def _last_hours(db: Database) -> list[tuple[int, int]]:
+    async with db.transaction() as session:
+        rows = await session.execute(text("SELECT outlet_id, hour FROM outlet_last_hour"))
+        return sorted((int(o), int(h)) for o, h in rows)

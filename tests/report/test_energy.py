@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from powermond.energy import Sample, Spacing, Tally, interval_energy, outlet_tally
+from powermond.energy import (
+    Sample,
+    Spacing,
+    Tally,
+    bridged_span_s,
+    interval_energy,
+    outlet_tally,
+)
 from powermond.report.feeds import FeedReading, PowerPoint, machine_power
 from powermond.report.power import LoadTally, gaps_as_nan, peak_of_sums, report_row
 
@@ -155,3 +162,16 @@ def test_report_row_adds_feed_means() -> None:
     figures = (row.energy_kwh, row.mean_watts, row.peak_watts, row.mean_load)
     assert figures == (1.5, 150.0, 150.0, 2.5)
     assert (row.readings, row.load_samples, row.method) == (3, 4, "mixed")
+
+
+@pytest.mark.parametrize("interval", [300.0, 120.0, 5.0, 2.5, 150.5, 150.6, 0.4, 3600.0])
+def test_the_whole_second_bound_bridges_what_spacing_bridges(interval: float) -> None:
+    """The rollups' SQL compares a span of whole seconds with ``bridged_span_s`` (an
+    integer): it bridges exactly the spans :class:`Spacing` bridges, at any interval."""
+    spacing = Spacing({T0: interval}, default=interval)
+    bound = bridged_span_s(interval)
+    for span in range(max(0, bound - 3), bound + 4):
+        later = T0 + timedelta(seconds=span)
+        bridged = interval_energy(Sample(T0, 600, None), Sample(later, 600, None),
+                                  spacing.max_gap(T0, later)) is not None  # fmt: skip
+        assert bridged == (0 < span <= bound), span

@@ -84,7 +84,7 @@ from powermond.db.tables import (
     PowerHourly,
 )
 from powermond.db.types import HOUR_S, epoch_seconds
-from powermond.energy import DEFAULT_INTERVAL_S, hour_of
+from powermond.energy import DEFAULT_INTERVAL_S, bridged_span_s, hour_of
 from powermond.readings import INLET
 
 __all__ = [
@@ -94,6 +94,7 @@ __all__ = [
     "PduPeakHourly",
     "PowerHourly",
     "add_cycle",
+    "bridged_times",
     "chunked",
     "close_due_hours",
     "hourly_rows",
@@ -250,34 +251,43 @@ async def cycle_intervals(session: AsyncSession, s0: int, s1: int) -> dict[int, 
     return {int(at): float(s) for at, s in await session.execute(intervals_query(s0, s1))}
 
 
-def _longest(a: Any, b: Any, intervals: Mapping[int, float]) -> Any:
-    """SQL: the longer recorded interval of the cycles at ``a`` and ``b`` (a time without a
-    cycle row, or no time: the default), given every cycle's of the range: a CASE over the
-    few cycle times instead of a join per reading (which cost MariaDB a third of a close),
-    and a constant when every cycle ran at the default interval."""
-    by_s: dict[float, list[int]] = {}
+def _bound(a: Any, b: Any, intervals: Mapping[int, float]) -> Any:
+    """SQL: the longest span (whole seconds) bridged between the readings at ``a`` and ``b``:
+    :func:`~powermond.energy.bridged_span_s` of the longer recorded interval of their
+    cycles (a time without a cycle row, or no time: the default), computed here for each
+    distinct interval of the range given every cycle's (``intervals``), an integer literal:
+    a CASE over the few cycle times instead of a join per reading (which cost MariaDB a
+    third of a close), and a constant when every cycle ran at the default interval. (Until
+    2026-12-03 the interval itself, a Double the span was compared with twice of.)"""
+    default = bridged_span_s(DEFAULT_INTERVAL_S)
+    by_bound: dict[int, list[int]] = {}
     for at, s in intervals.items():
-        if s != DEFAULT_INTERVAL_S:
-            by_s.setdefault(s, []).append(at)
-    default = literal(DEFAULT_INTERVAL_S, Double)
-    if not by_s:
-        return default
+        if (bound := bridged_span_s(s)) != default:
+            by_bound.setdefault(bound, []).append(at)
+    if not by_bound:
+        return _seconds(default)
 
     def of(at: Any) -> Any:
-        cases = [(at.in_(sorted(ats)), literal(s, Double)) for s, ats in sorted(by_s.items())]
-        return case(*cases, else_=default)
+        cases = [(at.in_(sorted(ats)), _seconds(n)) for n, ats in sorted(by_bound.items())]
+        return case(*cases, else_=_seconds(default))
 
     return _larger(of(a), of(b))
 
 
-def _interval(a: Any, b: Any, longest: Any) -> dict[str, Any]:
+def _seconds(n: int) -> Any:
+    """SQL: the integer literal ``n`` (not a parameter: every dialect compares it as an
+    integer with the integer span)."""
+    return literal_column(str(int(n)), BigInteger)
+
+
+def _interval(a: Any, b: Any, bound: Any) -> dict[str, Any]:
     """The tally columns of the interval between readings ``a`` and ``b`` (``b`` later; ``b``
-    may be missing, all NULL) whose cycles' longer recorded interval is ``longest``.
+    may be missing, all NULL), bridged when its span is at most ``bound`` (:func:`_bound`).
     :func:`powermond.energy.interval_energy` in SQL."""
     # Signed 64 bits: MariaDB's cycle is unsigned (a product with negative watts would be
     # out of range), PostgreSQL's 4 bytes (span x mW passes 2^31 at 600 s and 3.6 kW).
     span = cast(b.cycle, BigInteger) - cast(a.cycle, BigInteger)
-    bridged = span <= 2 * longest
+    bridged = span <= bound
     counters = and_(a.energy_kwh.is_not(None), b.energy_kwh.is_not(None))
     watts = and_(a.watts.is_not(None), b.watts.is_not(None))
     rose = and_(counters, b.energy_kwh >= a.energy_kwh)
@@ -304,7 +314,7 @@ async def reach(session: AsyncSession) -> int:
 
 def reach_of(longest: float | None) -> int:
     """:func:`reach` given the longest recorded interval (``None``: no cycle row)."""
-    return int(2 * max(float(longest or 0.0), DEFAULT_INTERVAL_S)) + 1
+    return bridged_span_s(max(float(longest or 0.0), DEFAULT_INTERVAL_S)) + 1
 
 
 # --- the rows of hours, from the raw readings ------------------------------------------------
@@ -387,7 +397,8 @@ def hourly_rows(
     ``machine_ids``: the rows of the outlets that fed these (and only those are exact for
     these machines: the caller keeps their rows), all readings of such an outlet still read;
     ``outlets``: only the outlets of this inclusive id range; ``times``: every time a
-    reading of ``[s0, s1 + reach)`` has (:func:`reading_times`), listed in the WHERE so that
+    reading of ``[s0, s1 + reach)`` has (:func:`reading_times`; or those of them
+    :func:`bridged_times` keeps: the others are never bridged), listed in the WHERE so that
     MariaDB reads its key (cycle, outlet_id) as one range of the outlets per time.
     Each reading's next one (the interval it opens) is found by ``LEAD`` over its outlet's
     readings up to ``reach`` past the end: one ordered pass, where
@@ -416,7 +427,7 @@ def hourly_rows(
     if times is not None:
         readings = readings.where(r.cycle.in_(times))
     n = readings.subquery("n")
-    to_q = _interval(n.c, _next(n), _longest(n.c.cycle, n.c.q_cycle, intervals))
+    to_q = _interval(n.c, _next(n), _bound(n.c.cycle, n.c.q_cycle, intervals))
     per_reading = select(
         hour_number(n.c.cycle).label("hour"),
         n.c.outlet_id,
@@ -455,25 +466,65 @@ def _sums(
     every_outlet: bool = False,
 ) -> Any:
     """Per (cycle, owner) in ``[start, end)``: the sum of the owner's watts (of these
-    owners only, when given). ``every_outlet``: the sums of all owners, which MariaDB
-    reads fastest by the readings of the range (its clustered key), each joined to its
-    outlet: on its own it walked every outlet into the readings' secondary index, three
-    times as slow (6.8 s instead of 2.1 s for a cycle of 10,000 PDUs, longer than
-    ``[database] timeout`` at times)."""
+    owners only, when given). ``every_outlet``: the sums of all owners (a close's windows),
+    which MariaDB reads fastest by the readings of the range (its clustered key) and sorts
+    by filesort (``SQL_BIG_RESULT``: no temporary table per group); a PDU's joined to a
+    derived table of the outlets (:func:`_mariadb_outlets`). On its own it walked every
+    outlet into the readings' secondary index, three times as slow (6.8 s instead of 2.1 s
+    for a cycle of 10,000 PDUs, longer than ``[database] timeout`` at times)."""
+    if every_outlet and dialect in MARIADB:
+        return _mariadb_sums(kind, start, end)
     scan = _scan(dialect, outlets=kind == "pdu")
     r, o = scan.r, scan.o
     owner = r.machine_id if kind == "machine" else o.pdu_id
     stmt = select(r.cycle.label("cycle"), owner.label("owner"), func.sum(r.watts).label("total"))
-    if every_outlet and kind == "pdu" and dialect in MARIADB:
-        stmt = stmt.prefix_with("STRAIGHT_JOIN")  # the FROM's order: readings, then outlet
     stmt = stmt.select_from(scan.source).where(*scan.where)
-    if kind == "pdu":  # of its outlets: its inlet meters the same power
-        stmt = stmt.where(o.label != INLET, o.label.not_like(f"{INLET}.%"))
+    if kind == "pdu":
+        stmt = stmt.where(*_metered(o))
     stmt = stmt.where(r.cycle >= start, r.cycle < end, r.watts.is_not(None))
     stmt = stmt.where(owner.is_not(None))
     if owners is not None:
         stmt = stmt.where(owner.in_(sorted(owners)))
     return stmt.group_by(r.cycle, owner).subquery("s")
+
+
+def _metered(o: Any) -> list[Any]:
+    """The outlets of a PDU's sums: not its inlet, which meters the same power."""
+    return [o.label != INLET, o.label.not_like(f"{INLET}.%")]
+
+
+def _mariadb_sums(kind: str, start: int, end: int) -> Any:
+    """MariaDB: :func:`_sums` of every owner, the groups sorted by filesort
+    (``SQL_BIG_RESULT``), a PDU's joined to :func:`_mariadb_outlets` from the readings
+    of the range in key order (``STRAIGHT_JOIN``)."""
+    r = _reading.alias("r")
+    source: Any = r
+    owner, prefixes = r.c.machine_id, ["SQL_BIG_RESULT"]
+    if kind == "pdu":
+        o = _mariadb_outlets()
+        source, owner = r.join(o, o.c.id == r.c.outlet_id), o.c.pdu_id
+        prefixes.insert(0, "STRAIGHT_JOIN")
+    total = func.sum(r.c.watts).label("total")
+    stmt = select(r.c.cycle.label("cycle"), owner.label("owner"), total)
+    stmt = stmt.prefix_with(*prefixes).select_from(source)
+    stmt = stmt.where(r.c.cycle >= start, r.c.cycle < end, r.c.watts.is_not(None))
+    return stmt.where(owner.is_not(None)).group_by(r.c.cycle, owner).subquery("s")
+
+
+# MariaDB materializes a derived table with a LIMIT (the largest it takes) instead of
+# merging it into the join.
+_EVERY_ROW = 2**63 - 1
+
+
+def _mariadb_outlets() -> Any:
+    """MariaDB: the metered outlets' (id, pdu_id) as a derived table, which it materializes
+    once (a LIMIT keeps it from merging it) with a key on id to join each reading to: the
+    join of the readings to ``outlet`` itself (``eq_ref`` on its primary key per reading)
+    took the sums of a 1,000-PDU close window of 10 cycles 0.87-1.17 s (median of each of
+    two series, alternated, load ~5.5), this 0.65-0.87 s (2026-12-03; docs/scaling.md)."""
+    o = _outlet
+    rows = select(o.c.id, o.c.pdu_id).where(*_metered(o.c)).limit(_EVERY_ROW)
+    return rows.subquery("o")
 
 
 def peak_rows(
@@ -637,8 +688,35 @@ async def plan_close(session: AsyncSession, h0: int, h1: int, reach_s: int, dial
     and the outlet id ranges of its statements."""
     intervals = await cycle_intervals(session, h0 * HOUR_S, h1 * HOUR_S + reach_s)
     times = await reading_times(session, dialect, h0 * HOUR_S, h1 * HOUR_S + reach_s)
+    if times is not None:
+        times = bridged_times(times, h1 * HOUR_S, intervals)
     ranges = await stored_outlet_ranges(session, _cycles(intervals, h1))
     return Plan(h0, h1, reach_s, intervals, dialect, ranges, times)
+
+
+def bridged_times(times: Sequence[int], end: int, intervals: Mapping[int, float]) -> list[int]:
+    """Of ``times`` (a close's reading times, up to ``reach`` past ``end``), those a close
+    ending at ``end`` needs: every one before it, and those after it up to the last that
+    some reading before it can be bridged to (its span from an earlier time at most
+    :func:`~powermond.energy.bridged_span_s` of either time's recorded interval, as
+    :func:`_bound` says), with every time between (a reading's next one is then its next
+    among these, or one that is never bridged: as if it had none). ``reach`` is twice the
+    longest interval ever recorded, so at the default interval the close read three
+    cycles past the hour where two can be bridged (the reading at ``end``, and the one
+    after it, from the hour's last time for an outlet that missed the cycle at ``end``)."""
+
+    def bound(t: int) -> int:
+        return bridged_span_s(intervals.get(t, DEFAULT_INTERVAL_S))
+
+    listed = sorted(times)
+    mine = [t for t in listed if t < end]
+    if not mine:
+        return []
+    farthest = max(t + bound(t) for t in mine)  # bridged from an earlier time's interval
+    last = mine[-1]  # the nearest to each later time, for that later time's interval
+    past = [u for u in listed if u >= end]
+    needed = [i for i, u in enumerate(past) if u <= farthest or u - last <= bound(u)]
+    return mine + past[: needed[-1] + 1] if needed else mine
 
 
 def _cycles(intervals: Mapping[int, float], h1: int) -> int:
@@ -778,8 +856,9 @@ def roll_up_steps(
     ``intervals``: :func:`cycle_intervals` of ``[h0, h1)`` and ``reach`` past it;
     ``outlets``: the outlet id ranges of one ``power_hourly`` step each (``None``: one
     statement for all, and one per peak table), ``times``: the readings' times those
-    statements list (:func:`reading_times`); ``outlet_count``: the outlets the peaks'
-    windows are cut for (else the ranges'), ``cycles``: those of an outlet's statement.
+    statements list (:func:`reading_times`, trimmed by :func:`bridged_times`);
+    ``outlet_count``: the outlets the peaks' windows are cut for (else the ranges'),
+    ``cycles``: those of an outlet's statement.
     From ``part`` on, and in a peak part after its window ending at ``done``. An outlet's
     rows depend on its readings alone; the peaks, sums over outlets, are per window of whole
     cycles: an hour's first one inserts (its rows deleted with it), the others raise. Each
@@ -890,7 +969,8 @@ def _paired_hour(
 ) -> list[Any]:
     """SQLite: the statements that insert hour ``h``'s ``power_hourly`` rows of the outlet
     id range ``outlets`` (its rows deleted before), ``times`` every time a reading of the
-    hour or of ``reach`` past it has (:func:`reading_times`).
+    hour or of ``reach`` past it has (:func:`reading_times`), or those of them
+    :func:`bridged_times` keeps (a later time's reading is never bridged to).
 
     The same rows as :func:`hourly_rows`, found without its window and its sorts: each
     outlet (in id order) joined to its readings of the hour by key seeks (in time order),
@@ -921,7 +1001,7 @@ def _paired_hour(
         }
     )
     outlet = literal_column("o.id", Integer)
-    tally = _interval(a, b, _longest(a.cycle, b.cycle, intervals))
+    tally = _interval(a, b, _bound(a.cycle, b.cycle, intervals))
     machine = func.coalesce(a.machine_id, 0)
     rows = (
         select(

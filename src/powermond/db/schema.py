@@ -192,6 +192,8 @@ power_reading = Table(
 # pruned since): the hour of its newest reading as of the last close, raised by every
 # close (``db.rollups``). Its newest reading is then in that hour or in an open one: a
 # bounded search, where the readings have no index by outlet (``db.latest``).
+# PostgreSQL: fillfactor 50 (migration 0018; SQLAlchemy has no table option for it, and
+# the migrations make every database), so each close's raise is a HOT update.
 outlet_last_hour = Table(
     "outlet_last_hour",
     METADATA,
