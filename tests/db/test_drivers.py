@@ -9,7 +9,8 @@ import sys
 import textwrap
 
 import pytest
-from tests.conftest import MARIADB, require_server
+
+from conftest import MARIADB, require_server
 
 pytest.importorskip("asyncmy")
 
