@@ -37,7 +37,6 @@ readings again (bench/bench_store.py; docs/scaling.md).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -48,7 +47,6 @@ from sqlalchemy import (
     BigInteger,
     Double,
     Integer,
-    Select,
     case,
     column,
     delete,
@@ -58,15 +56,21 @@ from sqlalchemy import (
     select,
     table,
     text,
-    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from powermond.db.bulk import dialect_insert, insert_rows, on_conflict_update
+from powermond.db.bulk import dialect_insert, insert_rows
 from powermond.db.daily import LOAD, POWER, reopen
 from powermond.db.latest import reading_times as listed_times
 from powermond.db.open_hours import HOURS_PER_STATEMENT, discard_progress, open_hours, runs
 from powermond.db.repository_base import chunked
+from powermond.db.rollup_peaks import (
+    _PEAKS,
+    _all_peaks,
+    _window_statements,
+    _windows,
+    peak_rows,
+)
 from powermond.db.rollup_rule import (
     HOUR,
     SQLITE_BY_OUTLET_TIMES,
@@ -79,8 +83,6 @@ from powermond.db.rollup_rule import (
     _interval,
     _named_columns,
     _outlet,
-    _reading,
-    _scan,
     _tally_sums,
     cycle_intervals,
     hour_number,
@@ -100,7 +102,6 @@ from powermond.db.tables import (
 )
 from powermond.db.types import HOUR_S, epoch_seconds
 from powermond.energy import DEFAULT_INTERVAL_S, bridged_span_s, hour_of
-from powermond.readings import INLET
 
 __all__ = [
     "HOUR",
@@ -153,16 +154,6 @@ READINGS_PER_STATEMENT = 500_000
 # Reading times a close's statement lists at most (reading_times): a run of 24 hours
 # (HOURS_PER_STATEMENT) at 300 s lists 290; MariaDB gives up a range plan past 16,000 parts.
 LISTED_TIMES = 1_000
-_PEAKS = {
-    "machine": table(
-        "machine_peak_hourly", column("hour", Integer), column("machine_id", Integer),
-        column("peak_mw", Integer),
-    ),
-    "pdu": table(
-        "pdu_peak_hourly", column("hour", Integer), column("pdu_id", Integer),
-        column("peak_mw", Integer),
-    ),
-}  # fmt: skip
 _load_hourly = table(
     "load_hourly",
     column("hour", Integer),
@@ -174,93 +165,6 @@ _load_hourly = table(
     column("load15_count", Integer),
     column("load15_sum", Double),
 )
-
-
-def _sums(
-    kind: str,
-    start: int,
-    end: int,
-    dialect: str,
-    owners: Collection[int] | None = None,
-    *,
-    every_outlet: bool = False,
-) -> Any:
-    """Per (cycle, owner) in ``[start, end)``: the sum of the owner's watts (of these
-    owners only, when given). ``every_outlet``: the sums of all owners (a close's windows),
-    which MariaDB reads fastest by the readings of the range (its clustered key) and sorts
-    by filesort (``SQL_BIG_RESULT``: no temporary table per group); a PDU's joined to a
-    derived table of the outlets (:func:`_mariadb_outlets`). On its own it walked every
-    outlet into the readings' secondary index, three times as slow (6.8 s instead of 2.1 s
-    for a cycle of 10,000 PDUs, longer than ``[database] timeout`` at times)."""
-    if every_outlet and dialect in MARIADB:
-        return _mariadb_sums(kind, start, end)
-    scan = _scan(dialect, outlets=kind == "pdu")
-    r, o = scan.r, scan.o
-    owner = r.machine_id if kind == "machine" else o.pdu_id
-    stmt = select(r.cycle.label("cycle"), owner.label("owner"), func.sum(r.watts).label("total"))
-    stmt = stmt.select_from(scan.source).where(*scan.where)
-    if kind == "pdu":
-        stmt = stmt.where(*_metered(o))
-    stmt = stmt.where(r.cycle >= start, r.cycle < end, r.watts.is_not(None))
-    stmt = stmt.where(owner.is_not(None))
-    if owners is not None:
-        stmt = stmt.where(owner.in_(sorted(owners)))
-    return stmt.group_by(r.cycle, owner).subquery("s")
-
-
-def _metered(o: Any) -> list[Any]:
-    """The outlets of a PDU's sums: not its inlet, which meters the same power."""
-    return [o.label != INLET, o.label.not_like(f"{INLET}.%")]
-
-
-def _mariadb_sums(kind: str, start: int, end: int) -> Any:
-    """MariaDB: :func:`_sums` of every owner, the groups sorted by filesort
-    (``SQL_BIG_RESULT``), a PDU's joined to :func:`_mariadb_outlets` from the readings
-    of the range in key order (``STRAIGHT_JOIN``)."""
-    r = _reading.alias("r")
-    source: Any = r
-    owner, prefixes = r.c.machine_id, ["SQL_BIG_RESULT"]
-    if kind == "pdu":
-        o = _mariadb_outlets()
-        source, owner = r.join(o, o.c.id == r.c.outlet_id), o.c.pdu_id
-        prefixes.insert(0, "STRAIGHT_JOIN")
-    total = func.sum(r.c.watts).label("total")
-    stmt = select(r.c.cycle.label("cycle"), owner.label("owner"), total)
-    stmt = stmt.prefix_with(*prefixes).select_from(source)
-    stmt = stmt.where(r.c.cycle >= start, r.c.cycle < end, r.c.watts.is_not(None))
-    return stmt.where(owner.is_not(None)).group_by(r.c.cycle, owner).subquery("s")
-
-
-# MariaDB materializes a derived table with a LIMIT (the largest it takes) instead of
-# merging it into the join.
-_EVERY_ROW = 2**63 - 1
-
-
-def _mariadb_outlets() -> Any:
-    """MariaDB: the metered outlets' (id, pdu_id) as a derived table, which it materializes
-    once (a LIMIT keeps it from merging it) with a key on id to join each reading to: the
-    join of the readings to ``outlet`` itself (``eq_ref`` on its primary key per reading)
-    took the sums of a 1,000-PDU close window of 10 cycles 0.87-1.17 s (median of each of
-    two series, alternated, load ~5.5), this 0.65-0.87 s (2026-12-03; docs/scaling.md)."""
-    o = _outlet
-    rows = select(o.c.id, o.c.pdu_id).where(*_metered(o.c)).limit(_EVERY_ROW)
-    return rows.subquery("o")
-
-
-def peak_rows(
-    kind: str, h0: int, h1: int, dialect: str, owners: Collection[int] | None = None
-) -> Select[Any]:
-    """The ``machine_peak_hourly`` (``kind`` "machine") or ``pdu_peak_hourly`` ("pdu") rows
-    of the hours ``[h0, h1)`` from the raw readings: ``hour``, ``<kind>_id``, ``peak_mw``
-    (of these owners only, when given)."""
-    sums = _sums(kind, h0 * HOUR_S, h1 * HOUR_S, dialect, owners)
-    hour = hour_number(sums.c.cycle).label("hour")
-    per_cycle = select(hour, sums.c.owner, sums.c.total).subquery("c")
-    return select(
-        per_cycle.c.hour,
-        per_cycle.c.owner.label(f"{kind}_id"),
-        func.max(per_cycle.c.total).label("peak_mw"),
-    ).group_by(per_cycle.c.hour, per_cycle.c.owner)
 
 
 # --- open hours -------------------------------------------------------------------------------
@@ -659,22 +563,6 @@ def _peak_steps(
     return found
 
 
-def _all_peaks(kind: str, target: Any, h0: int, h1: int, dialect: str) -> list[Any]:
-    """``kind``'s peak rows of the hours ``[h0, h1)`` by one statement."""
-    peaks = peak_rows(kind, h0, h1, dialect)
-    names = [c.name for c in peaks.selected_columns]
-    gone = delete(target).where(target.c.hour >= h0, target.c.hour < h1)
-    return [gone, dialect_insert(target, dialect).from_select(names, peaks)]
-
-
-def _window_statements(kind: str, target: Any, h: int, s0: int, s1: int, dialect: str) -> list[Any]:
-    """``kind``'s peaks of hour ``h``'s cycles in ``[s0, s1)``: the hour's first window
-    deletes its rows and inserts, a later one raises."""
-    first = s0 == h * HOUR_S
-    window = _peaks_of_window(kind, target, h, s0, s1, dialect, raise_=not first)
-    return [delete(target).where(target.c.hour == h), window] if first else [window]
-
-
 # power_hourly's machine_id while a paired statement (_paired_hour) rolls up an outlet
 # whose readings of the hour name more than one machine (their rows are then recomputed).
 _MIXED = -1
@@ -775,38 +663,6 @@ def _paired_source(mine: Sequence[int], listed: Sequence[int], reach: int) -> st
         f" LEFT JOIN power_reading AS bx ON bx.cycle = CASE WHEN b1.cycle IS NULL THEN"
         f" {fallback} END AND bx.outlet_id = o.id"
     )
-
-
-def _windows(h: int, intervals: Mapping[int, float], cycles: int) -> list[tuple[int, int]]:
-    """Hour ``h`` cut at every ``cycles``-th recorded cycle time into windows of epoch
-    seconds ``[s0, s1)`` that cover it whole (readings without a cycle row included)."""
-    start, end = h * HOUR_S, (h + 1) * HOUR_S
-    times = sorted(at for at in intervals if start < at < end)
-    return list(itertools.pairwise([start, *times[cycles - 1 :: cycles], end]))
-
-
-def _peaks_of_window(
-    kind: str, target: Any, h: int, s0: int, s1: int, dialect: str, *, raise_: bool
-) -> Any:
-    """The peaks of hour ``h``'s cycles in ``[s0, s1)``: inserted (the hour's first window),
-    or raising the peaks the earlier windows wrote (a peak is the greatest cycle sum)."""
-    sums = _sums(kind, s0, s1, dialect, every_outlet=True)
-    rows = select(
-        literal(h, Integer).label("hour"),
-        sums.c.owner.label(f"{kind}_id"),
-        func.max(sums.c.total).label("peak_mw"),
-    ).group_by(sums.c.owner)
-    # A derived table: SQLite's upsert needs a WHERE in its SELECT (else ON could be a
-    # join's), MariaDB's ON DUPLICATE KEY UPDATE a SELECT without its own GROUP BY.
-    w = rows.subquery("w")
-    rows = select(w).where(true())
-    if dialect != "sqlite":
-        rows = rows.order_by(w.c[f"{kind}_id"])
-    key = ["hour", f"{kind}_id"]
-    stmt = dialect_insert(target, dialect).from_select([*key, "peak_mw"], rows)
-    if not raise_:
-        return stmt
-    return on_conflict_update(stmt, target, key, (), ("peak_mw",), dialect)
 
 
 def _ceil_hour(time: datetime) -> datetime:
