@@ -43,7 +43,6 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Double,
     Integer,
     column,
     delete,
@@ -55,10 +54,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from powermond.db.bulk import dialect_insert, insert_rows
-from powermond.db.daily import LOAD, POWER, reopen
+from powermond.db.daily import POWER, reopen
 from powermond.db.latest import reading_times as listed_times
 from powermond.db.open_hours import HOURS_PER_STATEMENT, discard_progress, open_hours, runs
 from powermond.db.repository_base import chunked
+from powermond.db.rollup_load import update_load_rollups_for
 from powermond.db.rollup_peaks import (
     _PEAKS,
     _all_peaks,
@@ -76,7 +76,6 @@ from powermond.db.rollup_rule import (
     _hourly,
     _outlet,
     cycle_intervals,
-    hour_number,
     hourly_rows,
     intervals_query,
     reach,
@@ -86,13 +85,12 @@ from powermond.db.rollup_sqlite import _paired_hour
 from powermond.db.rows import StoredCycle
 from powermond.db.tables import (
     MARIADB,
-    CpuLoad,
     LoadHourly,
     MachinePeakHourly,
     PduPeakHourly,
     PowerHourly,
 )
-from powermond.db.types import HOUR_S, epoch_seconds
+from powermond.db.types import HOUR_S
 from powermond.energy import DEFAULT_INTERVAL_S, bridged_span_s, hour_of
 
 __all__ = [
@@ -120,7 +118,6 @@ __all__ = [
 ]
 
 
-_load = CpuLoad.__table__
 _open = table("open_hour", column("hour", Integer))
 # SQLite (migration 0013), MariaDB (0014) and PostgreSQL (0015): each outlet's hour of its
 # newest reading, raised to the newest of the closed hours' rows (db.latest reads it). Not
@@ -146,17 +143,6 @@ READINGS_PER_STATEMENT = 500_000
 # Reading times a close's statement lists at most (reading_times): a run of 24 hours
 # (HOURS_PER_STATEMENT) at 300 s lists 290; MariaDB gives up a range plan past 16,000 parts.
 LISTED_TIMES = 1_000
-_load_hourly = table(
-    "load_hourly",
-    column("hour", Integer),
-    column("machine_id", Integer),
-    column("samples", Integer),
-    column("load1_sum", Double),
-    column("load5_count", Integer),
-    column("load5_sum", Double),
-    column("load15_count", Integer),
-    column("load15_sum", Double),
-)
 
 
 # --- open hours -------------------------------------------------------------------------------
@@ -557,48 +543,3 @@ def _peak_steps(
 
 def _ceil_hour(time: datetime) -> datetime:
     return time if time == hour_of(time) else hour_of(time) + HOUR
-
-
-# --- load -----------------------------------------------------------------------------------
-
-
-async def update_load_rollups_for(
-    session: AsyncSession, machine_ids: Sequence[int], first: datetime, last: datetime
-) -> None:
-    """Recompute the load rollups of ``machine_ids`` for the hours from ``first`` to ``last``
-    from the stored samples (re-imports and overlapping runs stay exact): one delete and one
-    ``INSERT … SELECT`` per chunk of machines, for any number of samples."""
-    if not machine_ids:
-        return
-    start, end = hour_of(first), hour_of(last) + HOUR
-    await reopen(session, LOAD, start, end - timedelta(seconds=1))  # first: it takes a lock
-    h0, h1 = _epoch(start) // HOUR_S, _epoch(end) // HOUR_S
-    dialect = session.get_bind().dialect.name
-    for chunk in chunked(sorted(set(machine_ids))):
-        await session.execute(
-            delete(_load_hourly).where(
-                _load_hourly.c.machine_id.in_(chunk),
-                _load_hourly.c.hour >= h0,
-                _load_hourly.c.hour < h1,
-            )
-        )
-        samples = select(
-            hour_number(epoch_seconds(_load.c.time)).label("hour"),
-            _load.c.machine_id,
-            _load.c.load1,
-            _load.c.load5,
-            _load.c.load15,
-        ).where(_load.c.machine_id.in_(chunk), _load.c.time >= start, _load.c.time < end)
-        s = samples.subquery("s")
-        sums = select(
-            s.c.hour,
-            s.c.machine_id,
-            func.count(s.c.load1),
-            func.coalesce(func.sum(s.c.load1), 0.0),
-            func.count(s.c.load5),
-            func.coalesce(func.sum(s.c.load5), 0.0),
-            func.count(s.c.load15),
-            func.coalesce(func.sum(s.c.load15), 0.0),
-        ).group_by(s.c.hour, s.c.machine_id)
-        names = [c.name for c in _load_hourly.c]
-        await session.execute(dialect_insert(_load_hourly, dialect).from_select(names, sums))
