@@ -18,7 +18,6 @@ from powermond.db.tables import CpuLoad
 from powermond.db.types import HOUR_S, epoch_seconds
 from powermond.energy import hour_of
 
-_load = CpuLoad.__table__
 _load_hourly = table(
     "load_hourly",
     column("hour", Integer),
@@ -30,6 +29,7 @@ _load_hourly = table(
     column("load15_count", Integer),
     column("load15_sum", Double),
 )
+_load = CpuLoad.__table__
 
 
 async def update_load_rollups_for(
