@@ -348,14 +348,14 @@ def main() -> None:
         choices=["by-outlet", "by-cycle"],
         default="by-outlet",
         help="SQLite's close of an outlet range: each outlet's listed reading times by key"
-        " seeks (what the code does up to rollups.SQLITE_BY_OUTLET_TIMES times), or each"
+        " seeks (what the code does up to rollup_rule.SQLITE_BY_OUTLET_TIMES times), or each"
         " time's readings of the range in cycle order, sorted for LEAD (the alternative)",
     )
     args = parser.parse_args()
     if args.sqlite_close == "by-cycle":
-        import powermond.db.rollups as rollups
+        import powermond.db.rollup_rule as rule
 
-        rollups.SQLITE_BY_OUTLET_TIMES = 0
+        rule.SQLITE_BY_OUTLET_TIMES = 0
     daemon_gc, columns = args.gc == "daemon", args.input == "columns"
     options = (args.check, args.profile, daemon_gc, columns)
     asyncio.run(bench(args.db, args.pdus, args.cycles, *options))

@@ -23,7 +23,7 @@ The rules (also in the report's documentation):
 * A report row's ``method`` says which rule made its energy: "counter", "integrated",
   "mixed" (both), or ``None`` (no interval could be counted).
 
-The hourly rollups apply these rules in SQL over the stored readings (``db/rollups.py``, in
+The hourly rollups apply these rules in SQL over the stored readings (``db/rollup_rule.py``, in
 the readings' integer units); tests check that both give the same tallies.
 """
 
@@ -74,7 +74,7 @@ def bridged_span_s(interval_s: float) -> int:
     """The longest span in whole seconds bridged next to a cycle recorded at ``interval_s``:
     ``floor(2 * interval_s)``. Stored readings' times are whole seconds, so their span is
     at most twice the interval exactly when it is at most this (:meth:`Spacing.max_gap`'s
-    rule); the rollups' SQL compares the integer span with it (``db.rollups._interval``)."""
+    rule); the rollups' SQL compares the integer span with it (``db.rollup_rule._interval``)."""
     return math.floor(2 * interval_s)
 
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from powermond.collect.store import store_cycle
-from powermond.db import close_steps, rollups
+from powermond.db import close_steps, rollup_plan, rollups
 from powermond.db.apply import apply_inventory
 from powermond.db.close_steps import Closer, progress
 from powermond.db.collectors import CYCLE_LOCK, lock
@@ -55,7 +55,7 @@ async def racked(db: Database, make_inventory: MakeInventory) -> Database:
 def one_step_a_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
     """Closes of a few statements (three outlets a range, six cycles a peak window: seven
     steps an hour, the last one closing it), one step after each cycle."""
-    monkeypatch.setattr(rollups, "READINGS_PER_STATEMENT", 40)
+    monkeypatch.setattr(rollup_plan, "READINGS_PER_STATEMENT", 40)
     monkeypatch.setattr(close_steps, "CLOSE_READINGS", 1)
     monkeypatch.setattr(close_steps, "CLOSE_CYCLES", 10**9)
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from powermond.collect.store import CycleInfo, store_cycle
-from powermond.db import rollups
+from powermond.db import rollup_peaks, rollup_plan, rollups
 from powermond.db.apply import apply_inventory
 from powermond.db.cycles import POLL, CycleRepository
 from powermond.db.engine import Database
@@ -270,12 +270,12 @@ def test_outlet_ranges_bound_the_readings_of_a_statement() -> None:
         (9, 9),
         (10, 10),
     ]  # an outlet's readings are never split
-    assert rollups._windows(10, {36000: 300.0, 36300: 300.0, 36600: 600.0, 39600: 0.0}, 1) == [
+    assert rollup_peaks._windows(10, {36000: 300.0, 36300: 300.0, 36600: 600.0, 39600: 0.0}, 1) == [
         (36000, 36300),
         (36300, 36600),
         (36600, 39600),
     ]  # a window a cycle (the one at the hour's start in the first): the next hour's left out
-    assert rollups._windows(10, {36100: 300.0, 36400: 300.0, 36700: 300.0}, 2) == [
+    assert rollup_peaks._windows(10, {36100: 300.0, 36400: 300.0, 36700: 300.0}, 2) == [
         (36000, 36400),
         (36400, 39600),
     ]
@@ -297,7 +297,7 @@ async def test_a_close_in_outlet_ranges_writes_the_rows_of_one_statement(
         await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
     whole = await stored_rows(racked)
     assert len({row[3] for row in whole["power_hourly"]}) >= 3
-    monkeypatch.setattr(rollups, "READINGS_PER_STATEMENT", 1)  # one outlet a statement
+    monkeypatch.setattr(rollup_plan, "READINGS_PER_STATEMENT", 1)  # one outlet a statement
     statements: list[int] = []
     real = rollups.run_steps
 
@@ -328,16 +328,16 @@ async def test_outlet_ranges_read_the_readings_without_a_cycle_row(
         await session.execute(delete(Cycle).where(Cycle.time.in_(gone)))
         await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
     whole = await stored_rows(racked)
-    monkeypatch.setattr(rollups, "READINGS_PER_STATEMENT", 1)
+    monkeypatch.setattr(rollup_plan, "READINGS_PER_STATEMENT", 1)
     async with racked.transaction() as session:
         dialect = session.get_bind().dialect.name
         s0, s1 = int((T0 + 4 * STEP).timestamp()), int((T0 + 18 * STEP).timestamp())
         times = await rollups.reading_times(session, dialect, s0, s1)
         assert times == [s0 + n * int(INTERVAL) for n in range(14)]
-        listed = rollups.LISTED_TIMES
-        monkeypatch.setattr(rollups, "LISTED_TIMES", 13)
+        listed = rollup_plan.LISTED_TIMES
+        monkeypatch.setattr(rollup_plan, "LISTED_TIMES", 13)
         assert await rollups.reading_times(session, dialect, s0, s1) is None
-        monkeypatch.setattr(rollups, "LISTED_TIMES", listed)  # the close below lists
+        monkeypatch.setattr(rollup_plan, "LISTED_TIMES", listed)  # the close below lists
         await recompute(session, T0 - timedelta(hours=1), T0 + timedelta(hours=4))
     assert await stored_rows(racked) == whole
     assert_same(await stored_figures(racked), await expected_figures(racked))

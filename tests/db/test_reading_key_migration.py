@@ -427,7 +427,7 @@ async def test_sqlite_readers_seek_the_key(db: Database, make_inventory: MakeInv
     scans = [(statement, plan) for statement, plan in plans if any(map(_SCAN.search, plan))]
     assert scans == []
     # The hour's rows, each reading paired with its next by seeks, come in the order their
-    # GROUP BY wants: no temporary B-tree, no window's co-routine (rollups._paired_hour).
+    # GROUP BY wants: no temporary B-tree, no window's co-routine (rollup_sqlite._paired_hour).
     paired = [plan for statement, plan in plans if "AS b1" in statement]
     assert paired
     assert [

@@ -1,12 +1,13 @@
 """The hourly power rollups, rolled up once per hour in SQL from the stored readings, when the
 hour closes.
 
-One rule, in one place (:func:`_interval` and :func:`hourly_rows`): the energy rules of
-:mod:`powermond.energy` (an interval belongs to its first reading's hour and machine; it is
-bridged when at most twice the recorded interval of either of its cycles; counter delta where
-the counter did not go down, else the trapezoid of the watts, else a reset counted from
-zero), written as SQL over ``power_reading`` and the ``cycle`` table; and a peak is the
-highest per-cycle sum of an owner's watts in the hour (:func:`peak_rows`).
+One rule, in one place (:mod:`powermond.db.rollup_rule`: ``_interval`` and
+:func:`hourly_rows`): the energy rules of :mod:`powermond.energy` (an interval belongs to its
+first reading's hour and machine; it is bridged when at most twice the recorded interval of
+either of its cycles; counter delta where the counter did not go down, else the trapezoid of
+the watts, else a reset counted from zero), written as SQL over ``power_reading`` and the
+``cycle`` table; and a peak is the highest per-cycle sum of an owner's watts in the hour
+(:func:`peak_rows`, :mod:`powermond.db.rollup_peaks`).
 
 An hour's rows in ``power_hourly``, ``machine_peak_hourly`` and ``pdu_peak_hourly`` are valid
 exactly when the hour is not *open* (an ``open_hour`` row, migration 0012):
@@ -33,514 +34,96 @@ exactly when the hour is not *open* (an ``open_hour`` row, migration 0012):
 
 Rolling an hour up once replaces an upsert per cycle that cost as much as inserting the
 readings again (bench/bench_store.py; docs/scaling.md).
+
+This module holds the open hours and their close (:func:`recompute`), and is the API the
+other modules import (it re-exports the names they use of the modules below). A close's plan
+and steps are in :mod:`powermond.db.rollup_plan`, SQLite's paired path in
+:mod:`powermond.db.rollup_sqlite`, the load rollups in :mod:`powermond.db.rollup_load`.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from functools import partial
-from types import SimpleNamespace
-from typing import Any, NamedTuple
+from collections.abc import Collection
+from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    BigInteger,
-    Double,
-    Integer,
-    Select,
-    and_,
-    case,
-    cast,
-    column,
-    delete,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-    table,
-    text,
-    true,
-)
+from sqlalchemy import Integer, column, delete, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
-from powermond.db.bulk import dialect_insert, insert_rows, on_conflict_update
-from powermond.db.daily import LOAD, POWER, reopen
-from powermond.db.latest import reading_times as listed_times
+from powermond.db.bulk import insert_rows
+from powermond.db.daily import POWER, reopen
 from powermond.db.open_hours import HOURS_PER_STATEMENT, discard_progress, open_hours, runs
 from powermond.db.repository_base import chunked
-from powermond.db.rows import StoredCycle
-from powermond.db.tables import (
-    MARIADB,
-    CpuLoad,
-    Cycle,
-    LoadHourly,
-    MachinePeakHourly,
-    Outlet,
-    PduPeakHourly,
-    PowerHourly,
+from powermond.db.rollup_load import update_load_rollups_for
+from powermond.db.rollup_peaks import peak_rows
+from powermond.db.rollup_plan import (
+    LISTED_TIMES,
+    READINGS_PER_STATEMENT,
+    Plan,
+    Step,
+    bridged_times,
+    outlet_ranges,
+    plan_close,
+    raise_last_hours,
+    reading_times,
+    roll_up,
+    run_steps,
+    stored_outlet_ranges,
 )
-from powermond.db.types import HOUR_S, epoch_seconds
-from powermond.energy import DEFAULT_INTERVAL_S, bridged_span_s, hour_of
-from powermond.readings import INLET
+from powermond.db.rollup_rule import (
+    HOUR,
+    SQLITE_BY_OUTLET_TIMES,
+    _cycle,
+    _dt,
+    _epoch,
+    cycle_intervals,
+    hourly_rows,
+    intervals_query,
+    reach,
+    reach_of,
+)
+from powermond.db.rows import StoredCycle
+from powermond.db.tables import LoadHourly, MachinePeakHourly, PduPeakHourly, PowerHourly
+from powermond.db.types import HOUR_S
+from powermond.energy import hour_of
 
+# Besides its own, the names callers import from here of the modules it was split into. A
+# constant is read where it is defined: monkeypatch it there (rollup_plan, rollup_rule).
 __all__ = [
     "HOUR",
+    "LISTED_TIMES",
+    "READINGS_PER_STATEMENT",
+    "SQLITE_BY_OUTLET_TIMES",
     "LoadHourly",
     "MachinePeakHourly",
     "PduPeakHourly",
+    "Plan",
     "PowerHourly",
+    "Step",
     "add_cycle",
     "bridged_times",
     "chunked",
     "close_due_hours",
+    "cycle_intervals",
     "hourly_rows",
     "interval_changed",
+    "intervals_query",
     "open_hours",
+    "outlet_ranges",
     "peak_rows",
+    "plan_close",
+    "raise_last_hours",
+    "reach",
+    "reach_of",
+    "reading_times",
     "recompute",
+    "roll_up",
+    "run_steps",
     "runs",
+    "stored_outlet_ranges",
     "update_load_rollups_for",
 ]
 
-HOUR = timedelta(hours=1)
-DAEMON = "daemon"  # db.cycles.DAEMON (not imported: cycles imports bulk, as this does)
-
-# Tables whose declared types convert nothing serve as declared.
-_outlet = Outlet.__table__
-_cycle = Cycle.__table__
-_load = CpuLoad.__table__
-# The tables as SQL sees them: raw integers (epoch seconds and hours, mW, Wh), no conversions.
-_reading = table(
-    "power_reading",
-    column("cycle", BigInteger),
-    column("outlet_id", Integer),
-    column("machine_id", Integer),
-    column("watts", BigInteger),
-    column("energy_kwh", BigInteger),  # Wh: thousandths of kWh
-)
-_hourly = table(
-    "power_hourly",
-    *(
-        column(name, Integer)
-        for name in ("hour", "outlet_id", "machine_id", "readings", "watts_count")
-    ),
-    column("watts_sum", BigInteger),
-    column("watts_peak", Integer),
-    column("counter_wh", BigInteger),
-    column("counter_intervals", Integer),
-    column("integrated_hmj", BigInteger),
-    column("integrated_intervals", Integer),
-)
 _open = table("open_hour", column("hour", Integer))
-# SQLite (migration 0013), MariaDB (0014) and PostgreSQL (0015): each outlet's hour of its
-# newest reading, raised to the newest of the closed hours' rows (db.latest reads it). Not
-# in roll_up: migration 0012's downgrade runs that, on a schema without the table.
-_RAISE_LAST_HOURS = text(  # SQLite and PostgreSQL
-    "INSERT INTO outlet_last_hour (outlet_id, hour)"
-    " SELECT outlet_id, max(hour) FROM power_hourly WHERE hour >= :h0 AND hour < :h1"
-    " GROUP BY outlet_id"
-    " ON CONFLICT (outlet_id) DO UPDATE SET hour = excluded.hour"
-    " WHERE outlet_last_hour.hour < excluded.hour"
-)
-_RAISE_LAST_HOURS_MARIADB = text(
-    "INSERT INTO outlet_last_hour (outlet_id, hour)"
-    " SELECT s.outlet_id, s.top FROM (SELECT outlet_id, max(hour) AS top FROM power_hourly"
-    " WHERE hour >= :h0 AND hour < :h1 GROUP BY outlet_id) AS s"
-    " ON DUPLICATE KEY UPDATE hour = GREATEST(hour, VALUES(hour))"
-)
-SORT_MEMORY_MB = 256
-# Readings one statement of a close reads at most (an outlet's all, whatever its count):
-# an hour of 1,000 PDUs (570,000 readings) took 1.9 s on SQLite, 2.5 s on PostgreSQL and
-# 3.9 s on MariaDB here, peaks included.
-READINGS_PER_STATEMENT = 500_000
-# Reading times a close's statement lists at most (reading_times): a run of 24 hours
-# (HOURS_PER_STATEMENT) at 300 s lists 290; MariaDB gives up a range plan past 16,000 parts.
-LISTED_TIMES = 1_000
-# SQLite's close of an outlet range: hour by hour, each outlet's listed times by key seeks,
-# each reading paired with the next by one more (_paired_hour), rather than the range's
-# readings of each time in cycle order sorted for LEAD, when it lists at most this many
-# times. An hour's close (14 times at 300 s, 1,000 PDUs): 2.1 s instead of 3.3 s for its
-# power_hourly statements (by LEAD over the same seeks, as until 2026-12-02; 3.3 s by
-# cycle too); a catch-up of 16 hours (194 times): 47 s by seeks and LEAD, 28 s by cycle
-# (bench/bench_store.py --sqlite-close; docs/scaling.md).
-SQLITE_BY_OUTLET_TIMES = 48
-_PEAKS = {
-    "machine": table(
-        "machine_peak_hourly", column("hour", Integer), column("machine_id", Integer),
-        column("peak_mw", Integer),
-    ),
-    "pdu": table(
-        "pdu_peak_hourly", column("hour", Integer), column("pdu_id", Integer),
-        column("peak_mw", Integer),
-    ),
-}  # fmt: skip
-_load_hourly = table(
-    "load_hourly",
-    column("hour", Integer),
-    column("machine_id", Integer),
-    column("samples", Integer),
-    column("load1_sum", Double),
-    column("load5_count", Integer),
-    column("load5_sum", Double),
-    column("load15_count", Integer),
-    column("load15_sum", Double),
-)
-
-
-class hour_number(FunctionElement[int]):  # an SQL function, named like one
-    """SQL: epoch seconds as hours since 1970 (integer division on every dialect)."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "hour_number"
-
-
-@compiles(hour_number)
-def _hour_number(element: hour_number, compiler: Any, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} / {HOUR_S})"
-
-
-@compiles(hour_number, "mysql")
-@compiles(hour_number, "mariadb")
-def _hour_number_mysql(element: hour_number, compiler: Any, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} DIV {HOUR_S})"
-
-
-def _epoch(time: datetime) -> int:
-    return int(time.timestamp())
-
-
-def _dt(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
-# --- the rule -------------------------------------------------------------------------------
-
-
-def _intervals(since: datetime, until: datetime) -> Any:
-    """The recorded interval (s) of every cycle time in ``[since, until]``: its daemon rows'
-    longest, else its poll rows' (as ``CycleRepository.spacing`` reads them)."""
-    daemon = func.max(case((_cycle.c.origin == DAEMON, _cycle.c.interval_s)))
-    return (
-        select(
-            epoch_seconds(_cycle.c.time).label("at"),
-            func.coalesce(daemon, func.max(_cycle.c.interval_s)).label("s"),
-        )
-        .where(_cycle.c.time >= since, _cycle.c.time <= until)
-        .group_by(_cycle.c.time)
-        .subquery()
-    )
-
-
-def _larger(a: Any, b: Any) -> Any:
-    return case((a > b, a), else_=b)
-
-
-def intervals_query(s0: int, s1: int) -> Select[Any]:
-    """(epoch seconds, recorded interval) of every cycle time in ``[s0, s1]``."""
-    iv = _intervals(_dt(s0), _dt(s1))
-    return select(iv.c.at, iv.c.s)
-
-
-async def cycle_intervals(session: AsyncSession, s0: int, s1: int) -> dict[int, float]:
-    """The recorded interval of every cycle time in ``[s0, s1]`` (epoch seconds)."""
-    return {int(at): float(s) for at, s in await session.execute(intervals_query(s0, s1))}
-
-
-def _bound(a: Any, b: Any, intervals: Mapping[int, float]) -> Any:
-    """SQL: the longest span (whole seconds) bridged between the readings at ``a`` and ``b``:
-    :func:`~powermond.energy.bridged_span_s` of the longer recorded interval of their
-    cycles (a time without a cycle row, or no time: the default), computed here for each
-    distinct interval of the range given every cycle's (``intervals``), an integer literal:
-    a CASE over the few cycle times instead of a join per reading (which cost MariaDB a
-    third of a close), and a constant when every cycle ran at the default interval. (Until
-    2026-12-03 the interval itself, a Double the span was compared with twice of.)"""
-    default = bridged_span_s(DEFAULT_INTERVAL_S)
-    by_bound: dict[int, list[int]] = {}
-    for at, s in intervals.items():
-        if (bound := bridged_span_s(s)) != default:
-            by_bound.setdefault(bound, []).append(at)
-    if not by_bound:
-        return _seconds(default)
-
-    def of(at: Any) -> Any:
-        cases = [(at.in_(sorted(ats)), _seconds(n)) for n, ats in sorted(by_bound.items())]
-        return case(*cases, else_=_seconds(default))
-
-    return _larger(of(a), of(b))
-
-
-def _seconds(n: int) -> Any:
-    """SQL: the integer literal ``n`` (not a parameter: every dialect compares it as an
-    integer with the integer span)."""
-    return literal_column(str(int(n)), BigInteger)
-
-
-def _interval(a: Any, b: Any, bound: Any) -> dict[str, Any]:
-    """The tally columns of the interval between readings ``a`` and ``b`` (``b`` later; ``b``
-    may be missing, all NULL), bridged when its span is at most ``bound`` (:func:`_bound`).
-    :func:`powermond.energy.interval_energy` in SQL."""
-    # Signed 64 bits: MariaDB's cycle is unsigned (a product with negative watts would be
-    # out of range), PostgreSQL's 4 bytes (span x mW passes 2^31 at 600 s and 3.6 kW).
-    span = cast(b.cycle, BigInteger) - cast(a.cycle, BigInteger)
-    bridged = span <= bound
-    counters = and_(a.energy_kwh.is_not(None), b.energy_kwh.is_not(None))
-    watts = and_(a.watts.is_not(None), b.watts.is_not(None))
-    rose = and_(counters, b.energy_kwh >= a.energy_kwh)
-    counter = case(
-        (and_(bridged, rose), b.energy_kwh - a.energy_kwh),
-        (and_(bridged, counters, ~watts), b.energy_kwh),  # a reset without watts: from zero
-        else_=0,
-    )
-    counted = case((and_(bridged, or_(rose, and_(counters, ~watts))), 1), else_=0)
-    trapezoid = and_(bridged, ~rose, watts)
-    return {
-        "counter_wh": counter,
-        "counter_intervals": counted,
-        "integrated_hmj": case((trapezoid, span * a.watts + span * b.watts), else_=0),
-        "integrated_intervals": case((trapezoid, 1), else_=0),
-    }
-
-
-async def reach(session: AsyncSession) -> int:
-    """Seconds past which no interval is bridged: twice the longest recorded interval (and
-    the default, for readings without a cycle row)."""
-    return reach_of(await session.scalar(select(func.max(_cycle.c.interval_s))))
-
-
-def reach_of(longest: float | None) -> int:
-    """:func:`reach` given the longest recorded interval (``None``: no cycle row)."""
-    return bridged_span_s(max(float(longest or 0.0), DEFAULT_INTERVAL_S)) + 1
-
-
-# --- the rows of hours, from the raw readings ------------------------------------------------
-
-
-class _Scan(NamedTuple):
-    """Where a statement reads the readings (``r``: their columns) and, when asked, their
-    outlets' rows (``o``: id, pdu_id, label)."""
-
-    r: Any
-    o: Any
-    source: Any  # the FROM
-    where: list[Any]
-    outlet: Any  # the outlet id to partition and group by
-
-
-def _scan(dialect: str, outlets: bool, suffix: str = "", *, by_outlet: bool = False) -> _Scan:
-    """The readings (and their outlets). SQLite's are keyed (cycle, outlet_id) with no other
-    index (migration 0013): a range of cycles is one range of the key, in cycle order;
-    ``by_outlet`` (the caller lists the readings' times, :func:`reading_times`): each
-    outlet's readings of those times by one key seek per time, the outlets in id order (not
-    by their index: SQLite would then read outlet by outlet anyway), so the rows come in
-    the order ``LEAD`` and the GROUP BY want and nothing is sorted. The servers' planners
-    choose well by themselves (both read their key (cycle, outlet_id): MariaDB's rows are
-    clustered by it, PostgreSQL's heap is in cycle order)."""
-    r_as, o_as = "r" + suffix, "o" + suffix
-    if dialect == "sqlite" and by_outlet:
-        r = _named_columns(r_as)
-        o = SimpleNamespace(
-            **{n: literal_column(f"{o_as}.{n}", _outlet.c[n].type) for n in _OUTLET_COLS}
-        )
-        scan = text(f"outlet AS {o_as} NOT INDEXED CROSS JOIN power_reading AS {r_as}")
-        return _Scan(r, o, scan, [r.outlet_id == o.id], o.id)
-    reading = _reading.alias(r_as)
-    if not outlets:
-        return _Scan(reading.c, None, reading, [], reading.c.outlet_id)
-    outlet = _outlet.alias(o_as)
-    joined = reading.join(outlet, outlet.c.id == reading.c.outlet_id)
-    return _Scan(reading.c, outlet.c, joined, [], reading.c.outlet_id)
-
-
-_OUTLET_COLS = ("id", "pdu_id", "label")
-
-
-def _named_columns(alias: str) -> SimpleNamespace:
-    """The readings' columns under ``alias``, named in a textual FROM (SQLite's scans)."""
-    return SimpleNamespace(
-        **{c.name: literal_column(f"{alias}.{c.name}", c.type) for c in _reading.c}
-    )
-
-
-def _next(n: Any) -> Any:
-    """The next reading of ``n``'s outlet, as the columns ``LEAD`` gave it."""
-    return SimpleNamespace(cycle=n.c.q_cycle, watts=n.c.q_watts, energy_kwh=n.c.q_energy)
-
-
-def _fed(s0: int, s1: int, machine_ids: Collection[int], dialect: str) -> Select[Any]:
-    """The outlets with a reading of ``machine_ids`` in ``[s0, s1)``."""
-    scan = _scan(dialect, outlets=False, suffix="_fed")
-    r = scan.r
-    stmt = select(r.outlet_id).select_from(scan.source).where(*scan.where)
-    stmt = stmt.where(r.cycle >= s0, r.cycle < s1, r.machine_id.in_(sorted(machine_ids)))
-    return stmt.distinct()
-
-
-def hourly_rows(
-    s0: int,
-    s1: int,
-    reach: int,
-    intervals: Mapping[int, float],
-    dialect: str,
-    machine_ids: Collection[int] | None = None,
-    outlets: tuple[int, int] | None = None,
-    times: Sequence[int] | None = None,
-    outlet_ids: Any = None,
-) -> Select[Any]:
-    """The ``power_hourly`` rows of the whole hours ``[s0, s1)`` (epoch seconds), from the raw
-    readings: one ``SELECT`` (the ``hour`` column as hours since 1970, ``machine_id`` 0 for
-    readings that fed none); ``intervals``: :func:`cycle_intervals` of ``[s0, s1 + reach]``;
-    ``machine_ids``: the rows of the outlets that fed these (and only those are exact for
-    these machines: the caller keeps their rows), all readings of such an outlet still read;
-    ``outlets``: only the outlets of this inclusive id range; ``times``: every time a
-    reading of ``[s0, s1 + reach)`` has (:func:`reading_times`; or those of them
-    :func:`bridged_times` keeps: the others are never bridged), listed in the WHERE so that
-    MariaDB reads its key (cycle, outlet_id) as one range of the outlets per time.
-    Each reading's next one (the interval it opens) is found by ``LEAD`` over its outlet's
-    readings up to ``reach`` past the end: one ordered pass, where
-    a correlated subquery per reading probed the key once for each."""
-    by_outlet = times is not None and len(times) <= SQLITE_BY_OUTLET_TIMES
-    scan = _scan(dialect, outlets=False, by_outlet=by_outlet)
-    r = scan.r
-    over: dict[str, Any] = {"partition_by": scan.outlet, "order_by": r.cycle}
-    readings = (
-        select(
-            r.outlet_id.label("outlet_id"), r.machine_id.label("machine_id"),
-            r.cycle.label("cycle"), r.watts.label("watts"), r.energy_kwh.label("energy_kwh"),
-            func.lead(r.cycle).over(**over).label("q_cycle"),
-            func.lead(r.watts).over(**over).label("q_watts"),
-            func.lead(r.energy_kwh).over(**over).label("q_energy"),
-        )
-        .select_from(scan.source)
-        .where(*scan.where, r.cycle >= s0, r.cycle < s1 + reach)
-    )  # fmt: skip
-    if machine_ids is not None:  # a machine's report or plot: its outlets, not the site's
-        readings = readings.where(scan.outlet.in_(_fed(s0, s1, machine_ids, dialect)))
-    if outlets is not None:
-        readings = readings.where(scan.outlet.between(*outlets))
-    if outlet_ids is not None:  # a SELECT of them
-        readings = readings.where(scan.outlet.in_(outlet_ids))
-    if times is not None:
-        readings = readings.where(r.cycle.in_(times))
-    n = readings.subquery("n")
-    to_q = _interval(n.c, _next(n), _bound(n.c.cycle, n.c.q_cycle, intervals))
-    per_reading = select(
-        hour_number(n.c.cycle).label("hour"),
-        n.c.outlet_id,
-        func.coalesce(n.c.machine_id, 0).label("machine_id"),
-        n.c.watts,
-        *(value.label(name) for name, value in to_q.items()),
-    ).where(n.c.cycle < s1)
-    d = per_reading.subquery("d")
-    return select(
-        d.c.hour,
-        d.c.outlet_id,
-        d.c.machine_id,
-        *_tally_sums(d.c.watts, {name: d.c[name] for name in to_q}),
-    ).group_by(d.c.hour, d.c.outlet_id, d.c.machine_id)
-
-
-def _tally_sums(watts: Any, per_reading: Mapping[str, Any]) -> list[Any]:
-    """A group's ``power_hourly`` tally (after its key columns): its readings, their watts
-    (count, sum, peak), and the sums of :func:`_interval`'s columns ``per_reading``."""
-    return [
-        func.count().label("readings"),
-        func.count(watts).label("watts_count"),
-        func.coalesce(func.sum(watts), 0).label("watts_sum"),
-        func.max(watts).label("watts_peak"),
-        *(func.sum(value).label(name) for name, value in per_reading.items()),
-    ]
-
-
-def _sums(
-    kind: str,
-    start: int,
-    end: int,
-    dialect: str,
-    owners: Collection[int] | None = None,
-    *,
-    every_outlet: bool = False,
-) -> Any:
-    """Per (cycle, owner) in ``[start, end)``: the sum of the owner's watts (of these
-    owners only, when given). ``every_outlet``: the sums of all owners (a close's windows),
-    which MariaDB reads fastest by the readings of the range (its clustered key) and sorts
-    by filesort (``SQL_BIG_RESULT``: no temporary table per group); a PDU's joined to a
-    derived table of the outlets (:func:`_mariadb_outlets`). On its own it walked every
-    outlet into the readings' secondary index, three times as slow (6.8 s instead of 2.1 s
-    for a cycle of 10,000 PDUs, longer than ``[database] timeout`` at times)."""
-    if every_outlet and dialect in MARIADB:
-        return _mariadb_sums(kind, start, end)
-    scan = _scan(dialect, outlets=kind == "pdu")
-    r, o = scan.r, scan.o
-    owner = r.machine_id if kind == "machine" else o.pdu_id
-    stmt = select(r.cycle.label("cycle"), owner.label("owner"), func.sum(r.watts).label("total"))
-    stmt = stmt.select_from(scan.source).where(*scan.where)
-    if kind == "pdu":
-        stmt = stmt.where(*_metered(o))
-    stmt = stmt.where(r.cycle >= start, r.cycle < end, r.watts.is_not(None))
-    stmt = stmt.where(owner.is_not(None))
-    if owners is not None:
-        stmt = stmt.where(owner.in_(sorted(owners)))
-    return stmt.group_by(r.cycle, owner).subquery("s")
-
-
-def _metered(o: Any) -> list[Any]:
-    """The outlets of a PDU's sums: not its inlet, which meters the same power."""
-    return [o.label != INLET, o.label.not_like(f"{INLET}.%")]
-
-
-def _mariadb_sums(kind: str, start: int, end: int) -> Any:
-    """MariaDB: :func:`_sums` of every owner, the groups sorted by filesort
-    (``SQL_BIG_RESULT``), a PDU's joined to :func:`_mariadb_outlets` from the readings
-    of the range in key order (``STRAIGHT_JOIN``)."""
-    r = _reading.alias("r")
-    source: Any = r
-    owner, prefixes = r.c.machine_id, ["SQL_BIG_RESULT"]
-    if kind == "pdu":
-        o = _mariadb_outlets()
-        source, owner = r.join(o, o.c.id == r.c.outlet_id), o.c.pdu_id
-        prefixes.insert(0, "STRAIGHT_JOIN")
-    total = func.sum(r.c.watts).label("total")
-    stmt = select(r.c.cycle.label("cycle"), owner.label("owner"), total)
-    stmt = stmt.prefix_with(*prefixes).select_from(source)
-    stmt = stmt.where(r.c.cycle >= start, r.c.cycle < end, r.c.watts.is_not(None))
-    return stmt.where(owner.is_not(None)).group_by(r.c.cycle, owner).subquery("s")
-
-
-# MariaDB materializes a derived table with a LIMIT (the largest it takes) instead of
-# merging it into the join.
-_EVERY_ROW = 2**63 - 1
-
-
-def _mariadb_outlets() -> Any:
-    """MariaDB: the metered outlets' (id, pdu_id) as a derived table, which it materializes
-    once (a LIMIT keeps it from merging it) with a key on id to join each reading to: the
-    join of the readings to ``outlet`` itself (``eq_ref`` on its primary key per reading)
-    took the sums of a 1,000-PDU close window of 10 cycles 0.87-1.17 s (median of each of
-    two series, alternated, load ~5.5), this 0.65-0.87 s (2026-12-03; docs/scaling.md)."""
-    o = _outlet
-    rows = select(o.c.id, o.c.pdu_id).where(*_metered(o.c)).limit(_EVERY_ROW)
-    return rows.subquery("o")
-
-
-def peak_rows(
-    kind: str, h0: int, h1: int, dialect: str, owners: Collection[int] | None = None
-) -> Select[Any]:
-    """The ``machine_peak_hourly`` (``kind`` "machine") or ``pdu_peak_hourly`` ("pdu") rows
-    of the hours ``[h0, h1)`` from the raw readings: ``hour``, ``<kind>_id``, ``peak_mw``
-    (of these owners only, when given)."""
-    sums = _sums(kind, h0 * HOUR_S, h1 * HOUR_S, dialect, owners)
-    hour = hour_number(sums.c.cycle).label("hour")
-    per_cycle = select(hour, sums.c.owner, sums.c.total).subquery("c")
-    return select(
-        per_cycle.c.hour,
-        per_cycle.c.owner.label(f"{kind}_id"),
-        func.max(per_cycle.c.total).label("peak_mw"),
-    ).group_by(per_cycle.c.hour, per_cycle.c.owner)
 
 
 # --- open hours -------------------------------------------------------------------------------
@@ -637,502 +220,5 @@ async def recompute(session: AsyncSession, start: datetime, end: datetime) -> No
     await session.execute(closing)
 
 
-async def stored_outlet_ranges(session: AsyncSession, cycles: int) -> list[tuple[int, int, int]]:
-    """:func:`outlet_ranges` of every outlet's id, cut by walking the outlets' key (two
-    probes a range: its first id, and the one ``size`` ids on): (first id, last id,
-    outlets) of each range, in order. Reading 480,000 ids into Python took 0.5 s of CPU,
-    a row-numbering window over them in SQLite 0.3 s; a close in steps plans once per
-    cycle it runs in."""
-    size = max(1, READINGS_PER_STATEMENT // max(1, cycles))
-    key = _outlet.c.id
-    found: list[tuple[int, int, int]] = []
-    while True:
-        ids = select(key).order_by(key)
-        if found:
-            ids = ids.where(key > found[-1][1])
-        first = await session.scalar(ids.limit(1))
-        if first is None:
-            return found
-        last = await session.scalar(ids.offset(size - 1).limit(1))
-        if last is not None:
-            found.append((int(first), int(last), size))
-            continue
-        rest = select(func.max(key), func.count()).where(key >= first)
-        top, count = (await session.execute(rest)).one()
-        found.append((int(first), int(top), int(count)))
-        return found
-
-
-async def run_steps(session: AsyncSession, steps: Sequence[Step]) -> None:
-    """Run the statements of ``steps``, their sorts and aggregates given memory."""
-    dialect = session.get_bind().dialect.name
-    await _sorting_memory(session, dialect, True)
-    try:
-        for step in steps:
-            for stmt in step.statements():
-                await session.execute(stmt)
-    finally:
-        await _sorting_memory(session, dialect, False)
-
-
-async def raise_last_hours(session: AsyncSession, dialect: str, h0: int, h1: int) -> None:
-    """Raise ``outlet_last_hour`` to the newest of the hours ``[h0, h1)``' rows (their close
-    is complete: the last statements of it)."""
-    raising = _RAISE_LAST_HOURS_MARIADB if dialect in MARIADB else _RAISE_LAST_HOURS
-    await session.execute(raising, {"h0": h0, "h1": h1})
-
-
-async def plan_close(session: AsyncSession, h0: int, h1: int, reach_s: int, dialect: str) -> Plan:
-    """What the close of the hours ``[h0, h1)`` (at most :data:`HOURS_PER_STATEMENT`) reads
-    once: the cycles' intervals and the readings' times, up to ``reach_s`` past the end,
-    and the outlet id ranges of its statements."""
-    intervals = await cycle_intervals(session, h0 * HOUR_S, h1 * HOUR_S + reach_s)
-    times = await reading_times(session, dialect, h0 * HOUR_S, h1 * HOUR_S + reach_s)
-    if times is not None:
-        times = bridged_times(times, h1 * HOUR_S, intervals)
-    ranges = await stored_outlet_ranges(session, _cycles(intervals, h1))
-    return Plan(h0, h1, reach_s, intervals, dialect, ranges, times)
-
-
-def bridged_times(times: Sequence[int], end: int, intervals: Mapping[int, float]) -> list[int]:
-    """Of ``times`` (a close's reading times, up to ``reach`` past ``end``), those a close
-    ending at ``end`` needs: every one before it, and those after it up to the last that
-    some reading before it can be bridged to (its span from an earlier time at most
-    :func:`~powermond.energy.bridged_span_s` of either time's recorded interval, as
-    :func:`_bound` says), with every time between (a reading's next one is then its next
-    among these, or one that is never bridged: as if it had none). ``reach`` is twice the
-    longest interval ever recorded, so at the default interval the close read three
-    cycles past the hour where two can be bridged (the reading at ``end``, and the one
-    after it, from the hour's last time for an outlet that missed the cycle at ``end``)."""
-
-    def bound(t: int) -> int:
-        return bridged_span_s(intervals.get(t, DEFAULT_INTERVAL_S))
-
-    listed = sorted(times)
-    mine = [t for t in listed if t < end]
-    if not mine:
-        return []
-    farthest = max(t + bound(t) for t in mine)  # bridged from an earlier time's interval
-    last = mine[-1]  # the nearest to each later time, for that later time's interval
-    past = [u for u in listed if u >= end]
-    needed = [i for i, u in enumerate(past) if u <= farthest or u - last <= bound(u)]
-    return mine + past[: needed[-1] + 1] if needed else mine
-
-
-def _cycles(intervals: Mapping[int, float], h1: int) -> int:
-    """The cycles an outlet has readings of in a close ending at hour ``h1`` (at most), one
-    past the end included."""
-    return sum(1 for at in intervals if at < h1 * HOUR_S) + 1
-
-
-async def _sorting_memory(session: AsyncSession, dialect: str, more: bool) -> None:
-    """Give the close's sorts and aggregates memory (an hour of 1,000 PDUs sorts ~40 MB):
-    with the servers' defaults they spill to disk, twice as slow. PostgreSQL: for this
-    transaction; MariaDB: this session's, until put back."""
-    if dialect == "postgresql" and more:
-        await session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY_MB}MB'"))
-    elif dialect in MARIADB:
-        size = f"{SORT_MEMORY_MB * 2**20}" if more else "DEFAULT"
-        names = ("sort_buffer_size", "tmp_table_size", "max_heap_table_size")
-        await session.execute(text("SET SESSION " + ", ".join(f"{n} = {size}" for n in names)))
-
-
-async def reading_times(session: AsyncSession, dialect: str, s0: int, s1: int) -> list[int] | None:
-    """Every time of a reading in ``[s0, s1)`` (epoch seconds), for :func:`hourly_rows` to
-    list (SQLite: each outlet's readings by key seeks, see :func:`_scan`). The readings are
-    keyed (cycle, outlet_id): an outlet range bounded by cycle alone is read by cycle only,
-    the whole range's readings, so each of a 10,000-PDU hour's statements read all 5.8
-    million of them (MariaDB: from disk, past the buffer pool; PostgreSQL: every key entry
-    of the range, the outlets a filter); with the times listed, each reads its own
-    outlets' (one range of the key per time: EXPLAIN says range on PRIMARY, both key parts;
-    PostgreSQL's index scan has ``cycle = ANY (…)`` and the outlet range as its index
-    conditions, one descent per time). The times come from the key
-    itself (:func:`powermond.db.latest.reading_times`: the next after the last, one probe
-    each; a reading's time without a cycle row is listed too; a DISTINCT read every reading:
-    7.6 s at 10,000 PDUs). ``None`` past :data:`LISTED_TIMES` (a long outage's catch-up at
-    a short interval): then the range by cycle, as before."""
-    found = await listed_times(session, s0, s1, limit=LISTED_TIMES + 1)
-    return found if len(found) <= LISTED_TIMES else None
-
-
-def outlet_ranges(outlet_ids: Sequence[int], cycles: int) -> list[tuple[int, int]]:
-    """``outlet_ids`` (sorted) cut into inclusive id ranges of at most
-    :data:`READINGS_PER_STATEMENT` readings over ``cycles`` cycles: a close's statements then
-    each take about as long at 10,000 PDUs as at 1,000, well within ``[database] timeout``
-    (the bound on the database's silence, which an answered statement renews)."""
-    size = max(1, READINGS_PER_STATEMENT // max(1, cycles))
-    return [
-        (outlet_ids[i], outlet_ids[min(i + size, len(outlet_ids)) - 1])
-        for i in range(0, len(outlet_ids), size)
-    ]
-
-
-# The parts of a close, in order (:class:`Step`).
-POWER_PART, MACHINE_PEAKS, PDU_PEAKS = 0, 1, 2
-_PEAK_PARTS = {"machine": MACHINE_PEAKS, "pdu": PDU_PEAKS}
-
-
-class Step(NamedTuple):
-    """A slice of a close (:func:`roll_up_steps`): statements whose rows are whole together
-    (one transaction), with where their part stands after them (``done``: ``POWER_PART``,
-    ``power_hourly`` by outlet id ranges: the range's last id; ``MACHINE_PEAKS`` and
-    ``PDU_PEAKS``, by windows of whole cycles: the window's end, epoch seconds), and about
-    how many readings they read (an outlet range's ids, or all outlets', times the cycles)."""
-
-    part: int
-    done: int
-    readings: int
-    statements: Callable[[], list[Any]]
-
-
-class Plan(NamedTuple):
-    """The close of the hours ``[h0, h1)`` as :func:`plan_close` read what it needs; its
-    :meth:`steps` are those :func:`recompute` runs, from the start or after any of them."""
-
-    h0: int
-    h1: int
-    reach: int
-    intervals: Mapping[int, float]
-    dialect: str
-    ranges: Sequence[tuple[int, int, int]]  # stored_outlet_ranges
-    times: Sequence[int] | None
-
-    def steps(self, part: int = POWER_PART, done: int | None = None) -> list[Step]:
-        """The steps left after one that left ``part`` at ``done`` (``None``: all). The
-        outlet ranges left start after ``done`` (whatever outlets were added since: none
-        has a reading in these hours, a write would have reopened them and voided it)."""
-        ranges = [(lo, hi) for lo, hi, _ in self.ranges] if part == POWER_PART else []
-        if done is not None and part == POWER_PART:
-            ranges = [(max(lo, done + 1), hi) for lo, hi in ranges if hi > done]
-        every = sum(hi - lo + 1 for lo, hi, _ in self.ranges)
-        return roll_up_steps(
-            self.h0, self.h1, self.reach, self.intervals, self.dialect, ranges, self.times,
-            outlet_count=every, part=part, done=None if part == POWER_PART else done,
-            cycles=_cycles(self.intervals, self.h1),
-        )  # fmt: skip
-
-    def readings(self) -> int:
-        """About how many readings the whole close reads: its steps', and the rows its end
-        reads (:meth:`last_readings`)."""
-        return sum(step.readings for step in self.steps()) + self.last_readings()
-
-    def last_readings(self) -> int:
-        """The ``power_hourly`` rows the ``outlet_last_hour`` raise at its end reads (about:
-        one per outlet and hour)."""
-        return sum(n for *_, n in self.ranges) * (self.h1 - self.h0)
-
-
-def roll_up(
-    h0: int,
-    h1: int,
-    reach: int,
-    intervals: Mapping[int, float],
-    dialect: str,
-    outlets: Sequence[tuple[int, int]] | None = None,
-    times: Sequence[int] | None = None,
-) -> list[Any]:
-    """The statements that rewrite the rows of the hours ``[h0, h1)`` from the raw readings:
-    DELETEs and INSERT … SELECTs per table (also run by migration 0012's downgrade), those
-    of :func:`roll_up_steps` one after another."""
-    steps = roll_up_steps(h0, h1, reach, intervals, dialect, outlets, times)
-    return [stmt for step in steps for stmt in step.statements()]
-
-
-def roll_up_steps(
-    h0: int,
-    h1: int,
-    reach: int,
-    intervals: Mapping[int, float],
-    dialect: str,
-    outlets: Sequence[tuple[int, int]] | None = None,
-    times: Sequence[int] | None = None,
-    *,
-    outlet_count: int | None = None,
-    part: int = POWER_PART,
-    done: int | None = None,
-    cycles: int = 1,
-) -> list[Step]:
-    """The steps that rewrite the rows of the hours ``[h0, h1)`` from the raw readings;
-    ``intervals``: :func:`cycle_intervals` of ``[h0, h1)`` and ``reach`` past it;
-    ``outlets``: the outlet id ranges of one ``power_hourly`` step each (``None``: one
-    statement for all, and one per peak table), ``times``: the readings' times those
-    statements list (:func:`reading_times`, trimmed by :func:`bridged_times`);
-    ``outlet_count``: the outlets the peaks' windows are cut for (else the ranges'),
-    ``cycles``: those of an outlet's statement.
-    From ``part`` on, and in a peak part after its window ending at ``done``. An outlet's
-    rows depend on its readings alone; the peaks, sums over outlets, are per window of whole
-    cycles: an hour's first one inserts (its rows deleted with it), the others raise. Each
-    step's statements are made when asked for (a close runs one step of dozens at a time)."""
-    found: list[Step] = []
-    for lo_hi in ([None] if outlets is None else outlets) if part == POWER_PART else []:
-        last = 0 if lo_hi is None else lo_hi[1]
-        readings = 0 if lo_hi is None else (lo_hi[1] - lo_hi[0] + 1) * cycles
-        make = partial(_power_statements, h0, h1, reach, intervals, dialect, lo_hi, times)
-        found.append(Step(POWER_PART, last, readings, make))
-    for kind, target in _PEAKS.items():
-        if _PEAK_PARTS[kind] < part:
-            continue
-        since = done if _PEAK_PARTS[kind] == part else None
-        found += _peak_steps(kind, target, h0, h1, intervals, dialect, outlets, outlet_count, since)
-    return found
-
-
-def _power_statements(
-    h0: int,
-    h1: int,
-    reach: int,
-    intervals: Mapping[int, float],
-    dialect: str,
-    lo_hi: tuple[int, int] | None,
-    times: Sequence[int] | None,
-) -> list[Any]:
-    """The ``power_hourly`` statements of the outlet id range ``lo_hi`` (``None``: all)."""
-    gone = delete(_hourly).where(_hourly.c.hour >= h0, _hourly.c.hour < h1)
-    if lo_hi is None:
-        times = None
-    else:
-        gone = gone.where(_hourly.c.outlet_id.between(*lo_hi))
-    if dialect == "sqlite" and times is not None and len(times) <= SQLITE_BY_OUTLET_TIMES:
-        assert lo_hi is not None
-        stmts: list[Any] = [gone]
-        for h in range(h0, h1):
-            stmts += _paired_hour(h, reach, intervals, times, lo_hi)
-        return stmts
-    rows = hourly_rows(
-        h0 * HOUR_S, h1 * HOUR_S, reach, intervals, dialect, outlets=lo_hi, times=times
-    )
-    if dialect != "sqlite":  # (SQLite's GROUP BY already gives them in this order)
-        rows = rows.order_by(*list(rows.selected_columns)[:3])
-    names = [c.name for c in rows.selected_columns]
-    return [gone, dialect_insert(_hourly, dialect).from_select(names, rows)]
-
-
-def _peak_steps(
-    kind: str,
-    target: Any,
-    h0: int,
-    h1: int,
-    intervals: Mapping[int, float],
-    dialect: str,
-    outlets: Sequence[tuple[int, int]] | None,
-    outlet_count: int | None,
-    since: int | None,
-) -> list[Step]:
-    """The steps of ``kind``'s peaks of the hours ``[h0, h1)`` (after ``since``, epoch
-    seconds, when given: a window cut there is the rest of the one it was in)."""
-    part = _PEAK_PARTS[kind]
-    if outlets is None:
-        return [Step(part, h1 * HOUR_S, 0, partial(_all_peaks, kind, target, h0, h1, dialect))]
-    if outlet_count is None:
-        outlet_count = sum(hi - lo + 1 for lo, hi in outlets)  # at most: ids may have gaps
-    cycles = max(1, READINGS_PER_STATEMENT // max(1, outlet_count))
-    found: list[Step] = []
-    for h in range(h0, h1):
-        for s0, s1 in _windows(h, intervals, cycles):
-            if since is not None:
-                if s1 <= since:
-                    continue
-                s0 = max(s0, since)
-            make = partial(_window_statements, kind, target, h, s0, s1, dialect)
-            times = max(1, sum(1 for at in intervals if s0 <= at < s1))
-            found.append(Step(part, s1, outlet_count * times, make))
-    return found
-
-
-def _all_peaks(kind: str, target: Any, h0: int, h1: int, dialect: str) -> list[Any]:
-    """``kind``'s peak rows of the hours ``[h0, h1)`` by one statement."""
-    peaks = peak_rows(kind, h0, h1, dialect)
-    names = [c.name for c in peaks.selected_columns]
-    gone = delete(target).where(target.c.hour >= h0, target.c.hour < h1)
-    return [gone, dialect_insert(target, dialect).from_select(names, peaks)]
-
-
-def _window_statements(kind: str, target: Any, h: int, s0: int, s1: int, dialect: str) -> list[Any]:
-    """``kind``'s peaks of hour ``h``'s cycles in ``[s0, s1)``: the hour's first window
-    deletes its rows and inserts, a later one raises."""
-    first = s0 == h * HOUR_S
-    window = _peaks_of_window(kind, target, h, s0, s1, dialect, raise_=not first)
-    return [delete(target).where(target.c.hour == h), window] if first else [window]
-
-
-# power_hourly's machine_id while a paired statement (_paired_hour) rolls up an outlet
-# whose readings of the hour name more than one machine (their rows are then recomputed).
-_MIXED = -1
-
-
-def _paired_hour(
-    h: int,
-    reach: int,
-    intervals: Mapping[int, float],
-    times: Sequence[int],
-    outlets: tuple[int, int],
-) -> list[Any]:
-    """SQLite: the statements that insert hour ``h``'s ``power_hourly`` rows of the outlet
-    id range ``outlets`` (its rows deleted before), ``times`` every time a reading of the
-    hour or of ``reach`` past it has (:func:`reading_times`), or those of them
-    :func:`bridged_times` keeps (a later time's reading is never bridged to).
-
-    The same rows as :func:`hourly_rows`, found without its window and its sorts: each
-    outlet (in id order) joined to its readings of the hour by key seeks (in time order),
-    each reading to the next one of its outlet by one more seek, at the next listed time
-    (else, when the outlet has none there, at the first later time it has one, probed in
-    turn only then: :func:`_paired_source`), and grouped by outlet in the order the rows
-    come: SQLite's ``LEAD`` copied the readings into a temporary table and its ``GROUP
-    BY`` sorted them, 40 % of the statement (bench/bench_store.py; docs/scaling.md).
-    A next reading later than ``reach`` is never bridged (:func:`reach`), so only the
-    listed times count. An outlet whose readings of the hour name more than one machine
-    (remapped within it) gets a row with machine :data:`_MIXED` first, replaced by its
-    rows from :func:`hourly_rows` (per machine, as there) by the two statements after."""
-    s0, s1 = h * HOUR_S, (h + 1) * HOUR_S
-    listed = sorted(int(t) for t in times if s0 <= t < s1 + reach)
-    mine = [t for t in listed if t < s1]
-    if not mine:
-        return []
-    source = text(_paired_source(mine, listed, reach))
-    a = _named_columns("a")
-    b = SimpleNamespace(
-        **{
-            n: func.coalesce(literal_column(f"b1.{n}", t), literal_column(f"bx.{n}", t))
-            for n, t in (
-                ("cycle", BigInteger()),
-                ("watts", BigInteger()),
-                ("energy_kwh", BigInteger()),
-            )
-        }
-    )
-    outlet = literal_column("o.id", Integer)
-    tally = _interval(a, b, _bound(a.cycle, b.cycle, intervals))
-    machine = func.coalesce(a.machine_id, 0)
-    rows = (
-        select(
-            literal(h, Integer).label("hour"),
-            outlet.label("outlet_id"),
-            case((func.min(machine) == func.max(machine), func.min(machine)), else_=_MIXED).label(
-                "machine_id"
-            ),
-            *_tally_sums(a.watts, tally),
-        )
-        .select_from(source)
-        .where(a.outlet_id == outlet, a.cycle.in_(mine), outlet.between(*outlets))
-        .group_by(outlet)
-    )
-    names = [c.name for c in rows.selected_columns]
-    mixed = select(_hourly.c.outlet_id).where(_hourly.c.hour == h, _hourly.c.machine_id == _MIXED)
-    exact = hourly_rows(s0, s1, reach, intervals, "sqlite", times=listed, outlet_ids=mixed)
-    return [
-        dialect_insert(_hourly, "sqlite").from_select(names, rows),
-        dialect_insert(_hourly, "sqlite").from_select(names, exact),
-        delete(_hourly).where(_hourly.c.hour == h, _hourly.c.machine_id == _MIXED),
-    ]
-
-
-def _paired_source(mine: Sequence[int], listed: Sequence[int], reach: int) -> str:
-    """The FROM of :func:`_paired_hour`: each outlet ``o`` in id order, its readings ``a``
-    at the times ``mine``, each with ``b1``, its outlet's reading at the next listed time,
-    or else ``bx``, at the first later listed time it has one (the candidates probed in
-    time order, only where ``b1`` is missing) of the times less than ``reach`` later (a
-    later one is never bridged): at 300 s, one candidate more, probed by ``bx`` itself.
-    (On MariaDB the same seeks took twice as long as its ``LEAD``: 7.4 s instead of 3.8 s
-    for 38,461 outlets' hour.)"""
-    later = {t: [u for u in listed if t < u < t + reach] for t in mine}
-
-    def nth(k: int) -> str:  # the time of a's k-th candidate (k from 0), else NULL
-        whens = " ".join(f"WHEN {t} THEN {c[k]}" for t, c in later.items() if len(c) > k)
-        return f"CASE a.cycle {whens} END" if whens else "NULL"
-
-    most = max(len(c) for c in later.values())
-    probes = [
-        f"WHEN EXISTS (SELECT 1 FROM power_reading AS c WHERE c.cycle = {nth(k)}"
-        f" AND c.outlet_id = o.id) THEN {nth(k)}"
-        for k in range(1, most - 1)
-    ]
-    fallback = nth(most - 1) if most > 1 else "NULL"
-    if probes:
-        fallback = f"CASE {' '.join(probes)} ELSE {fallback} END"
-    return (
-        "outlet AS o NOT INDEXED CROSS JOIN power_reading AS a"
-        f" LEFT JOIN power_reading AS b1 ON b1.cycle = {nth(0)} AND b1.outlet_id = o.id"
-        f" LEFT JOIN power_reading AS bx ON bx.cycle = CASE WHEN b1.cycle IS NULL THEN"
-        f" {fallback} END AND bx.outlet_id = o.id"
-    )
-
-
-def _windows(h: int, intervals: Mapping[int, float], cycles: int) -> list[tuple[int, int]]:
-    """Hour ``h`` cut at every ``cycles``-th recorded cycle time into windows of epoch
-    seconds ``[s0, s1)`` that cover it whole (readings without a cycle row included)."""
-    start, end = h * HOUR_S, (h + 1) * HOUR_S
-    times = sorted(at for at in intervals if start < at < end)
-    return list(itertools.pairwise([start, *times[cycles - 1 :: cycles], end]))
-
-
-def _peaks_of_window(
-    kind: str, target: Any, h: int, s0: int, s1: int, dialect: str, *, raise_: bool
-) -> Any:
-    """The peaks of hour ``h``'s cycles in ``[s0, s1)``: inserted (the hour's first window),
-    or raising the peaks the earlier windows wrote (a peak is the greatest cycle sum)."""
-    sums = _sums(kind, s0, s1, dialect, every_outlet=True)
-    rows = select(
-        literal(h, Integer).label("hour"),
-        sums.c.owner.label(f"{kind}_id"),
-        func.max(sums.c.total).label("peak_mw"),
-    ).group_by(sums.c.owner)
-    # A derived table: SQLite's upsert needs a WHERE in its SELECT (else ON could be a
-    # join's), MariaDB's ON DUPLICATE KEY UPDATE a SELECT without its own GROUP BY.
-    w = rows.subquery("w")
-    rows = select(w).where(true())
-    if dialect != "sqlite":
-        rows = rows.order_by(w.c[f"{kind}_id"])
-    key = ["hour", f"{kind}_id"]
-    stmt = dialect_insert(target, dialect).from_select([*key, "peak_mw"], rows)
-    if not raise_:
-        return stmt
-    return on_conflict_update(stmt, target, key, (), ("peak_mw",), dialect)
-
-
 def _ceil_hour(time: datetime) -> datetime:
     return time if time == hour_of(time) else hour_of(time) + HOUR
-
-
-# --- load -----------------------------------------------------------------------------------
-
-
-async def update_load_rollups_for(
-    session: AsyncSession, machine_ids: Sequence[int], first: datetime, last: datetime
-) -> None:
-    """Recompute the load rollups of ``machine_ids`` for the hours from ``first`` to ``last``
-    from the stored samples (re-imports and overlapping runs stay exact): one delete and one
-    ``INSERT … SELECT`` per chunk of machines, for any number of samples."""
-    if not machine_ids:
-        return
-    start, end = hour_of(first), hour_of(last) + HOUR
-    await reopen(session, LOAD, start, end - timedelta(seconds=1))  # first: it takes a lock
-    h0, h1 = _epoch(start) // HOUR_S, _epoch(end) // HOUR_S
-    dialect = session.get_bind().dialect.name
-    for chunk in chunked(sorted(set(machine_ids))):
-        await session.execute(
-            delete(_load_hourly).where(
-                _load_hourly.c.machine_id.in_(chunk),
-                _load_hourly.c.hour >= h0,
-                _load_hourly.c.hour < h1,
-            )
-        )
-        samples = select(
-            hour_number(epoch_seconds(_load.c.time)).label("hour"),
-            _load.c.machine_id,
-            _load.c.load1,
-            _load.c.load5,
-            _load.c.load15,
-        ).where(_load.c.machine_id.in_(chunk), _load.c.time >= start, _load.c.time < end)
-        s = samples.subquery("s")
-        sums = select(
-            s.c.hour,
-            s.c.machine_id,
-            func.count(s.c.load1),
-            func.coalesce(func.sum(s.c.load1), 0.0),
-            func.count(s.c.load5),
-            func.coalesce(func.sum(s.c.load5), 0.0),
-            func.count(s.c.load15),
-            func.coalesce(func.sum(s.c.load15), 0.0),
-        ).group_by(s.c.hour, s.c.machine_id)
-        names = [c.name for c in _load_hourly.c]
-        await session.execute(dialect_insert(_load_hourly, dialect).from_select(names, sums))
