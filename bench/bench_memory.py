@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_memory.py [--pdus 10000] [--cycles 100] [--minutes 6]
                                            [--db sqlite|mariadb|postgres | --db-url URL]
-                                           [--each] [--tracemalloc] [--heap] [--metrics]
+                                           [--each] [--stages] [--tracemalloc] [--heap]
+                                           [--metrics]
 
 The daemon is assembled as ``powermond`` assembles it (``daemon._assemble``: database,
 collector row, spool, poller, monitor, writer; the configuration of bench_daemon.py, N
@@ -20,6 +21,9 @@ VmHWM: the peak) and CPU seconds (user + system) of this process after the start
 cycles 1, 2, 5, 10, 20, 50, 100 (as many as ``--cycles`` and ``--minutes`` allow; it says
 how many ran); ``--each``: after every cycle, with that cycle's own peak (VmHWM is reset
 through /proc/self/clear_refs after each line; the peak over the run is printed at the end).
+``--stages``: also, within each cycle, RSS at the end of the poll and of the store and the
+peak (VmHWM) of each stage: before the poll (inventory sync, monitor), the poll, from the
+poll to the store, the store.
 With 300 s cycles from a whole hour, the hours' closes start after cycle 16, 28, 40, …
 (an hour is due at :10:01 of the next), each spread over the next few cycles.
 ``--db mariadb|postgres`` makes a fresh database on the local server (MariaDB
@@ -167,10 +171,12 @@ def heaps() -> str:
 
 
 _PEAK = [0.0]  # VmHWM over the run, kept across the resets of --each
+_STAGE_PEAK = [0.0]  # VmHWM over the cycle's stages so far, kept across the resets of --stages
 
 
 def line(what: str, started_cpu: float, heap: bool = False, reset_peak: bool = False) -> None:
-    peak = vm("VmHWM")
+    peak = max(vm("VmHWM"), _STAGE_PEAK[0])
+    _STAGE_PEAK[0] = 0.0
     _PEAK[0] = max(_PEAK[0], peak)
     print(
         f"  {what:<16} RSS {vm('VmRSS'):6.1f} MB (anon {vm('RssAnon'):5.1f}, files "
@@ -244,6 +250,32 @@ def _trace_stages(daemon: Daemon) -> None:
     daemon.writer.write = traced_write  # type: ignore[method-assign]
 
 
+def _rss_stages(daemon: Daemon) -> None:
+    """Print RSS and each stage's own peak at the poll's and the store's ends (--stages)."""
+    poll, write = daemon._poll, daemon.writer.write
+
+    def mark(stage: str) -> None:
+        peak = vm("VmHWM")
+        _STAGE_PEAK[0] = max(_STAGE_PEAK[0], peak)
+        print(f"    {stage:<20} RSS {vm('VmRSS'):6.1f} MB, peak in it {peak:6.1f} MB")
+        Path("/proc/self/clear_refs").write_text("5")
+
+    async def marked_poll(*a: Any) -> Any:
+        mark("before the poll")
+        outcome = await poll(*a)
+        mark("poll")
+        return outcome
+
+    async def marked_write(*a: Any) -> Any:
+        mark("poll to store")
+        added = await write(*a)
+        mark("store")
+        return added
+
+    daemon._poll = marked_poll  # type: ignore[method-assign]
+    daemon.writer.write = marked_write  # type: ignore[method-assign]
+
+
 def sizes(daemon: Daemon) -> None:
     state = daemon.state
     inventory = state.inventory
@@ -273,6 +305,8 @@ async def run(args: argparse.Namespace, etc: Path) -> None:
         await daemon.import_job()
         if args.tracemalloc:
             _trace_stages(daemon)
+        if args.stages:
+            _rss_stages(daemon)
         gc.collect()
         line("started", started_cpu, args.heap, args.each)
         # Scheduled from the next whole hour on, run back to back: the daemon's overrun report
@@ -348,6 +382,7 @@ def main() -> None:
     parser.add_argument("--db-name", default=None, help="the database --db makes and drops")
     parser.add_argument("--db-url", default=None, help="an existing database instead")
     parser.add_argument("--each", action="store_true", help="a line after every cycle")
+    parser.add_argument("--stages", action="store_true", help="RSS at the poll's, store's end")
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--heap", action="store_true", help="pymalloc and malloc in use")
     parser.add_argument("--metrics", action="store_true", help="[metrics] listen set")

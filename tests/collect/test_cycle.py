@@ -134,6 +134,62 @@ async def test_cycle_deadline_reports_unfinished_pdus() -> None:
     assert by_pdu["ok"].ok
 
 
+async def test_results_keep_pdu_order_and_tasks_stay_at_concurrency() -> None:
+    # PDUs finishing out of order (later ones faster) still come back in inventory order,
+    # and the cycle runs ``concurrency`` tasks, not one per PDU waiting its turn.
+    names = [f"p{i}" for i in range(12)]
+    fake = FakeTransport(
+        {n: FakePdu(table={WATTS: {(1,): i}}, delay=0.01 * (12 - i)) for i, n in enumerate(names)}
+    )
+    before = len(asyncio.all_tasks())
+    seen: list[int] = []
+
+    async def count_tasks() -> None:
+        while True:
+            seen.append(len(asyncio.all_tasks()) - before - 1)  # less this counter
+            await asyncio.sleep(0.005)
+
+    counter = asyncio.create_task(count_tasks())
+    result = await poll_cycle(
+        fake, [pdu(n) for n in names], CYCLE, concurrency=3, profile_for=profile_for
+    )
+    counter.cancel()
+    assert [r.pdu for r in result.results] == names
+    assert [r.readings[0].watts for r in result.results] == [float(i) for i in range(12)]
+    assert max(seen) == 3
+    assert fake.max_in_flight == 3
+
+
+async def test_a_cancelled_cycle_leaves_no_walk_running() -> None:
+    # The daemon abandons a cycle at shutdown by cancelling it: its walks end with it.
+    fake = FakeTransport({n: FakePdu(delay=3600) for n in "abc"}, budget=100)
+    cycle = asyncio.create_task(
+        poll_cycle(fake, [pdu(n) for n in "abc"], CYCLE, concurrency=2, profile_for=profile_for)
+    )
+    await asyncio.sleep(0.05)
+    assert fake.in_flight == 2
+    cycle.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cycle
+    assert fake.in_flight == 0
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_a_transport_bug_is_raised_not_reported_as_a_pdu_error() -> None:
+    class Broken(FakeTransport):
+        async def walk_columns(self, pdu: PduConfig, columns: object, **kw: object) -> Table:
+            if pdu.name == "b":
+                raise RuntimeError("transport used outside `async with`")
+            return await super().walk_columns(pdu, columns, **kw)  # type: ignore[arg-type]
+
+    fake = Broken({n: answering(1) for n in "abc"})
+    with pytest.raises(RuntimeError, match="outside"):
+        await poll_cycle(
+            fake, [pdu(n) for n in "abc"], CYCLE, concurrency=2, profile_for=profile_for
+        )
+    assert sorted(fake.walks) == ["a", "c"]  # the other PDUs were still polled
+
+
 async def test_unknown_profile_is_that_pdus_error() -> None:
     def no_such_profile(_pdu: PduConfig) -> Profile:
         raise ValueError("unknown profile 'nope'")

@@ -134,24 +134,39 @@ async def poll_cycle(
     """
     started = time.monotonic()
     profile_for = profile_for or _default_profiles()
-    limit = asyncio.Semaphore(max(1, concurrency))
-
-    async def one(pdu: PduConfig) -> PduResult:
-        async with limit:
-            return await poll_pdu(client, pdu, profile_for)
-
-    tasks = [asyncio.create_task(one(p), name=f"poll {p.name}") for p in pdus]
     budget = deadline if deadline is not None else cycle_bound(client, pdus, concurrency)
-    done, pending = await asyncio.wait(tasks, timeout=budget) if tasks else (set(), set())
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
-    results = [
-        t.result() if t in done else PduResult(p.name, error=f"cycle deadline ({budget:g} s) hit")
-        for p, t in zip(pdus, tasks, strict=True)
+    results: list[PduResult | None] = [None] * len(pdus)
+    queue = iter(enumerate(pdus))  # shared: each worker takes the next PDU, in order
+
+    async def worker() -> None:
+        for index, pdu in queue:
+            results[index] = await poll_pdu(client, pdu, profile_for)
+
+    # ``concurrency`` workers taking the PDUs in order, not a task per PDU waiting on a
+    # semaphore: those tasks (a task, coroutine, name and semaphore waiter each) lived to
+    # the cycle's end, the poll's transient peak at 10,000 PDUs (docs/scaling.md, peak20).
+    workers = [
+        asyncio.create_task(worker(), name=f"poll worker {n}")
+        for n in range(min(len(pdus), max(1, concurrency)))
     ]
-    return CycleResult(cycle, tuple(results), time.monotonic() - started)
+    try:
+        if workers:
+            await asyncio.wait(workers, timeout=budget)
+    finally:  # the deadline, or the cycle itself cancelled: no walk outlives the cycle
+        for task in workers:
+            task.cancel()
+        if workers:
+            await asyncio.wait(workers)
+    for task in workers:  # a bug, not a PDU's failure: raised, as before
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error
+    late = f"cycle deadline ({budget:g} s) hit"
+    done = tuple(
+        r if r is not None else PduResult(p.name, error=late)
+        for p, r in zip(pdus, results, strict=True)
+    )
+    return CycleResult(cycle, done, time.monotonic() - started)
 
 
 async def poll_pdu(client: PduTransport, pdu: PduConfig, profile_for: ProfileFor) -> PduResult:
