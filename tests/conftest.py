@@ -130,6 +130,13 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
+async def mariadb_url() -> AsyncIterator[str]:
+    """A fresh MariaDB database only (skipped without the server, but under CI=true)."""
+    async for url in _mariadb_url():
+        yield url
+
+
+@pytest.fixture
 async def sqlite_url(tmp_path: Path) -> AsyncIterator[str]:
     """A fresh SQLite database only, for tests where the dialect does not matter."""
     async for url in _sqlite_url(tmp_path):

@@ -10,8 +10,6 @@ import textwrap
 
 import pytest
 
-from conftest import MARIADB, require_server
-
 pytest.importorskip("asyncmy")
 
 
@@ -27,15 +25,14 @@ def _run(code: str) -> str:
 
 
 @pytest.mark.mariadb
-def test_a_mariadb_connection_does_not_import_cryptography() -> None:
-    require_server("MariaDB", MARIADB)
-    out = _run("""
+def test_a_mariadb_connection_does_not_import_cryptography(mariadb_url: str) -> None:
+    out = _run(f"""
         import asyncio, sys
         from sqlalchemy import text
         from powermond.db.engine import Database
 
         async def main():
-            async with Database.from_url("mysql+asyncmy://root@127.0.0.1:3306/test") as db:
+            async with Database.from_url("{mariadb_url}") as db:
                 async with db.transaction() as session:
                     assert await session.scalar(text("SELECT 1")) == 1
 
