@@ -61,6 +61,7 @@ from powermond.daemon import Daemon, _assemble, _State
 from powermond.inventory.load import load_all
 from powermond.inventory.model import PduConfig
 from powermond.memory import tune_garbage_collector
+from servers import SERVERS
 
 OUTLETS = 48
 METERED = "1.3.6.1.4.1.318.1.1.26.9.4.3.1"  # rPDU2OutletMeteredStatusEntry
@@ -327,12 +328,6 @@ async def run(args: argparse.Namespace, etc: Path) -> None:
             if last:
                 break
         print(f"{done} cycles ran ({state.last_status}); peak RSS (VmHWM) {_PEAK[0]:.1f} MB")
-
-
-SERVERS = {  # as bench_store.py's; the administrative database to connect to first
-    "mariadb": ("mysql+asyncmy://root@127.0.0.1:3306", "test"),
-    "postgres": ("postgresql+asyncpg://postgres@127.0.0.1:5432", "postgres"),
-}
 
 
 @contextlib.contextmanager

@@ -79,12 +79,9 @@ from powermond.db.engine import Database
 from powermond.db.migrate import upgrade
 from powermond.db.repositories import ReadingRepository
 from powermond.readings import OutletReading, OutletReadings
+from servers import SERVERS
 
 NAME = "bench_history"
-SERVERS = {
-    "mariadb": ("mysql+asyncmy://root@127.0.0.1:3306", "test"),
-    "postgres": ("postgresql+asyncpg://postgres@127.0.0.1:5432", "postgres"),
-}
 OUTLETS, MAPPED = 48, 40
 STEP = 300
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

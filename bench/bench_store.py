@@ -79,6 +79,7 @@ from powermond.db.migrate import upgrade
 from powermond.inventory.model import Inventory, MachineConfig, OutletRef, PduConfig
 from powermond.memory import tune_garbage_collector
 from powermond.readings import OutletReading, OutletReadings
+from servers import SERVERS
 
 REPO = str(Path(__file__).resolve().parent.parent)
 # Rows per INSERT of the store's SQLite path (also for code before it, run for comparison).
@@ -89,10 +90,6 @@ OUTLETS = 48
 MAPPED = 40
 INTERVAL = 300.0
 T0 = datetime(2026, 10, 1, 10, 40, tzinfo=UTC)
-SERVERS = {
-    "mariadb": ("mysql+asyncmy://root@127.0.0.1:3306", "test"),
-    "postgres": ("postgresql+asyncpg://postgres@127.0.0.1:5432", "postgres"),
-}
 
 
 @asynccontextmanager
